@@ -1,0 +1,6 @@
+export * from './errors.js'
+export * from './context.js'
+export * from './model.js'
+export * from './source.js'
+export * from './destination.js'
+export * from './define.js'

@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream'
+import type { DriverContext, JsonObject } from './context.js'
+import type { DiskFormat, ExportMode, Extent, Finding, Outcome, VmDescriptor, VmQuery, VmRef, VmSummary } from './model.js'
+
+/** How the core can read a source disk, best first. */
+export type DiskAccess = 'file' | 'http' | 'nbd' | 'stream'
+
+export interface SourceCapabilities {
+  /** Can export a running VM through a snapshot (`mode: snapshot`). Default false. */
+  readonly liveExport: boolean
+  /** Implements `changedExtents` (CBT): enables warm migration. Default false. */
+  readonly changedBlocks: boolean
+  /** Implements `powerOff` (cold export of a running VM, warm cutover). Default false. */
+  readonly powerControl: boolean
+  /** The kinds of `DiskSource` `openDisk` may return, best first. Default `['stream']`. */
+  readonly diskAccess: readonly DiskAccess[]
+}
+
+/**
+ * A disk ready to be read. `format` is the format of the bytes behind it; `virtualSize` the
+ * guest-visible size. The core picks the transfer route from `kind`.
+ */
+export type DiskSource = {
+  format: DiskFormat
+  virtualSize: number
+  /** Called once the core is done reading, also on failure. Optional. */
+  close?(): Promise<void>
+} & (
+  | { kind: 'file'; path: string }
+  | { kind: 'http'; url: string; headers?: Record<string, string> }
+  | { kind: 'nbd'; uri: string }
+  | {
+      kind: 'stream'
+      /** Opens the bytes from the start. For non-raw formats the core stages them first. */
+      open(signal: AbortSignal): Promise<Readable>
+    }
+)
+
+/**
+ * What `beginExport` returns: plain JSON, persisted by the core, so that another process can call
+ * `openDisk` or `endExport` with it after a crash (snapshot ids, lease ids, change ids).
+ */
+export interface ExportSession {
+  vm: VmRef
+  mode: ExportMode
+  data: JsonObject
+}
+
+export interface ExportOptions {
+  mode: ExportMode
+  /** What to do with a running VM in cold mode. */
+  powerOff: 'shutdown' | 'force' | 'refuse'
+}
+
+export interface SourceDriver {
+  readonly name: string
+  readonly apiVersion: 1
+  readonly capabilities: SourceCapabilities
+  /** Idempotent. Throws GUTS_AUTH_FAILED / GUTS_UNREACHABLE with a message that says what to fix. */
+  connect(ctx: DriverContext): Promise<void>
+  listVms(query: VmQuery, ctx: DriverContext): AsyncIterable<VmSummary>
+  /** Throws GUTS_NOT_FOUND for an unknown VM. */
+  describeVm(vm: VmRef, ctx: DriverContext): Promise<VmDescriptor>
+  /** Problems that would make the export fail, found without changing anything. */
+  preflight(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<Finding[]>
+  beginExport(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<ExportSession>
+  openDisk(session: ExportSession, diskId: string, ctx: DriverContext): Promise<DiskSource>
+  /** Only with `capabilities.changedBlocks`: sorted, non-overlapping extents changed since `since`. */
+  changedExtents?(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent>
+  /** Only with `capabilities.powerControl`. Idempotent. */
+  powerOff?(vm: VmRef, ctx: DriverContext): Promise<void>
+  /** Idempotent: releases what beginExport took (snapshots, leases), whatever the outcome. */
+  endExport(session: ExportSession, outcome: Outcome, ctx: DriverContext): Promise<void>
+  /** Idempotent. Closes connections. */
+  dispose(): Promise<void>
+}

@@ -1,0 +1,113 @@
+import { GutsError, type DiskFormat } from '@guts/sdk'
+import { mapToolError, runTool } from './external.js'
+
+export interface QemuImgInfo {
+  format: string
+  virtualSize: number
+  actualSize?: number
+  /** `streamOptimized`, `monolithicSparse`, … for VMDK. */
+  subformat?: string
+  backingFile?: string
+}
+
+/** Reads a disk image's format and sizes with `qemu-img info --output=json`. */
+export async function qemuImgInfo(path: string, options: { format?: DiskFormat; signal?: AbortSignal } = {}): Promise<QemuImgInfo> {
+  const args = ['info', '--output=json', ...(options.format ? ['-f', options.format] : []), path]
+  try {
+    const { stdout } = await runTool('qemu-img', args, { signal: options.signal })
+    const raw = JSON.parse(String(stdout)) as Record<string, unknown>
+    const specific = (raw['format-specific'] as { data?: { 'create-type'?: string } } | undefined)?.data
+    return {
+      format: String(raw.format),
+      virtualSize: Number(raw['virtual-size']),
+      ...(raw['actual-size'] !== undefined ? { actualSize: Number(raw['actual-size']) } : {}),
+      ...(specific?.['create-type'] ? { subformat: specific['create-type'] } : {}),
+      ...(typeof raw['backing-filename'] === 'string' ? { backingFile: raw['backing-filename'] } : {}),
+    }
+  } catch (error) {
+    throw mapToolError('qemu-img', args, error, options.signal)
+  }
+}
+
+export interface ConvertOptions {
+  source: string
+  sourceFormat: DiskFormat
+  target: string
+  targetFormat: DiskFormat
+  /** Called with bytes done out of `total`, as qemu-img reports its percentage. */
+  onProgress?: (fraction: number) => void
+  signal?: AbortSignal
+  /** Extra `-o` options for the target, e.g. `compat=1.1` for qcow2. */
+  targetOptions?: string[]
+  /** Parallel coroutines (`-m`); qemu-img's default is 8. */
+  coroutines?: number
+}
+
+const PROGRESS = /\((\d+(?:\.\d+)?)\/100%\)/g
+
+/**
+ * `qemu-img convert` with progress: sparse by default (zero clusters are not written), the
+ * target created fresh so a restarted transfer never mixes old and new data.
+ */
+export async function qemuImgConvert(options: ConvertOptions): Promise<void> {
+  const args = [
+    'convert', '-p', '-f', options.sourceFormat, '-O', options.targetFormat,
+    ...(options.targetOptions?.length ? ['-o', options.targetOptions.join(',')] : []),
+    ...(options.coroutines ? ['-m', String(options.coroutines)] : []),
+    options.source, options.target,
+  ]
+  const child = runTool('qemu-img', args, { signal: options.signal, buffer: { stdout: false, stderr: true } })
+  child.stdout?.setEncoding('utf8')
+  child.stdout?.on('data', (chunk: string) => {
+    let last: number | undefined
+    for (const m of chunk.matchAll(PROGRESS)) last = Number(m[1])
+    if (last !== undefined) options.onProgress?.(last / 100)
+  })
+  try {
+    await child
+  } catch (error) {
+    throw mapToolError('qemu-img', args, error, options.signal)
+  }
+}
+
+/** Creates an image; used by tests, fixtures and benchmarks. */
+export async function qemuImgCreate(path: string, format: DiskFormat, sizeBytes: number, createOptions: string[] = []): Promise<void> {
+  const args = ['create', '-q', '-f', format, ...(createOptions.length ? ['-o', createOptions.join(',')] : []), path, String(sizeBytes)]
+  try {
+    await runTool('qemu-img', args)
+  } catch (error) {
+    throw mapToolError('qemu-img', args, error)
+  }
+}
+
+/**
+ * True when two images hold the same guest-visible content (`qemu-img compare`, exit 0), false
+ * when they differ (exit 1). Strict mode also fails on a size mismatch.
+ */
+export async function qemuImgCompare(a: { path: string; format: DiskFormat }, b: { path: string; format: DiskFormat }, signal?: AbortSignal): Promise<{ same: boolean; detail: string }> {
+  const args = ['compare', '-s', '-f', a.format, '-F', b.format, a.path, b.path]
+  try {
+    const r = await runTool('qemu-img', args, { signal, reject: false })
+    if (r.exitCode === 0) return { same: true, detail: String(r.stdout) }
+    if (r.exitCode === 1) return { same: false, detail: String(r.stdout) }
+    throw Object.assign(new Error('compare failed'), r)
+  } catch (error) {
+    throw mapToolError('qemu-img', args, error, signal)
+  }
+}
+
+/** qemu-img's version string, or undefined when it is not installed (for `guts doctor`). */
+export async function qemuImgVersion(): Promise<string | undefined> {
+  try {
+    const { stdout } = await runTool('qemu-img', ['--version'])
+    return /version\s+([\d.]+)/.exec(String(stdout))?.[1] ?? String(stdout).split('\n')[0]
+  } catch {
+    return undefined
+  }
+}
+
+/** Guards against formats qemu-img names differently from ours. */
+export function asDiskFormat(format: string): DiskFormat {
+  if (format === 'raw' || format === 'qcow2' || format === 'vmdk' || format === 'vhdx' || format === 'vpc') return format
+  throw new GutsError('GUTS_UNSUPPORTED', `Disk format "${format}" is not supported; guts reads raw, qcow2, vmdk, vhdx and vpc (VHD).`)
+}
