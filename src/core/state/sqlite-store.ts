@@ -1,0 +1,261 @@
+import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
+import type { SqliteDatabase } from './sqlite-driver.js'
+import { configureConnection, migrateSchema } from './sqlite-schema.js'
+import { toEvent, toMigration, toUndo, toVm, type EventRow, type LeaseRow, type MigrationRow, type VmRow, type UndoRow } from './sqlite-rows.js'
+import type {
+  EventRecord,
+  Lease,
+  MigrationPatch,
+  MigrationRecord,
+  MigrationStatus,
+  NewMigration,
+  StateStore,
+  UndoRecord,
+  VmPatch,
+  VmRecord,
+  VmStatus,
+} from './store.js'
+
+const now = (): string => new Date().toISOString()
+const json = (value: JsonObject | undefined | null): string | null => (value == null ? null : JSON.stringify(value))
+
+/**
+ * StateStore on SQLite. The driver calls are synchronous; the methods are async only to share the
+ * interface with the PostgreSQL store. Every read-modify-write runs in one IMMEDIATE transaction,
+ * so several guts processes on one host can share the file.
+ */
+export class SqliteStateStore implements StateStore {
+  constructor(private readonly db: SqliteDatabase) {
+    configureConnection(db)
+  }
+
+  async init(): Promise<void> {
+    migrateSchema(this.db)
+  }
+
+  async createMigration(m: NewMigration): Promise<MigrationRecord> {
+    return this.db.transaction(() => {
+      if (this.exists(m.id)) {
+        throw new GutsError('GUTS_CONFLICT', `A migration with id ${m.id} already exists.`, { ref: m.id })
+      }
+      const at = now()
+      this.db
+        .prepare(
+          `INSERT INTO migrations (id, name, status, plan_path, plan_text, options, created_at, updated_at, cancel_requested)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, 0)`,
+        )
+        .run(m.id, m.name, m.planPath ?? null, m.planText, JSON.stringify(m.options ?? {}), at, at)
+      return this.mustGetMigration(m.id)
+    })
+  }
+
+  async getMigration(id: string): Promise<MigrationRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ?').get<MigrationRow>(id)
+    return row && toMigration(row)
+  }
+
+  async listMigrations(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationRecord[]> {
+    const params: (string | number)[] = []
+    let where = ''
+    if (filter.status) {
+      // An empty status list matches nothing rather than everything.
+      where = `WHERE status IN (${filter.status.map(() => '?').join(', ') || 'NULL'})`
+      params.push(...filter.status)
+    }
+    // LIMIT -1 is SQLite for "no limit". rowid breaks ties between rows created in the same millisecond.
+    params.push(filter.limit ?? -1)
+    const rows = this.db
+      .prepare(`SELECT * FROM migrations ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+      .all<MigrationRow>(...params)
+    return rows.map(toMigration)
+  }
+
+  async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {
+    return this.db.transaction(() => {
+      const cur = this.mustGetMigration(id)
+      const error = patch.error === undefined ? cur.error : (patch.error ?? undefined)
+      this.db
+        .prepare(
+          `UPDATE migrations SET status = ?, started_at = ?, finished_at = ?, cancel_requested = ?, error = ?, updated_at = ?
+           WHERE id = ?`,
+        )
+        .run(
+          patch.status ?? cur.status,
+          patch.startedAt ?? cur.startedAt ?? null,
+          patch.finishedAt ?? cur.finishedAt ?? null,
+          (patch.cancelRequested ?? cur.cancelRequested) ? 1 : 0,
+          json(error),
+          now(),
+          id,
+        )
+      return this.mustGetMigration(id)
+    })
+  }
+
+  async deleteMigration(id: string): Promise<void> {
+    // vms, undo_log, events and leases go with it (ON DELETE CASCADE).
+    this.db.prepare('DELETE FROM migrations WHERE id = ?').run(id)
+  }
+
+  async upsertVm(migrationId: string, vmKey: string, patch: VmPatch): Promise<VmRecord> {
+    return this.db.transaction(() => {
+      this.mustExist(migrationId)
+      const cur = this.getVm(migrationId, vmKey)
+      const status: VmStatus = patch.status ?? cur?.status ?? 'pending'
+      const stage = patch.stage ?? cur?.stage ?? null
+      const checkpoint = { ...(cur?.checkpoint ?? {}), ...(patch.checkpoint ?? {}) }
+      const error = patch.error === undefined ? cur?.error : (patch.error ?? undefined)
+      this.db
+        .prepare(
+          `INSERT INTO vms (migration_id, vm_key, status, stage, checkpoint, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (migration_id, vm_key) DO UPDATE SET
+             status = excluded.status, stage = excluded.stage, checkpoint = excluded.checkpoint,
+             error = excluded.error, updated_at = excluded.updated_at`,
+        )
+        .run(migrationId, vmKey, status, stage, JSON.stringify(checkpoint), json(error), now())
+      const vm = this.getVm(migrationId, vmKey)
+      if (!vm) throw new GutsError('GUTS_STATE_ERROR', `VM ${vmKey} vanished while it was being written.`)
+      return vm
+    })
+  }
+
+  async listVms(migrationId: string): Promise<VmRecord[]> {
+    // rowid: the order the plan first reported them in.
+    const rows = this.db.prepare('SELECT * FROM vms WHERE migration_id = ? ORDER BY rowid').all<VmRow>(migrationId)
+    return rows.map(toVm)
+  }
+
+  async appendUndo(migrationId: string, vmKey: string, entry: UndoEntry): Promise<UndoRecord> {
+    return this.db.transaction(() => {
+      this.mustExist(migrationId)
+      const createdAt = now()
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO undo_log (migration_id, vm_key, kind, ref, data, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(migrationId, vmKey, entry.kind, entry.ref, json(entry.data), createdAt)
+      return toUndo({
+        seq: Number(lastInsertRowid),
+        migration_id: migrationId,
+        vm_key: vmKey,
+        kind: entry.kind,
+        ref: entry.ref,
+        data: json(entry.data),
+        created_at: createdAt,
+        undone_at: null,
+      })
+    })
+  }
+
+  async listUndo(migrationId: string, vmKey?: string, options: { pendingOnly?: boolean } = {}): Promise<UndoRecord[]> {
+    const params: string[] = [migrationId]
+    let where = 'migration_id = ?'
+    if (vmKey !== undefined) {
+      where += ' AND vm_key = ?'
+      params.push(vmKey)
+    }
+    if (options.pendingOnly) where += ' AND undone_at IS NULL'
+    // Newest first: rollback undoes side effects in reverse order of creation.
+    const rows = this.db.prepare(`SELECT * FROM undo_log WHERE ${where} ORDER BY seq DESC`).all<UndoRow>(...params)
+    return rows.map(toUndo)
+  }
+
+  async markUndone(migrationId: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return
+    const at = now()
+    this.db.transaction(() => {
+      // Keep the first undone time: a retried rollback must not rewrite history.
+      const stmt = this.db.prepare('UPDATE undo_log SET undone_at = ? WHERE migration_id = ? AND seq = ? AND undone_at IS NULL')
+      for (const seq of seqs) stmt.run(at, migrationId, seq)
+    })
+  }
+
+  async appendEvent(migrationId: string, event: { type: string; vmKey?: string; data?: JsonObject }): Promise<EventRecord> {
+    return this.db.transaction(() => {
+      this.mustExist(migrationId)
+      // Under the IMMEDIATE lock no other writer can take the same number.
+      const last = this.db
+        .prepare('SELECT MAX(seq) AS seq FROM events WHERE migration_id = ?')
+        .get<{ seq: number | null }>(migrationId)
+      const record: EventRecord = {
+        seq: (last?.seq ?? 0) + 1,
+        migrationId,
+        at: now(),
+        type: event.type,
+        ...(event.vmKey !== undefined ? { vmKey: event.vmKey } : {}),
+        data: event.data ?? {},
+      }
+      this.db
+        .prepare('INSERT INTO events (migration_id, seq, at, type, vm_key, data) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(migrationId, record.seq, record.at, record.type, event.vmKey ?? null, JSON.stringify(record.data))
+      return record
+    })
+  }
+
+  async readEvents(migrationId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM events WHERE migration_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all<EventRow>(migrationId, afterSeq, limit ?? -1)
+    return rows.map(toEvent)
+  }
+
+  async acquireLease(migrationId: string, owner: string, ttlMs: number, canSteal?: (lease: Lease) => boolean): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.mustExist(migrationId)
+      const t = Date.now()
+      const expiresAt = new Date(t + ttlMs).toISOString()
+      const held = this.readLease(migrationId)
+      if (!held) {
+        this.db.prepare('INSERT INTO leases (migration_id, owner, expires_at) VALUES (?, ?, ?)').run(migrationId, owner, expiresAt)
+        return true
+      }
+      const mayTake = held.owner === owner || Date.parse(held.expiresAt) <= t || (canSteal?.(held) ?? false)
+      if (!mayTake) return false
+      this.db.prepare('UPDATE leases SET owner = ?, expires_at = ? WHERE migration_id = ?').run(owner, expiresAt, migrationId)
+      return true
+    })
+  }
+
+  async releaseLease(migrationId: string, owner: string): Promise<void> {
+    // Only the holder may release: a process that lost its lease must not free someone else's.
+    this.db.prepare('DELETE FROM leases WHERE migration_id = ? AND owner = ?').run(migrationId, owner)
+  }
+
+  async getLease(migrationId: string): Promise<Lease | undefined> {
+    return this.readLease(migrationId)
+  }
+
+  async close(): Promise<void> {
+    this.db.close()
+  }
+
+  private readLease(migrationId: string): Lease | undefined {
+    const row = this.db.prepare('SELECT owner, expires_at FROM leases WHERE migration_id = ?').get<LeaseRow>(migrationId)
+    return row && { owner: row.owner, expiresAt: row.expires_at }
+  }
+
+  private getVm(migrationId: string, vmKey: string): VmRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM vms WHERE migration_id = ? AND vm_key = ?').get<VmRow>(migrationId, vmKey)
+    return row && toVm(row)
+  }
+
+  private mustGetMigration(id: string): MigrationRecord {
+    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ?').get<MigrationRow>(id)
+    if (!row) throw notFound(id)
+    return toMigration(row)
+  }
+
+  /** Writes under an unknown migration say so, instead of surfacing a foreign-key failure. */
+  private mustExist(id: string): void {
+    if (!this.exists(id)) throw notFound(id)
+  }
+
+  private exists(id: string): boolean {
+    return this.db.prepare('SELECT 1 AS ok FROM migrations WHERE id = ?').get<{ ok: number }>(id) !== undefined
+  }
+}
+
+function notFound(id: string): GutsError {
+  return new GutsError('GUTS_NOT_FOUND', `No migration with id ${id}.`, {
+    ref: id,
+    suggestions: ['List migrations with `guts migration list`.'],
+  })
+}
