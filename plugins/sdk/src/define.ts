@@ -38,11 +38,15 @@ interface DriverModuleBase<Options> {
 
 export interface SourceDriverModule<Options = Record<string, unknown>> extends DriverModuleBase<Options> {
   role: 'source'
+  /** Declared up front so `guts drivers list` can show them without connecting; instances must match. */
+  capabilities?: Partial<SourceCapabilities>
   create(options: Options): Promise<SourceDriver> | SourceDriver
 }
 
 export interface DestinationDriverModule<Options = Record<string, unknown>> extends DriverModuleBase<Options> {
   role: 'destination'
+  /** Declared up front so `guts drivers list` can show them without connecting; instances must match. */
+  capabilities?: Partial<DestinationCapabilities>
   create(options: Options): Promise<DestinationDriver> | DestinationDriver
 }
 

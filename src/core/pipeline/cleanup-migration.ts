@@ -1,0 +1,63 @@
+import { GutsError, type DestinationDriver, type SourceDriver } from '@guts/sdk'
+import type { DriverRegistry } from '../../drivers/registry.js'
+import { holderIsGone } from '../lease.js'
+import type { MigrationRecord, StateStore } from '../state/store.js'
+import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
+import type { EventListener } from './events.js'
+import type { ResolvedEndpoints } from './run-migration.js'
+import { asCheckpoint } from './vm-job.js'
+import { rollbackVm } from './vm-rollback.js'
+
+/**
+ * `guts migration cleanup`: rolls back every VM of a migration that did not succeed and still has
+ * something recorded (pending undo entries, an open export or import) — leftovers of a run that
+ * was killed, or kept with --keep-on-failure. Refuses while the migration is running.
+ */
+export async function cleanupMigration(o: {
+  store: StateStore
+  registry: DriverRegistry
+  migration: MigrationRecord
+  resolved: ResolvedEndpoints
+  workRoot: string
+  emit: EventListener
+}): Promise<{ cleaned: string[]; failed: string[] }> {
+  const { store, migration } = o
+  const lease = await o.store.getLease(migration.id)
+  if (lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease)) {
+    throw new GutsError('GUTS_CONFLICT', `Migration ${migration.id.slice(0, 8)} is running (${lease.owner}); cancel it first.`)
+  }
+  const vms = (await store.listVms(migration.id)).filter((v) => v.status !== 'succeeded')
+  const todo = []
+  for (const v of vms) {
+    const cp = asCheckpoint(v.checkpoint)
+    const pending = await store.listUndo(migration.id, v.vmKey, { pendingOnly: true })
+    if (pending.length || cp.exportSession || cp.importSession) todo.push({ v, cp })
+  }
+  const cleaned: string[] = []
+  const failed: string[] = []
+  if (!todo.length) return { cleaned, failed }
+
+  const { plan } = o.resolved
+  const source = (await (await o.registry.load(plan.source.driver!, 'source')).create(o.resolved.sourceOptions)) as SourceDriver
+  const destination = (await (await o.registry.load(plan.destination.driver!, 'destination')).create(o.resolved.destinationOptions)) as DestinationDriver
+  const signal = AbortSignal.timeout(10 * 60_000)
+  try {
+    const base = { signal, log: eventLogger(o.emit), workDir: o.workRoot, recordUndo: async () => undefined }
+    await Promise.all([source.connect(base), destination.connect(base)])
+    for (const { v, cp } of todo) {
+      const ctx = await vmDriverContext({ store, migrationId: migration.id, vmKey: v.vmKey, workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey), signal, emit: o.emit })
+      const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit })
+      if (ok) {
+        await store.upsertVm(migration.id, v.vmKey, { status: 'rolled-back', stage: 'discover', checkpoint: { exportSession: null, importSession: null, disks: null, instance: null, verify: null, preflight: null } })
+        cleaned.push(v.vmKey)
+      } else failed.push(v.vmKey)
+    }
+  } finally {
+    await Promise.allSettled([source.dispose(), destination.dispose()])
+  }
+  if (!failed.length && migration.status !== 'succeeded') {
+    const stillRunnable = (await store.listVms(migration.id)).some((v) => v.status === 'succeeded')
+    await store.updateMigration(migration.id, { status: stillRunnable ? 'partial' : 'rolled-back' })
+  }
+  return { cleaned, failed }
+}

@@ -1,0 +1,90 @@
+import type { DiskFormat, DiskSource, ExportSession, Finding, ImportSession, InstanceRef, JsonObject, TargetMapping, TransferResult, VmDescriptor, VmRef } from '@guts/sdk'
+import type { NetworkMappingEntry, Plan, PlanDefaults, VmEntry } from '../plan/schema.js'
+
+/** One VM to migrate, with every setting resolved from the plan (defaults merged in). Persisted as JSON. */
+export interface VmJob {
+  key: string
+  ref: VmRef
+  host?: string
+  /** Index of the plan entry it came from, for messages that point at the plan. */
+  planIndex: number
+  targetName: string
+  settings: Required<Pick<PlanDefaults, 'mode' | 'powerOff'>> & Omit<PlanDefaults, 'mode' | 'powerOff'>
+}
+
+/** Where a committed disk landed, kept so verify can read it again after a resume. */
+export type DiskCheckpoint = TransferResult & { committed: true; target?: { kind: 'file'; path: string; format: DiskFormat } }
+
+/** What a VM's record holds between stages: enough for any process to resume or roll back. */
+export interface VmCheckpoint {
+  job?: VmJob
+  descriptor?: VmDescriptor
+  preflight?: Finding[]
+  exportSession?: ExportSession
+  importSession?: ImportSession
+  disks?: Record<string, DiskCheckpoint>
+  instance?: InstanceRef
+  verify?: Finding[]
+}
+
+export function asCheckpoint(json: JsonObject): VmCheckpoint {
+  return json as unknown as VmCheckpoint
+}
+
+export function toJson(value: unknown): JsonObject {
+  return value as JsonObject
+}
+
+/** Settings for one plan entry: the entry's own, else the plan's defaults, else guts' defaults. */
+export function settingsFor(entry: VmEntry, defaults: PlanDefaults): VmJob['settings'] {
+  const pick = <K extends keyof PlanDefaults>(k: K) => (entry[k] ?? defaults[k]) as PlanDefaults[K]
+  return {
+    mode: pick('mode') ?? 'cold',
+    powerOff: pick('powerOff') ?? 'shutdown',
+    ...defined({
+      flavor: pick('flavor'),
+      bootFrom: pick('bootFrom'),
+      diskFormat: pick('diskFormat'),
+      securityGroups: pick('securityGroups'),
+      keyPair: pick('keyPair'),
+      availabilityZone: pick('availabilityZone'),
+      volumeType: pick('volumeType'),
+      networks: mergeNetworks(defaults.networks, entry.networks),
+    }),
+  }
+}
+
+/** A VM's own mappings replace the defaults' mapping for the same source network; the rest are kept. */
+function mergeNetworks(defaults: NetworkMappingEntry[] | undefined, own: NetworkMappingEntry[] | undefined): NetworkMappingEntry[] | undefined {
+  if (!defaults && !own) return undefined
+  const byFrom = new Map<string, NetworkMappingEntry>()
+  for (const n of defaults ?? []) byFrom.set(n.from, n)
+  for (const n of own ?? []) byFrom.set(n.from, n)
+  return [...byFrom.values()]
+}
+
+/** The destination's view of a job: settings plus the marks that identify what guts creates. */
+export function targetMapping(job: VmJob, migrationId: string, options: JsonObject): TargetMapping {
+  const s = job.settings
+  return {
+    name: job.targetName,
+    networks: (s.networks ?? []).map((n) => ({ from: n.from, to: n.to, keepMac: n.keepMac, ...(n.fixedIp ? { fixedIp: n.fixedIp } : {}) })),
+    tags: { 'guts-migration': migrationId, 'guts-source-vm': job.ref.id },
+    options,
+    ...defined({
+      flavor: s.flavor, bootFrom: s.bootFrom, diskFormat: s.diskFormat, securityGroups: s.securityGroups,
+      keyPair: s.keyPair, availabilityZone: s.availabilityZone, volumeType: s.volumeType,
+    }),
+  }
+}
+
+export function exportOptionsFor(job: VmJob): { mode: 'cold' | 'snapshot'; powerOff: 'shutdown' | 'force' | 'refuse' } {
+  // Warm migration starts from a snapshot; its delta syncs are driven by the warm loop.
+  return { mode: job.settings.mode === 'cold' ? 'cold' : 'snapshot', powerOff: job.settings.powerOff }
+}
+
+export type { Plan, DiskSource }
+
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,43 @@
+import { rm } from 'node:fs/promises'
+import { isGutsError, type DriverContext, type Outcome } from '@guts/sdk'
+import type { StateStore } from '../state/store.js'
+import type { EventListener } from './events.js'
+import type { VmCheckpoint } from './vm-job.js'
+import type { VmDrivers } from './run-vm.js'
+
+/** Rollback must finish even after Ctrl-C, but not hang forever on a dead endpoint. */
+const ROLLBACK_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Undoes what a failed or cancelled VM created: the destination deletes exactly the entries of the
+ * undo log not yet undone (newest first), the source releases its export (snapshots, leases).
+ * Idempotent, so a crashed rollback is simply run again.
+ */
+export async function rollbackVm(o: {
+  store: StateStore
+  migrationId: string
+  vmKey: string
+  checkpoint: VmCheckpoint
+  drivers: VmDrivers
+  ctx: DriverContext
+  outcome: Outcome
+  emit: EventListener
+}): Promise<boolean> {
+  const ctx: DriverContext = { ...o.ctx, signal: AbortSignal.timeout(ROLLBACK_TIMEOUT_MS) }
+  o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'started' })
+  try {
+    const pending = await o.store.listUndo(o.migrationId, o.vmKey, { pendingOnly: true })
+    if (pending.length || o.checkpoint.importSession) {
+      await o.drivers.destination.rollback(o.checkpoint.importSession, pending.map(({ kind, ref, data }) => ({ kind, ref, ...(data ? { data } : {}) })), ctx)
+      await o.store.markUndone(o.migrationId, pending.map((p) => p.seq))
+    }
+    if (o.checkpoint.exportSession) await o.drivers.source.endExport(o.checkpoint.exportSession, o.outcome, ctx)
+    await rm(o.ctx.workDir, { recursive: true, force: true })
+    o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'done' })
+    return true
+  } catch (error) {
+    const message = isGutsError(error) || error instanceof Error ? error.message : String(error)
+    o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'failed', message: `${message} — run \`guts migration cleanup ${o.migrationId}\` to retry` })
+    return false
+  }
+}

@@ -1,0 +1,31 @@
+import type { DriverContext, Finding } from '@guts/sdk'
+import { qemuImgCompare } from '../tools/qemu-img.js'
+import type { VmCheckpoint } from './vm-job.js'
+import type { VmDrivers } from './run-vm.js'
+
+/**
+ * The core's own content check, on top of the destination's `verify`: every disk that landed in a
+ * file is compared with its source by `qemu-img compare` (guest-visible content, any formats).
+ * Stream targets are covered by the sha256 computed while streaming and the driver's own checks.
+ */
+export async function compareDisks(cp: VmCheckpoint, drivers: VmDrivers, ctx: DriverContext): Promise<Finding[]> {
+  const findings: Finding[] = []
+  for (const disk of cp.descriptor!.disks) {
+    const saved = cp.disks?.[disk.id]
+    if (!saved?.target) continue
+    const source = await drivers.source.openDisk(cp.exportSession!, disk.id, ctx)
+    try {
+      if (source.kind !== 'file' && source.kind !== 'nbd') continue
+      const address = source.kind === 'file' ? source.path : source.uri
+      const r = await qemuImgCompare({ path: address, format: source.format }, { path: saved.target.path, format: saved.target.format }, ctx.signal)
+      findings.push(
+        r.same
+          ? { severity: 'info', code: 'disk-content-equal', message: `${disk.id}: destination content equals the source (qemu-img compare)`, ref: disk.id }
+          : { severity: 'error', code: 'disk-content-differs', message: `${disk.id}: destination content differs from the source: ${r.detail}`, ref: disk.id },
+      )
+    } finally {
+      await source.close?.()
+    }
+  }
+  return findings
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { GutsError, type JsonObject } from '@guts/sdk'
+import type { DriverRegistry } from '../drivers/registry.js'
+import type { GutsConfig } from './config/config-schema.js'
+import { holderIsGone, leaseOwner, LEASE_TTL_MS, startHeartbeat } from './lease.js'
+import { checkPlan, type PlanCheck } from './plan/load-plan.js'
+import { preparePlan } from './plan/prepare-plan.js'
+import { REDACTED, redactPlanText } from './plan/redact.js'
+import { eventSink } from './pipeline/event-sink.js'
+import type { EventListener } from './pipeline/events.js'
+import { executeMigration } from './pipeline/run-migration.js'
+import { cleanupMigration } from './pipeline/cleanup-migration.js'
+import { buildReport, type MigrationReport } from './report.js'
+import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type StateStore, type VmRecord } from './state/store.js'
+
+export interface ServiceDeps {
+  registry: DriverRegistry
+  store: StateStore
+  config?: GutsConfig
+  /** Scratch space root (staging, extracted members); `<dataDir>/work` by default. */
+  workRoot: string
+  env?: Record<string, string | undefined>
+}
+
+export interface RunOptions {
+  signal?: AbortSignal
+  onEvent?: EventListener
+  keepOnFailure?: boolean
+  /** Only these VMs (retry). */
+  only?: string[]
+}
+
+/**
+ * The one API of guts: the CLI, the REST server and the AMQP worker all call this, never the pipeline
+ * directly, so every front end validates, records and runs migrations the same way.
+ */
+export function createMigrationService(deps: ServiceDeps) {
+  const { store, registry } = deps
+  const env = { registry, ...(deps.config ? { config: deps.config } : {}), ...(deps.env ? { env: deps.env } : {}) }
+
+  async function validatePlan(text: string, file: string): Promise<PlanCheck> {
+    return checkPlan(text, file, env)
+  }
+
+  /** Validates and resolves the plan, then records the migration. Nothing is created on any error. */
+  async function createMigration(text: string, file: string, options: { keepOnFailure?: boolean } = {}): Promise<MigrationRecord> {
+    const { resolved } = await preparePlan(text, file, env)
+    const { text: planText } = redactPlanText(text)
+    return store.createMigration({
+      id: randomUUID(), name: resolved.plan.name, planText, planPath: resolve(file),
+      options: { keepOnFailure: Boolean(options.keepOnFailure) },
+    })
+  }
+
+  /** Runs or resumes a migration to a terminal state in this process. */
+  async function runMigration(idOrPrefix: string, options: RunOptions = {}): Promise<MigrationReport> {
+    const migration = await getMigration(idOrPrefix)
+    const id = migration.id
+    const owner = leaseOwner()
+    if (!(await store.acquireLease(id, owner, LEASE_TTL_MS, holderIsGone))) {
+      const lease = await store.getLease(id)
+      throw new GutsError('GUTS_CONFLICT', `Migration ${short(id)} is being run by ${lease?.owner ?? 'another process'}.`, {
+        suggestions: ['Wait for it, or cancel it with `guts migration cancel ' + short(id) + '`.'],
+      })
+    }
+    const controller = new AbortController()
+    const onAbort = () => controller.abort(options.signal?.reason)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const stopHeartbeat = startHeartbeat(store, id, owner, (reason) => controller.abort(new Error(reason)))
+    const sink = eventSink(store, id, options.onEvent)
+    const started = Date.now()
+    const resumed = migration.status !== 'pending'
+    try {
+      const { text, file } = await planTextFor(migration)
+      const { resolved } = await preparePlan(text, file, env)
+      await store.updateMigration(id, { status: 'running', cancelRequested: false, error: null, ...(migration.startedAt ? {} : { startedAt: now() }) })
+      sink.emit({ type: 'migration.started', migrationId: id, name: migration.name, resumed })
+      const keepOnFailure = options.keepOnFailure ?? Boolean(migration.options.keepOnFailure)
+      const result = await executeMigration({
+        store, registry, migrationId: id, resolved, signal: controller.signal, emit: sink.emit,
+        workRoot: deps.workRoot, keepOnFailure, ...(options.only ? { only: options.only } : {}),
+      })
+      await finish(id, result.status)
+      const vms = await store.listVms(id)
+      sink.emit({
+        type: 'migration.finished', migrationId: id, status: result.status, seconds: (Date.now() - started) / 1000,
+        succeeded: vms.filter((v) => v.status === 'succeeded').length, failed: vms.filter((v) => v.status !== 'succeeded').length,
+      })
+    } catch (error) {
+      await finish(id, controller.signal.aborted ? 'cancelled' : 'failed', error)
+      throw error
+    } finally {
+      stopHeartbeat()
+      options.signal?.removeEventListener('abort', onAbort)
+      await sink.flush()
+      await store.releaseLease(id, owner)
+    }
+    return report(id)
+  }
+
+  async function finish(id: string, status: MigrationStatus, error?: unknown) {
+    await store.updateMigration(id, {
+      status, finishedAt: now(),
+      ...(error ? { error: (error instanceof GutsError ? error.toJSON() : { code: 'GUTS_DRIVER_ERROR', message: String((error as Error)?.message ?? error) }) as JsonObject } : {}),
+    })
+  }
+
+  /** The plan as stored; a plan whose literal secrets were redacted is read again from its file. */
+  async function planTextFor(m: MigrationRecord): Promise<{ text: string; file: string }> {
+    const file = m.planPath ?? `${m.name}.yaml`
+    if (!m.planText.includes(REDACTED)) return { text: m.planText, file }
+    try {
+      return { text: await readFile(file, 'utf8'), file }
+    } catch {
+      throw new GutsError('GUTS_USAGE', `The plan of migration ${short(m.id)} held literal secrets, which guts does not store, and ${file} cannot be read.`, {
+        suggestions: ['Put the plan back at that path, or use ${env:NAME} references for secrets.'],
+      })
+    }
+  }
+
+  /** Asks the running process to stop (it polls); a migration that is not running is marked cancelled. */
+  async function cancelMigration(idOrPrefix: string): Promise<MigrationRecord> {
+    const m = await getMigration(idOrPrefix)
+    if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) return m
+    const lease = await store.getLease(m.id)
+    const running = lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease)
+    return store.updateMigration(m.id, running ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
+  }
+
+  async function getMigration(idOrPrefix: string): Promise<MigrationRecord> {
+    const exact = await store.getMigration(idOrPrefix)
+    if (exact) return exact
+    const matches = idOrPrefix.length >= 4 ? (await store.listMigrations()).filter((m) => m.id.startsWith(idOrPrefix)) : []
+    if (matches.length === 1) return matches[0]!
+    throw new GutsError(matches.length ? 'GUTS_CONFLICT' : 'GUTS_NOT_FOUND', matches.length ? `"${idOrPrefix}" matches ${matches.length} migrations; give more of the id.` : `No migration with id "${idOrPrefix}".`, {
+      suggestions: ['Run `guts migration list` to see migrations and their ids.'],
+    })
+  }
+
+  async function report(idOrPrefix: string): Promise<MigrationReport> {
+    const m = await getMigration(idOrPrefix)
+    return buildReport(m, await store.listVms(m.id))
+  }
+
+  async function cleanup(idOrPrefix: string, onEvent?: EventListener): Promise<{ migration: MigrationRecord; cleaned: string[]; failed: string[] }> {
+    const m = await getMigration(idOrPrefix)
+    const { text, file } = await planTextFor(m)
+    const { resolved } = await preparePlan(text, file, env)
+    const sink = eventSink(store, m.id, onEvent)
+    try {
+      const r = await cleanupMigration({ store, registry, migration: m, resolved, workRoot: deps.workRoot, emit: sink.emit })
+      return { migration: await getMigration(m.id), ...r }
+    } finally {
+      await sink.flush()
+    }
+  }
+
+  return {
+    validatePlan, createMigration, runMigration, cancelMigration, getMigration, report, cleanup,
+    listMigrations: (filter?: Parameters<StateStore['listMigrations']>[0]) => store.listMigrations(filter),
+    listVms: async (id: string): Promise<VmRecord[]> => store.listVms((await getMigration(id)).id),
+    events: async (id: string, afterSeq?: number) => store.readEvents((await getMigration(id)).id, afterSeq),
+    workDirFor: (id: string) => join(deps.workRoot, id),
+  }
+}
+
+export type MigrationService = ReturnType<typeof createMigrationService>
+
+export function short(id: string): string {
+  return id.slice(0, 8)
+}
+
+function now(): string {
+  return new Date().toISOString()
+}
