@@ -38,8 +38,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async service(options: { configFrom?: string } = {}): Promise<MigrationService> {
     const dir = this.flags['data-dir'] ?? dataDir()
     const { config } = await loadGutsConfig({ ...(this.flags.config ? { explicitPath: this.flags.config } : {}), ...(options.configFrom ? { from: options.configFrom } : {}) })
-    this.store = await openStateStore({ dataDir: dir })
-    return createMigrationService({ registry: this.registry(), store: this.store, config, workRoot: join(dir, 'work') })
+    const store = async () => (this.store = await openStateStore({ dataDir: dir }))
+    return createMigrationService({ registry: this.registry(), store, config, workRoot: join(dir, 'work') })
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -17,7 +17,8 @@ import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus
 
 export interface ServiceDeps {
   registry: DriverRegistry
-  store: StateStore
+  /** Opened on first use, so validating a plan (or rejecting one) never touches the state. */
+  store: StateStore | (() => Promise<StateStore>)
   config?: GutsConfig
   /** Scratch space root (staging, extracted members); `<dataDir>/work` by default. */
   workRoot: string
@@ -37,7 +38,9 @@ export interface RunOptions {
  * directly, so every front end validates, records and runs migrations the same way.
  */
 export function createMigrationService(deps: ServiceDeps) {
-  const { store, registry } = deps
+  const { registry } = deps
+  let opened: Promise<StateStore> | undefined
+  const db = () => (opened ??= typeof deps.store === 'function' ? deps.store() : Promise.resolve(deps.store))
   const env = { registry, ...(deps.config ? { config: deps.config } : {}), ...(deps.env ? { env: deps.env } : {}) }
 
   async function validatePlan(text: string, file: string): Promise<PlanCheck> {
@@ -48,7 +51,7 @@ export function createMigrationService(deps: ServiceDeps) {
   async function createMigration(text: string, file: string, options: { keepOnFailure?: boolean } = {}): Promise<MigrationRecord> {
     const { resolved } = await preparePlan(text, file, env)
     const { text: planText } = redactPlanText(text)
-    return store.createMigration({
+    return (await db()).createMigration({
       id: randomUUID(), name: resolved.plan.name, planText, planPath: resolve(file),
       options: { keepOnFailure: Boolean(options.keepOnFailure) },
     })
@@ -56,6 +59,7 @@ export function createMigrationService(deps: ServiceDeps) {
 
   /** Runs or resumes a migration to a terminal state in this process. */
   async function runMigration(idOrPrefix: string, options: RunOptions = {}): Promise<MigrationReport> {
+    const store = await db()
     const migration = await getMigration(idOrPrefix)
     const id = migration.id
     const owner = leaseOwner()
@@ -101,6 +105,7 @@ export function createMigrationService(deps: ServiceDeps) {
   }
 
   async function finish(id: string, status: MigrationStatus, error?: unknown) {
+    const store = await db()
     await store.updateMigration(id, {
       status, finishedAt: now(),
       ...(error ? { error: (error instanceof GutsError ? error.toJSON() : { code: 'GUTS_DRIVER_ERROR', message: String((error as Error)?.message ?? error) }) as JsonObject } : {}),
@@ -122,6 +127,7 @@ export function createMigrationService(deps: ServiceDeps) {
 
   /** Asks the running process to stop (it polls); a migration that is not running is marked cancelled. */
   async function cancelMigration(idOrPrefix: string): Promise<MigrationRecord> {
+    const store = await db()
     const m = await getMigration(idOrPrefix)
     if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) return m
     const lease = await store.getLease(m.id)
@@ -130,6 +136,7 @@ export function createMigrationService(deps: ServiceDeps) {
   }
 
   async function getMigration(idOrPrefix: string): Promise<MigrationRecord> {
+    const store = await db()
     const exact = await store.getMigration(idOrPrefix)
     if (exact) return exact
     const matches = idOrPrefix.length >= 4 ? (await store.listMigrations()).filter((m) => m.id.startsWith(idOrPrefix)) : []
@@ -140,11 +147,13 @@ export function createMigrationService(deps: ServiceDeps) {
   }
 
   async function report(idOrPrefix: string): Promise<MigrationReport> {
+    const store = await db()
     const m = await getMigration(idOrPrefix)
     return buildReport(m, await store.listVms(m.id))
   }
 
   async function cleanup(idOrPrefix: string, onEvent?: EventListener): Promise<{ migration: MigrationRecord; cleaned: string[]; failed: string[] }> {
+    const store = await db()
     const m = await getMigration(idOrPrefix)
     const { text, file } = await planTextFor(m)
     const { resolved } = await preparePlan(text, file, env)
@@ -159,9 +168,9 @@ export function createMigrationService(deps: ServiceDeps) {
 
   return {
     validatePlan, createMigration, runMigration, cancelMigration, getMigration, report, cleanup,
-    listMigrations: (filter?: Parameters<StateStore['listMigrations']>[0]) => store.listMigrations(filter),
-    listVms: async (id: string): Promise<VmRecord[]> => store.listVms((await getMigration(id)).id),
-    events: async (id: string, afterSeq?: number) => store.readEvents((await getMigration(id)).id, afterSeq),
+    listMigrations: async (filter?: Parameters<StateStore['listMigrations']>[0]) => (await db()).listMigrations(filter),
+    listVms: async (id: string): Promise<VmRecord[]> => (await db()).listVms((await getMigration(id)).id),
+    events: async (id: string, afterSeq?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq),
     workDirFor: (id: string) => join(deps.workRoot, id),
   }
 }

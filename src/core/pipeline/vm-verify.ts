@@ -1,5 +1,5 @@
 import type { DriverContext, Finding } from '@guts/sdk'
-import { qemuImgCompare } from '../tools/qemu-img.js'
+import { qemuImgCompare, qemuImgInfo } from '../tools/qemu-img.js'
 import type { VmCheckpoint } from './vm-job.js'
 import type { VmDrivers } from './run-vm.js'
 
@@ -17,6 +17,11 @@ export async function compareDisks(cp: VmCheckpoint, drivers: VmDrivers, ctx: Dr
     try {
       if (source.kind !== 'file' && source.kind !== 'nbd') continue
       const address = source.kind === 'file' ? source.path : source.uri
+      const info = await qemuImgInfo(saved.target.path, { format: saved.target.format, signal: ctx.signal })
+      if (info.virtualSize !== source.virtualSize) {
+        findings.push({ severity: 'error', code: 'disk-size-differs', message: `${disk.id}: destination is ${info.virtualSize} bytes, the source ${source.virtualSize}`, ref: disk.id })
+        continue
+      }
       const r = await qemuImgCompare({ path: address, format: source.format }, { path: saved.target.path, format: saved.target.format }, ctx.signal)
       findings.push(
         r.same

@@ -30,8 +30,8 @@ export async function checkPlan(text: string, file: string, env: { registry: Dri
     issues.push({ path: formatPath(path), message, severity, ...located.locate(path, key ? { key } : {}) })
 
   for (const e of located.doc.errors) {
-    const pos = e.linePos?.[0]
-    issues.push({ path: '', message: e.message.split('\n')[0] ?? e.message, severity: 'error', ...(pos ? { line: pos.line, col: pos.col } : {}) })
+    const pos = e.linePos?.[0] ?? located.lineCounter.linePos(e.pos[0])
+    issues.push({ path: '', message: e.message.split('\n')[0] ?? e.message, severity: 'error', line: pos.line, col: pos.col })
   }
   if (issues.length) return { file, baseDir, issues, located }
 
@@ -66,7 +66,7 @@ export async function checkPlan(text: string, file: string, env: { registry: Dri
       add([key, 'driver'], error.message)
     }
   }
-  if (plan) checkSemantics(plan, add)
+  checkSemantics(merged, add)
 
   const sorted = sortIssues(issues)
   const ok = !sorted.some((i) => i.severity === 'error')
@@ -99,26 +99,29 @@ function applyConfig(raw: Record<string, unknown>, config: GutsConfig | undefine
   return out
 }
 
-function checkSemantics(plan: Plan, add: Add): void {
+/** Cross-entry rules the schema cannot express; tolerant of shapes the schema already rejected. */
+function checkSemantics(raw: Record<string, unknown>, add: Add): void {
+  const vms = (Array.isArray(raw.vms) ? raw.vms : []).map((v) => (v && typeof v === 'object' ? v : {}) as Partial<Plan['vms'][number]>)
   const seen = new Map<string, number>()
-  plan.vms.forEach((vm, i) => {
+  vms.forEach((vm, i) => {
     const key = vm.name ?? vm.id
-    if (key !== undefined) {
+    if (typeof key === 'string') {
       const first = seen.get(key)
       if (first !== undefined) add(['vms', i, vm.name ? 'name' : 'id'], `"${key}" is already listed at vms[${first}]`)
       else seen.set(key, i)
     }
-    const nets = vm.networks ?? []
+    const nets = Array.isArray(vm.networks) ? vm.networks : []
     const froms = new Set<string>()
     nets.forEach((n, j) => {
+      if (typeof n?.from !== 'string') return
       if (froms.has(n.from)) add(['vms', i, 'networks', j, 'from'], `network "${n.from}" is mapped twice`)
       froms.add(n.from)
     })
   })
   const targets = new Map<string, number>()
-  plan.vms.forEach((vm, i) => {
+  vms.forEach((vm, i) => {
     const t = vm.targetName
-    if (!t) return
+    if (typeof t !== 'string') return
     if (targets.has(t)) add(['vms', i, 'targetName'], `targetName "${t}" is already used by vms[${targets.get(t)}]`)
     targets.set(t, i)
   })

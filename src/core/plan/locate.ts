@@ -17,7 +17,9 @@ export function parseLocated(text: string): LocatedDocument {
   function locate(path: readonly PathSegment[], options: { key?: string } = {}) {
     let node: unknown = doc.contents
     let best: Node | undefined = isNode(node) ? node : undefined
-    for (const seg of path) {
+    // For an unknown key the path ends with the key itself: walk to its map, then find the key.
+    const walk = options.key && path[path.length - 1] === options.key ? path.slice(0, -1) : path
+    for (const seg of walk) {
       const next = child(node, seg)
       if (next === undefined) break
       node = next.value

@@ -1,0 +1,38 @@
+/**
+ * Every guts command, imported statically and keyed by its oclif id (':' separates topics).
+ *
+ * `bin/run.js` (Node) still discovers commands from dist/commands by file pattern; this list is
+ * for the single executable built with `bun build --compile` (src/binary.ts), where there is no
+ * directory to scan. test/unit/commands-index.test.ts fails when a file under src/commands has no
+ * entry here, so the binary cannot silently miss a command.
+ */
+import type { Command } from '@oclif/core'
+import Doctor from './commands/doctor.js'
+import DriversList from './commands/drivers/list.js'
+import Migrate from './commands/migrate.js'
+import MigrationCancel from './commands/migration/cancel.js'
+import MigrationCleanup from './commands/migration/cleanup.js'
+import MigrationList from './commands/migration/list.js'
+import MigrationResume from './commands/migration/resume.js'
+import MigrationRetry from './commands/migration/retry.js'
+import MigrationShow from './commands/migration/show.js'
+import PlanInit from './commands/plan/init.js'
+import PlanSchema from './commands/plan/schema.js'
+import PlanValidate from './commands/plan/validate.js'
+import VmList from './commands/vm/list.js'
+
+export const COMMANDS: Record<string, Command.Class> = {
+  doctor: Doctor,
+  'drivers:list': DriversList,
+  migrate: Migrate,
+  'migration:cancel': MigrationCancel,
+  'migration:cleanup': MigrationCleanup,
+  'migration:list': MigrationList,
+  'migration:resume': MigrationResume,
+  'migration:retry': MigrationRetry,
+  'migration:show': MigrationShow,
+  'plan:init': PlanInit,
+  'plan:schema': PlanSchema,
+  'plan:validate': PlanValidate,
+  'vm:list': VmList,
+}

@@ -1,0 +1,38 @@
+import { Document } from 'yaml'
+
+export interface PlanDraft {
+  name: string
+  source: { driver: string; options: Record<string, unknown> }
+  destination: { driver: string; options: Record<string, unknown> }
+  vms: string[]
+  networks: { from: string; to: string }[]
+}
+
+/** Writes a plan as YAML, with a header that says how to check and run it. */
+export function buildPlanYaml(draft: PlanDraft): string {
+  const body: Record<string, unknown> = {
+    version: 1,
+    name: draft.name,
+    source: { driver: draft.source.driver, ...draft.source.options },
+    destination: { driver: draft.destination.driver, ...draft.destination.options },
+    ...(draft.networks.length ? { defaults: { networks: draft.networks.map((n) => ({ from: n.from, to: n.to })) } } : {}),
+    policy: { concurrency: 4, onFailure: 'rollback' },
+    vms: draft.vms.map((name) => ({ name })),
+  }
+  const doc = new Document(body)
+  doc.commentBefore = ' Written by `guts plan init`. Check it with `guts plan validate`, run it with `guts migrate`.\n Secrets are ${env:NAME} references: set those variables before running.'
+  return doc.toString({ lineWidth: 0 })
+}
+
+/** `key=value` flags → options; values that look like numbers or booleans become those. */
+export function parseKeyValues(pairs: readonly string[], flag: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const pair of pairs) {
+    const idx = pair.indexOf('=')
+    if (idx <= 0) throw new Error(`${flag} expects key=value, got "${pair}"`)
+    const key = pair.slice(0, idx)
+    const raw = pair.slice(idx + 1)
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw
+  }
+  return out
+}

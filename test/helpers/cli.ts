@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+export const BIN = join(ROOT, 'bin/run.js')
+
+export function tempDir(prefix = 'guts-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real CLI (compiled dist/) as a user would, with its own data dir and no TTY. */
+export function runCli(args: string[], options: { dataDir: string; cwd?: string; env?: Record<string, string>; onStdout?: (chunk: string, child: ChildProcess) => void }): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath.endsWith('bun') ? 'node' : process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, GUTS_DATA_DIR: options.dataDir, XDG_DATA_HOME: join(options.dataDir, 'xdg-data'), XDG_CONFIG_HOME: join(options.dataDir, 'xdg-config'), XDG_CACHE_HOME: join(options.dataDir, 'xdg-cache'), OCLIF_DISABLE_LINKED_ESM_WARNING: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c
+      options.onStdout?.(c, child)
+    })
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }))
+  })
+}
