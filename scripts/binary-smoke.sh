@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Smoke test of the single executable (dist/guts, `npm run build:binary`). Called by .ci/run.
+# Builds the binary, copies it into a temp dir (so nothing next to it — dist/, node_modules,
+# package.json — can help it), then runs it with a temp GUTS_DATA_DIR and XDG dirs.
+# Prints each check; exits non-zero if any fails.
+#   SKIP_BUILD=1  use the existing dist/guts
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export GUTS_DATA_DIR="$T/data" XDG_DATA_HOME="$T/xdg/data" XDG_CONFIG_HOME="$T/xdg/config" XDG_CACHE_HOME="$T/xdg/cache" XDG_STATE_HOME="$T/xdg/state"
+mkdir -p "$GUTS_DATA_DIR" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_STATE_HOME" "$T/bin" "$T/plans"
+unset NODE_ENV
+
+passed=0 failed=0
+ok() { echo "  ok   $*"; passed=$((passed + 1)); }
+ko() { echo "  FAIL $*"; failed=$((failed + 1)); }
+show() { sed 's/^/       | /' "$1" | head -n "${2:-15}"; }
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  echo "== npm run build:binary"
+  npm run build:binary --silent || { echo "binary smoke: build failed"; exit 1; }
+fi
+[ -x dist/guts ] || { echo "binary smoke: dist/guts missing"; exit 1; }
+cp dist/guts "$T/bin/guts"
+GUTS="$T/bin/guts"
+echo "== checking $GUTS (a copy of dist/guts, $(du -m dist/guts | cut -f1) MiB)"
+
+# run NAME EXPECTED_RC ARGS… → output in $T/out (stdout+stderr)
+run() {
+  local name=$1 want=$2; shift 2
+  "$GUTS" "$@" >"$T/out" 2>&1
+  rc=$?
+  if [ "$rc" -eq "$want" ]; then return 0; fi
+  ko "$name: \`guts $*\` exited $rc, expected $want"; show "$T/out"; return 1
+}
+
+if run "--version" 0 --version; then
+  grep -q '^guts/' "$T/out" && ok "guts --version: $(head -1 "$T/out")" || { ko "guts --version does not print guts/<version>"; show "$T/out"; }
+fi
+
+if run "--help" 0 --help; then
+  if grep -Eq '^ +migrate ' "$T/out" && grep -Eq '^ +plan ' "$T/out"; then ok "guts --help lists the migrate command and the plan topic"
+  else ko "guts --help does not list migrate / plan"; show "$T/out" 40; fi
+fi
+
+if run "plan validate --help" 0 plan validate --help; then
+  grep -q 'plan validate' "$T/out" && ok "guts plan validate --help" || { ko "guts plan validate --help"; show "$T/out"; }
+fi
+
+if run "plan schema" 0 plan schema; then
+  if node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); if (!s.properties || !s.properties.vms) process.exit(1)' "$T/out"
+  then ok "guts plan schema prints a JSON Schema with properties.vms"
+  else ko "guts plan schema output is not the plan JSON Schema"; show "$T/out"; fi
+fi
+
+if run "drivers list" 0 drivers list; then
+  if grep -Eq '^files +source' "$T/out" && grep -Eq '^local +destination' "$T/out"; then ok "guts drivers list shows files (source) and local (destination)"
+  else ko "guts drivers list does not show files and local"; show "$T/out"; fi
+fi
+
+cat >"$T/plans/bad.yaml" <<'YAML'
+version: 1
+name: bad
+source:
+  driver: files
+  path: sample.ova
+destination:
+  driver: local
+  directory: out
+policy:
+  concurrency: lots
+colour: blue
+vms:
+  - name: sample
+YAML
+if run "plan validate (bad plan)" 2 plan validate "$T/plans/bad.yaml"; then
+  if grep -Eq 'bad\.yaml:10:[0-9]+ .*concurrency' "$T/out" && grep -Eq 'bad\.yaml:11:1 .*colour' "$T/out"
+  then ok "guts plan validate <bad plan> exits 2 with line:col for the wrong type (10:…) and the unknown key (11:1)"
+  else ko "guts plan validate <bad plan> output lacks file:line:col issues"; show "$T/out"; fi
+fi
+
+if run "plan validate (quickstart plan)" 0 plan validate examples/quickstart.yaml; then
+  ok "guts plan validate examples/quickstart.yaml exits 0 (drivers' own option checks load inside the binary)"
+fi
+
+if run "doctor" 0 doctor; then
+  grep -q 'qemu-img' "$T/out" && ok "guts doctor runs and checks qemu-img" || { ko "guts doctor output lacks qemu-img"; show "$T/out"; }
+fi
+
+if run "migration list" 0 migration list; then
+  ok "guts migration list opens the state store (bun:sqlite)"
+fi
+
+if [ -f scripts/quickstart.sh ]; then
+  echo "== quickstart with the binary: GUTS_BIN=$GUTS SKIP_INSTALL=1 bash scripts/quickstart.sh"
+  if GUTS_BIN="$GUTS" SKIP_INSTALL=1 bash scripts/quickstart.sh >"$T/qs" 2>&1; then
+    ok "quickstart with the binary (migrated and verified)"
+    if run "migration list (after quickstart)" 0 migration list; then
+      grep -q 'quickstart' "$T/out" && ok "guts migration list shows the quickstart migration from the state store" || { ko "guts migration list does not show the quickstart migration"; show "$T/out"; }
+    fi
+  else
+    ko "quickstart with the binary failed"; tail -n 25 "$T/qs" | sed 's/^/       | /'
+  fi
+else
+  echo "  skip quickstart: scripts/quickstart.sh not found"
+fi
+
+echo "binary smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
