@@ -1,0 +1,58 @@
+import { readdirSync } from 'node:fs'
+import { defineDestinationDriver, defineSourceDriver, GutsError, type DestinationDriver, type SourceDriver } from '@guts/sdk'
+import { fakeDestinationDriver, fakeSourceDriver, type FakeVmSpec } from '@guts/sdk/testing'
+import { DriverRegistry } from '../../src/drivers/registry.js'
+
+/** Knobs a test turns to make the fake drivers misbehave or to observe the engine. */
+export interface FakeHooks {
+  vms?: FakeVmSpec[]
+  /** Throw from destination.boot for these VM names. */
+  failBootFor?: string[]
+  /** Called when a disk is opened at the source (to count concurrency, or to cancel mid-way). */
+  onOpenDisk?: (vm: string, disk: string) => Promise<void> | void
+  rollbacks: { vm: string; undo: number }[]
+}
+
+/** A registry with `fake-src` / `fake-dst`: the SDK's reference fakes, wrapped with the hooks above. */
+export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry {
+  const schema = { type: 'object', additionalProperties: true }
+  const source = defineSourceDriver({
+    name: 'fake-src', description: 'test source', optionsSchema: schema,
+    create: (): SourceDriver => {
+      const inner = fakeSourceDriver(hooks.vms ? { vms: hooks.vms } : {})
+      return Object.assign(Object.create(inner) as SourceDriver, {
+        async openDisk(this: SourceDriver, ...args: Parameters<SourceDriver['openDisk']>) {
+          await hooks.onOpenDisk?.(args[0].vm.name, args[1])
+          return inner.openDisk.apply(this, args)
+        },
+      })
+    },
+  })
+  const destination = defineDestinationDriver({
+    name: 'fake-dst', description: 'test destination', optionsSchema: schema,
+    create: (): DestinationDriver => {
+      const inner = fakeDestinationDriver({ dir: destDir })
+      return Object.assign(Object.create(inner) as DestinationDriver, {
+        async boot(this: DestinationDriver, ...args: Parameters<DestinationDriver['boot']>) {
+          if (hooks.failBootFor?.includes(args[0].vm.name)) throw new GutsError('GUTS_NOT_FOUND', `flavor x9.huge does not exist (injected for ${args[0].vm.name})`)
+          return inner.boot.apply(this, args)
+        },
+        async rollback(this: DestinationDriver, ...args: Parameters<DestinationDriver['rollback']>) {
+          hooks.rollbacks.push({ vm: args[0]?.vm.name ?? '?', undo: args[1].length })
+          return inner.rollback.apply(this, args)
+        },
+      })
+    },
+  })
+  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({ name, role, plugin: 'test', version: '0', builtin: false, load: async () => module })
+  return new DriverRegistry([entry('fake-src', 'source', source), entry('fake-dst', 'destination', destination)])
+}
+
+/** Every file left in a directory tree (to prove rollback left nothing). */
+export function filesUnder(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name)
+  } catch {
+    return []
+  }
+}
