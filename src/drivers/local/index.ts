@@ -101,10 +101,13 @@ class LocalDestination implements DestinationDriver {
       throw new GutsError('GUTS_STATE_ERROR', `Disk ${disk.id} was written as ${result.format}, but the local destination asked for ${data.format}.`, { ref: `${session.vm.name}/${disk.id}` })
     }
     const commitsPath = join(data.vmDir, COMMITS)
-    await ctx.recordUndo({ kind: 'file', ref: commitsPath })
-    const commits = await readCommits(data.vmDir)
-    commits[disk.id] = { ...result }
-    await writeJsonAtomic(commitsPath, commits)
+    // Disks of a VM commit concurrently: serialise the read-modify-write of the shared commits file.
+    await serialised(commitsPath, async () => {
+      await ctx.recordUndo({ kind: 'file', ref: commitsPath })
+      const commits = await readCommits(data.vmDir)
+      commits[disk.id] = { ...result }
+      await writeJsonAtomic(commitsPath, commits)
+    })
   }
 
   async boot(session: ImportSession, ctx: DriverContext): Promise<InstanceRef> {
@@ -163,3 +166,14 @@ export default defineDestinationDriver<LocalOptions>({
 })
 
 export { LocalDestination }
+
+const queues = new Map<string, Promise<unknown>>()
+
+/** Runs `fn` after every earlier call with the same key has settled (one process owns a migration). */
+function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const next = (queues.get(key) ?? Promise.resolve()).then(fn, fn)
+  const tail = next.catch(() => undefined)
+  queues.set(key, tail)
+  void tail.then(() => { if (queues.get(key) === tail) queues.delete(key) })
+  return next
+}
