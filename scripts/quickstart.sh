@@ -11,11 +11,7 @@ GUTS_BIN=${GUTS_BIN:-./bin/run.js}
 EX=examples/quickstart
 
 if [ -z "${SKIP_INSTALL:-}" ]; then
-  if ! command -v qemu-img >/dev/null; then
-    echo "Installing qemu-utils (qemu-img)…"
-    SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-utils
-  fi
+  bash scripts/ensure-tools.sh
   [ -d node_modules ] || npm ci --no-audit --no-fund
   npm run build --silent
 fi
