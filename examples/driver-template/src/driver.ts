@@ -20,6 +20,9 @@ import {
 } from '@guts/sdk'
 import { diskPaths, readVm, vmNames } from './vm-files.js'
 
+/** Declared once: the driver module shows them to `guts drivers list`, instances use them. */
+export const TEMPLATE_CAPABILITIES = sourceCapabilities({ diskAccess: ['stream'] })
+
 /** The plan options of this driver (`source: {driver: template-source, directory: …}`). */
 export interface TemplateSourceOptions {
   /** Directory holding one `<vm>.json` per VM. */
@@ -37,7 +40,7 @@ export class TemplateSourceDriver implements SourceDriver {
   readonly apiVersion = 1 as const
   // Declare only what is implemented: the core and the conformance suites trust these flags.
   // No snapshots (liveExport), no CBT (changedBlocks), no power control; disks as streams.
-  readonly capabilities: SourceCapabilities = sourceCapabilities({ diskAccess: ['stream'] })
+  readonly capabilities: SourceCapabilities = TEMPLATE_CAPABILITIES
   private connected = false
 
   constructor(private readonly options: TemplateSourceOptions) {}

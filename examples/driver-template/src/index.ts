@@ -1,5 +1,5 @@
 import { defineSourceDriver } from '@guts/sdk'
-import { TemplateSourceDriver, type TemplateSourceOptions } from './driver.js'
+import { TEMPLATE_CAPABILITIES, TemplateSourceDriver, type TemplateSourceOptions } from './driver.js'
 
 /**
  * The module guts loads: package.json's `guts.drivers["template-source"].module` points at the
@@ -8,6 +8,7 @@ import { TemplateSourceDriver, type TemplateSourceOptions } from './driver.js'
  */
 export default defineSourceDriver<TemplateSourceOptions>({
   name: 'template-source',
+  capabilities: TEMPLATE_CAPABILITIES,
   description: 'VMs described by JSON files in a directory, with raw disk files (a template for new drivers)',
   optionsSchema: {
     type: 'object',

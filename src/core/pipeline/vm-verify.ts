@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import type { DriverContext, Finding } from '@guts/sdk'
 import { qemuImgCompare, qemuImgInfo } from '../tools/qemu-img.js'
 import type { VmCheckpoint } from './vm-job.js'
@@ -15,7 +18,11 @@ export async function compareDisks(cp: VmCheckpoint, drivers: VmDrivers, ctx: Dr
     if (!saved?.target) continue
     const source = await drivers.source.openDisk(cp.exportSession!, disk.id, ctx)
     try {
-      if (source.kind !== 'file' && source.kind !== 'nbd') continue
+      if (source.kind !== 'file' && source.kind !== 'nbd') {
+        // A streamed source cannot be re-read cheaply: check the target against the hash taken in flight.
+        if (saved.sha256 && saved.target.format === 'raw') findings.push(await hashFinding(disk.id, saved.target.path, saved.sha256, ctx.signal))
+        continue
+      }
       const address = source.kind === 'file' ? source.path : source.uri
       const info = await qemuImgInfo(saved.target.path, { format: saved.target.format, signal: ctx.signal })
       if (info.virtualSize !== source.virtualSize) {
@@ -33,4 +40,13 @@ export async function compareDisks(cp: VmCheckpoint, drivers: VmDrivers, ctx: Dr
     }
   }
   return findings
+}
+
+async function hashFinding(diskId: string, path: string, expected: string, signal: AbortSignal): Promise<Finding> {
+  const hash = createHash('sha256')
+  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash, { signal })
+  const actual = hash.digest('hex')
+  return actual === expected
+    ? { severity: 'info', code: 'disk-content-equal', message: `${diskId}: destination sha256 equals the one taken while streaming`, ref: diskId }
+    : { severity: 'error', code: 'disk-content-differs', message: `${diskId}: destination sha256 ${actual} differs from the source's ${expected}`, ref: diskId }
 }

@@ -23,6 +23,9 @@ import { globToRegExp } from './glob.js'
 import { filesOptionsSchema, type FilesOptions } from './options.js'
 import { loadVm } from './package.js'
 
+/** Declared once: the driver module shows them to `guts drivers list`, instances use them. */
+export const FILES_CAPABILITIES = sourceCapabilities({ diskAccess: ['file'], liveExport: false, changedBlocks: false, powerControl: false })
+
 /** What beginExport persists per disk: enough for openDisk in another process after a crash. */
 interface SessionDisk {
   id: string
@@ -43,7 +46,7 @@ interface SessionDisk {
 class FilesSource implements SourceDriver {
   readonly name = 'files'
   readonly apiVersion = 1 as const
-  readonly capabilities = sourceCapabilities({ diskAccess: ['file'], liveExport: false, changedBlocks: false, powerControl: false })
+  readonly capabilities = FILES_CAPABILITIES
   private catalog: VmEntry[] | undefined
 
   constructor(private readonly options: FilesOptions) {}
@@ -151,6 +154,7 @@ class FilesSource implements SourceDriver {
 }
 
 export default defineSourceDriver<FilesOptions>({
+  capabilities: FILES_CAPABILITIES,
   name: 'files',
   description: 'VMs from OVA/OVF packages and disk image files (VMDK, VHDX, VHD, qcow2, raw), read in place',
   optionsSchema: filesOptionsSchema,

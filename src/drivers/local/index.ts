@@ -33,6 +33,9 @@ function ignoreCodes(...codes: string[]) {
   }
 }
 
+/** Declared once: the driver module shows them to `guts drivers list`, instances use them. */
+export const LOCAL_CAPABILITIES = destinationCapabilities({ diskTargets: ['file'], acceptsFormats: ['qcow2', 'raw'], firmware: ['bios', 'uefi'], incremental: false })
+
 /**
  * Destination driver that "imports" a VM into a local folder: one image per disk, written by the
  * core's qemu-img convert, plus a vm.json manifest. Useful on its own (hand the folder to libvirt,
@@ -41,7 +44,7 @@ function ignoreCodes(...codes: string[]) {
 class LocalDestination implements DestinationDriver {
   readonly name = 'local'
   readonly apiVersion = 1 as const
-  readonly capabilities = destinationCapabilities({ diskTargets: ['file'], acceptsFormats: ['qcow2', 'raw'], firmware: ['bios', 'uefi'], incremental: false })
+  readonly capabilities = LOCAL_CAPABILITIES
   private readonly directory: string
 
   constructor(private readonly options: LocalOptions) {
@@ -159,6 +162,7 @@ class LocalDestination implements DestinationDriver {
 }
 
 export default defineDestinationDriver<LocalOptions>({
+  capabilities: LOCAL_CAPABILITIES,
   name: 'local',
   description: 'Writes VMs to a local folder: qcow2 or raw disk images plus a vm.json manifest',
   optionsSchema: localOptionsSchema,
