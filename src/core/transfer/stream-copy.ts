@@ -91,17 +91,22 @@ export function isZero(buf: Buffer): boolean {
 async function writeNonZero(handle: Awaited<ReturnType<typeof open>>, chunk: Buffer, position: number): Promise<number> {
   let written = 0
   let runStart = -1
-  for (let off = 0; off <= chunk.length; off += BLOCK) {
-    const end = Math.min(off + BLOCK, chunk.length)
-    const zero = off >= chunk.length || isZero(chunk.subarray(off, end))
-    if (!zero && runStart < 0) runStart = off
-    if (zero && runStart >= 0) {
-      // Write consecutive non-zero blocks in one call.
-      await handle.write(chunk, runStart, off - runStart, position + runStart)
-      written += off - runStart
-      runStart = -1
-    }
+  const flush = async (end: number) => {
+    // Consecutive non-zero blocks go out in one positioned write.
+    await handle.write(chunk, runStart, end - runStart, position + runStart)
+    written += end - runStart
+    runStart = -1
   }
+  // Blocks are aligned to disk offsets, not chunk offsets, so holes line up with filesystem blocks
+  // whatever sizes the source's chunks have.
+  for (let off = 0; off < chunk.length; ) {
+    const end = Math.min(chunk.length, off + BLOCK - ((position + off) % BLOCK))
+    const zero = isZero(chunk.subarray(off, end))
+    if (!zero && runStart < 0) runStart = off
+    if (zero && runStart >= 0) await flush(off)
+    off = end
+  }
+  if (runStart >= 0) await flush(chunk.length)
   return written
 }
 
