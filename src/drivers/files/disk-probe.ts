@@ -31,6 +31,21 @@ function describe(location: DiskLocation): string {
  * missing, images with a backing file (qcow2 overlays, VMDK snapshot deltas), unknown formats.
  */
 export async function probeDisk(location: DiskLocation, signal?: AbortSignal): Promise<ProbedDisk> {
+  // describe, preflight and beginExport each probe every disk: remember the answer for as long as
+  // the file is the same one (inode, size and mtime), so qemu-img runs once per disk, not thrice.
+  const file = location.kind === 'file' ? location.path : location.ova
+  const st = await stat(file).catch(() => undefined)
+  const key = st ? `${JSON.stringify(location)}|${st.ino}|${st.size}|${st.mtimeMs}` : undefined
+  const cached = key ? probeCache.get(key) : undefined
+  if (cached) return cached
+  const probed = await probeUncached(location, signal)
+  if (key) probeCache.set(key, probed)
+  return probed
+}
+
+const probeCache = new Map<string, ProbedDisk>()
+
+async function probeUncached(location: DiskLocation, signal?: AbortSignal): Promise<ProbedDisk> {
   const where = describe(location)
   if (location.kind === 'file') await checkFileReadable(location.path)
   if (location.kind === 'file') await checkVmdkDescriptor(location.path)
