@@ -7,6 +7,9 @@
  * entry here, so the binary cannot silently miss a command.
  */
 import type { Command } from '@oclif/core'
+import ConfigGet from './commands/config/get.js'
+import ConfigSet from './commands/config/set.js'
+import ConfigUnset from './commands/config/unset.js'
 import Doctor from './commands/doctor.js'
 import DriversList from './commands/drivers/list.js'
 import Migrate from './commands/migrate.js'
@@ -22,6 +25,9 @@ import PlanValidate from './commands/plan/validate.js'
 import VmList from './commands/vm/list.js'
 
 export const COMMANDS: Record<string, Command.Class> = {
+  'config:get': ConfigGet,
+  'config:set': ConfigSet,
+  'config:unset': ConfigUnset,
   doctor: Doctor,
   'drivers:list': DriversList,
   migrate: Migrate,

@@ -7,7 +7,9 @@ import { openStateStore } from '../core/state/open-store.js'
 import type { StateStore } from '../core/state/store.js'
 import { DriverRegistry, type PluginLike } from '../drivers/registry.js'
 import { exitCodeForError, renderError } from './errors.js'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { openUserSettings, settingsDir, type UserSettings } from '../core/config/user-settings.js'
 
 export const EXIT_CODES_HELP = 'Exit codes: 0 all VMs migrated · 1 failed · 2 invalid plan or usage · 68 partial (some VMs failed) · 69 still running · 130 cancelled'
 
@@ -36,10 +38,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The migration service over the state store (opened once per command). */
   protected async service(options: { configFrom?: string } = {}): Promise<MigrationService> {
-    const dir = this.flags['data-dir'] ?? dataDir()
+    const dir = await this.dataDir()
     const { config } = await loadGutsConfig({ ...(this.flags.config ? { explicitPath: this.flags.config } : {}), ...(options.configFrom ? { from: options.configFrom } : {}) })
     const store = async () => (this.store = await openStateStore({ dataDir: dir }))
     return createMigrationService({ registry: this.registry(), store, config, workRoot: join(dir, 'work') })
+  }
+
+  /** --data-dir / GUTS_DATA_DIR, else the user's `dataDir` setting, else the XDG default. */
+  protected async dataDir(): Promise<string> {
+    return this.flags['data-dir'] || (await this.userSetting('dataDir')) || dataDir()
+  }
+
+  /** A user setting; conf is loaded only when the user has a settings file at all. */
+  protected async userSetting<K extends keyof UserSettings>(key: K): Promise<UserSettings[K] | undefined> {
+    if (!existsSync(join(settingsDir(), 'settings.json'))) return undefined
+    return (await openUserSettings()).get(key)
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {

@@ -10,9 +10,9 @@ import { pickRenderer } from './render/pick-renderer.js'
 export async function runAndRender(
   service: MigrationService,
   id: string,
-  options: { json: boolean; log: (line: string) => void } & Pick<RunOptions, 'keepOnFailure' | 'only'>,
+  options: { json: boolean; output?: 'auto' | 'plain' | 'json' | undefined; log: (line: string) => void } & Pick<RunOptions, 'keepOnFailure' | 'only'>,
 ): Promise<{ report?: MigrationReport; exitCode: number; error?: unknown }> {
-  const renderer = pickRenderer({ json: options.json, write: options.log })
+  const renderer = pickRenderer({ json: options.json || options.output === 'json', plain: options.output === 'plain', write: options.log })
   const controller = new AbortController()
   let interrupts = 0
   const onSignal = (signal: NodeJS.Signals) => {

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { runDoctor } from '../core/doctor.js'
-import { dataDir } from '../core/state/data-dir.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static override summary = 'Check that this machine has what guts needs'
@@ -9,7 +8,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
   static override flags = { json: Flags.boolean({ description: 'Print as JSON' }) }
 
   async run(): Promise<void> {
-    const checks = await runDoctor({ dataDir: this.flags['data-dir'] ?? dataDir() })
+    const checks = await runDoctor({ dataDir: await this.dataDir() })
     if (this.flags.json) this.log(JSON.stringify(checks, null, 2))
     else for (const c of checks) this.log(`${c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn'} ${c.name.padEnd(18)} ${c.detail}${c.ok || !c.fix ? '' : `\n     → ${c.fix}`}`)
     if (checks.some((c) => c.required && !c.ok)) this.exit(1)

@@ -25,7 +25,7 @@ ${EXIT_CODES_HELP}`
     const service = await this.service({ configFrom: dirname(args.plan) })
     const migration = await service.createMigration(text, args.plan, { keepOnFailure: this.flags['keep-on-failure'] })
     if (!this.flags.json) this.logToStderr(`Migration ${migration.id} (${migration.name})`)
-    const { exitCode, error } = await runAndRender(service, migration.id, { json: this.flags.json, log: (l) => this.log(l) })
+    const { exitCode, error } = await runAndRender(service, migration.id, { json: this.flags.json, output: await this.userSetting('output'), log: (l) => this.log(l) })
     if (error) this.logToStderr(`Unexpected error: ${(error as Error).message}`)
     if (exitCode !== 0) this.exit(exitCode)
   }

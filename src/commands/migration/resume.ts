@@ -18,7 +18,7 @@ ${EXIT_CODES_HELP}`
     const service = await this.service()
     const migration = await service.getMigration(args.id)
     const { exitCode } = await runAndRender(service, migration.id, {
-      json: this.flags.json, log: (l) => this.log(l), ...(this.flags['keep-on-failure'] ? { keepOnFailure: true } : {}),
+      json: this.flags.json, output: await this.userSetting('output'), log: (l) => this.log(l), ...(this.flags['keep-on-failure'] ? { keepOnFailure: true } : {}),
     })
     if (exitCode !== 0) this.exit(exitCode)
   }

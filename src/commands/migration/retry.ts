@@ -18,7 +18,7 @@ ${EXIT_CODES_HELP}`
     const service = await this.service()
     const m = await service.getMigration(args.id)
     const only = this.flags.vm ?? (await service.listVms(m.id)).filter((v) => v.status !== 'succeeded').map((v) => v.vmKey)
-    const { exitCode } = await runAndRender(service, m.id, { json: this.flags.json, log: (l) => this.log(l), only })
+    const { exitCode } = await runAndRender(service, m.id, { json: this.flags.json, output: await this.userSetting('output'), log: (l) => this.log(l), only })
     if (exitCode !== 0) this.exit(exitCode)
   }
 }
