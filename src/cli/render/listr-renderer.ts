@@ -34,6 +34,8 @@ export function listrRenderer(write: (line: string) => void): Renderer {
         return task.newListr(
           vms.map((key) => ({
             title: key,
+            // Keep each disk's final line (route, size, time) under its VM once it is done.
+            rendererOptions: { persistentOutput: true },
             task: (_c: unknown, t: Task) => new Promise<void>((resolve, reject) => {
               const v = view(key)
               Object.assign(v, { task: t, resolve, reject })
