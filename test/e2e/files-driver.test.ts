@@ -7,6 +7,7 @@ import type { DiskFormat, DriverContext, SourceDriver, VmDescriptor } from '@gut
 import files from '../../src/drivers/files/index.js'
 import { makeSampleOva, type SampleOva } from '../../src/core/fixtures/make-sample-ova.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/core/tools/qemu-img.js'
+import { errorOf } from '../helpers/error-of.js'
 
 const MiB = 2 ** 20
 let dir: string
@@ -21,14 +22,6 @@ const ctx: DriverContext = {
 }
 const cold = { mode: 'cold' as const, powerOff: 'refuse' as const }
 
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p
-  } catch (error) {
-    return error as { code?: string; message: string }
-  }
-  throw new Error('expected a rejection')
-}
 
 const qemu = (...args: string[]) => execFileSync('qemu-img', args, { stdio: 'pipe' })
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { DestinationDriver, DriverContext, TargetMapping, UndoEntry, VmDescriptor } from '@guts/sdk'
 import local from '../../src/drivers/local/index.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/core/tools/qemu-img.js'
+import { errorOf } from '../helpers/error-of.js'
 
 const MiB = 2 ** 20
 let dir: string
@@ -22,14 +23,6 @@ function context(undo: UndoEntry[] = []): DriverContext & { undo: UndoEntry[] } 
   }
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p
-  } catch (error) {
-    return error as { code?: string; message: string }
-  }
-  throw new Error('expected a rejection')
-}
 
 const exists = (p: string) => stat(p).then(() => true, () => false)
 

@@ -6,17 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findTarMember, listTarMembers, parseNumericField, parsePax, readTarMemberText } from '../../src/drivers/files/tar-reader.js'
 import { ustarHeader, writeTar } from '../../src/core/fixtures/tar-writer.js'
+import { errorOf } from '../helpers/error-of.js'
 
 let dir: string
 
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p
-  } catch (error) {
-    return error as { code?: string; message: string }
-  }
-  throw new Error('expected a rejection')
-}
 
 /** The bytes of one member, read the way the files driver does: by offset. */
 async function bytesAt(path: string, offset: number, size: number): Promise<Buffer> {
