@@ -23,6 +23,12 @@ export function holderIsGone(lease: Lease): boolean {
   }
 }
 
+/** True while a process holds the migration's lease and is alive (not expired, not a dead pid here). */
+export async function isLive(store: StateStore, migrationId: string): Promise<boolean> {
+  const lease = await store.getLease(migrationId)
+  return Boolean(lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease))
+}
+
 /**
  * Keeps the lease alive while a migration runs and watches for a cancel requested by another
  * process (`guts migration cancel`, the REST API), aborting the run when it sees one.

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { GutsError, type JsonObject } from '@guts/sdk'
 import type { DriverRegistry } from '../drivers/registry.js'
 import type { GutsConfig } from './config/config-schema.js'
-import { holderIsGone, leaseOwner, LEASE_TTL_MS, startHeartbeat } from './lease.js'
+import { holderIsGone, isLive, leaseOwner, LEASE_TTL_MS, startHeartbeat } from './lease.js'
 import { checkPlan, type PlanCheck } from './plan/load-plan.js'
 import { preparePlan } from './plan/prepare-plan.js'
 import { REDACTED, redactPlanText } from './plan/redact.js'
@@ -130,9 +130,7 @@ export function createMigrationService(deps: ServiceDeps) {
     const store = await db()
     const m = await getMigration(idOrPrefix)
     if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) return m
-    const lease = await store.getLease(m.id)
-    const running = lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease)
-    return store.updateMigration(m.id, running ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
+    return store.updateMigration(m.id, (await isLive(store, m.id)) ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
   }
 
   async function getMigration(idOrPrefix: string): Promise<MigrationRecord> {
@@ -168,7 +166,12 @@ export function createMigrationService(deps: ServiceDeps) {
 
   return {
     validatePlan, createMigration, runMigration, cancelMigration, getMigration, report, cleanup,
-    listMigrations: async (filter?: Parameters<StateStore['listMigrations']>[0]) => (await db()).listMigrations(filter),
+    /** Migrations, newest first; `interrupted` marks a "running" one whose process is gone (resume it). */
+    listMigrations: async (filter?: Parameters<StateStore['listMigrations']>[0]): Promise<(MigrationRecord & { interrupted: boolean })[]> => {
+      const store = await db()
+      const all = await store.listMigrations(filter)
+      return Promise.all(all.map(async (m) => ({ ...m, interrupted: m.status === 'running' && !(await isLive(store, m.id)) })))
+    },
     listVms: async (id: string): Promise<VmRecord[]> => (await db()).listVms((await getMigration(id)).id),
     events: async (id: string, afterSeq?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq),
     workDirFor: (id: string) => join(deps.workRoot, id),

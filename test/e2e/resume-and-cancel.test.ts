@@ -53,6 +53,9 @@ vms: [{ name: big }]
     expect(migrationId).not.toBe('')
     const during = await runCli(['migration', 'show', migrationId, '--json'], { dataDir })
     expect(JSON.parse(during.stdout)).toMatchObject({ status: 'running', vms: [{ name: 'big', status: 'running' }] })
+    const listed = await runCli(['migration', 'list'], { dataDir })
+    expect(listed.stdout).toMatch(/crash\s+interrupted/)
+    expect(listed.stdout).toContain(`guts migration resume ${migrationId.slice(0, 8)}`)
 
     const resumed = await runCli(['migration', 'resume', migrationId.slice(0, 8), '--json'], { dataDir })
     expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: '' })

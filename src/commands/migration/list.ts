@@ -18,10 +18,12 @@ export default class MigrationList extends BaseCommand<typeof MigrationList> {
       return this.log(JSON.stringify(rows.map(({ planText: _omit, ...m }) => ({ ...m, vms: m.vms.map((v) => ({ name: v.vmKey, status: v.status, stage: v.stage })) })), null, 2))
     }
     if (!rows.length) return this.log('No migrations yet. Start one with `guts migrate <plan.yaml>`.')
+    const interrupted = rows.filter((m) => m.interrupted)
     const body = rows.map((m) => {
       const ok = m.vms.filter((v) => v.status === 'succeeded').length
-      return [short(m.id), m.name, m.status, `${ok}/${m.vms.length}`, m.createdAt.replace('T', ' ').slice(0, 19), m.finishedAt?.replace('T', ' ').slice(0, 19) ?? '']
+      return [short(m.id), m.name, m.interrupted ? 'interrupted' : m.status, `${ok}/${m.vms.length}`, m.createdAt.replace('T', ' ').slice(0, 19), m.finishedAt?.replace('T', ' ').slice(0, 19) ?? '']
     })
     for (const line of table([['ID', 'NAME', 'STATUS', 'VMS OK', 'CREATED', 'FINISHED'], ...body])) this.log(line)
+    for (const m of interrupted) this.log(`${short(m.id)} stopped without finishing: continue it with \`guts migration resume ${short(m.id)}\`, or undo it with \`guts migration cleanup ${short(m.id)}\`.`)
   }
 }

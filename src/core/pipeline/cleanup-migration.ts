@@ -1,6 +1,6 @@
 import { GutsError, type DestinationDriver, type SourceDriver } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
-import { holderIsGone } from '../lease.js'
+import { isLive } from '../lease.js'
 import type { MigrationRecord, StateStore } from '../state/store.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
 import type { EventListener } from './events.js'
@@ -22,9 +22,8 @@ export async function cleanupMigration(o: {
   emit: EventListener
 }): Promise<{ cleaned: string[]; failed: string[] }> {
   const { store, migration } = o
-  const lease = await o.store.getLease(migration.id)
-  if (lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease)) {
-    throw new GutsError('GUTS_CONFLICT', `Migration ${migration.id.slice(0, 8)} is running (${lease.owner}); cancel it first.`)
+  if (await isLive(store, migration.id)) {
+    throw new GutsError('GUTS_CONFLICT', `Migration ${migration.id.slice(0, 8)} is running (${(await store.getLease(migration.id))?.owner ?? 'another process'}); cancel it first.`)
   }
   const vms = (await store.listVms(migration.id)).filter((v) => v.status !== 'succeeded')
   const todo = []
