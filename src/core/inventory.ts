@@ -1,4 +1,4 @@
-import { silentLogger, type SourceDriver, type VmQuery, type VmSummary } from '@guts/sdk'
+import { silentLogger, type VmQuery, type VmSummary } from '@guts/sdk'
 import type { DriverRegistry } from '../drivers/registry.js'
 import { preparePlan, type PrepareEnv } from './plan/prepare-plan.js'
 
@@ -12,7 +12,7 @@ export async function listPlanSourceVms(text: string, file: string, env: Prepare
 }
 
 export async function listVms(registry: DriverRegistry, driver: string, options: Record<string, unknown>, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
-  const source = (await (await registry.load(driver, 'source')).create(options)) as SourceDriver
+  const source = await registry.createSource(driver, options)
   const ctx = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
   try {
     await source.connect(ctx)

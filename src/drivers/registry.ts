@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { API_VERSION, GutsError, isGutsError, type DestinationDriverModule, type DriverModule, type SourceDriverModule } from '@guts/sdk'
+import { API_VERSION, GutsError, isGutsError, type DestinationDriver, type DestinationDriverModule, type DriverModule, type SourceDriver, type SourceDriverModule } from '@guts/sdk'
+import { runtimeDestination, runtimeSource } from './runtime.js'
 
 export type DriverRole = 'source' | 'destination'
 
@@ -68,6 +69,22 @@ export class DriverRegistry {
     return this.entries.get(name)
   }
 
+  /** A new source driver instance (options already validated), behind the runtime wrapper. */
+  async createSource(name: string, options: Record<string, unknown>): Promise<SourceDriver> {
+    const module = await this.load(name, 'source')
+    const driver = await module.create(options)
+    checkDeclared(module, driver.capabilities)
+    return runtimeSource(driver)
+  }
+
+  /** A new destination driver instance (options already validated), behind the runtime wrapper. */
+  async createDestination(name: string, options: Record<string, unknown>): Promise<DestinationDriver> {
+    const module = await this.load(name, 'destination')
+    const driver = await module.create(options)
+    checkDeclared(module, driver.capabilities)
+    return runtimeDestination(driver)
+  }
+
   /** Imports the driver module once, checking its role and contract version. */
   load(name: string, role: 'source'): Promise<SourceDriverModule>
   load(name: string, role: 'destination'): Promise<DestinationDriverModule>
@@ -118,4 +135,14 @@ async function importChecked(entry: DriverEntry): Promise<DriverModule> {
     throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${entry.name}" is declared as ${entry.role} in ${entry.plugin}'s package.json but its module says ${String(candidate.role)}.`)
   }
   return candidate as DriverModule
+}
+
+/** What `drivers list` shows must be what the instance does: a mismatch is a driver bug. */
+function checkDeclared(module: DriverModule, actual: object): void {
+  if (!module.capabilities) return
+  for (const [key, value] of Object.entries(module.capabilities)) {
+    if (JSON.stringify((actual as Record<string, unknown>)[key]) !== JSON.stringify(value)) {
+      throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${module.name}" declares ${key}=${JSON.stringify(value)} but its instance has ${JSON.stringify((actual as Record<string, unknown>)[key])}.`)
+    }
+  }
 }

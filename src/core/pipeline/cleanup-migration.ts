@@ -1,4 +1,4 @@
-import { GutsError, type DestinationDriver, type SourceDriver } from '@guts/sdk'
+import { GutsError } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import { isLive } from '../lease.js'
 import type { MigrationRecord, StateStore } from '../state/store.js'
@@ -37,8 +37,8 @@ export async function cleanupMigration(o: {
   if (!todo.length) return { cleaned, failed }
 
   const { plan } = o.resolved
-  const source = (await (await o.registry.load(plan.source.driver!, 'source')).create(o.resolved.sourceOptions)) as SourceDriver
-  const destination = (await (await o.registry.load(plan.destination.driver!, 'destination')).create(o.resolved.destinationOptions)) as DestinationDriver
+  const source = await o.registry.createSource(plan.source.driver!, o.resolved.sourceOptions)
+  const destination = await o.registry.createDestination(plan.destination.driver!, o.resolved.destinationOptions)
   const signal = AbortSignal.timeout(10 * 60_000)
   try {
     const base = { signal, log: eventLogger(o.emit), workDir: o.workRoot, recordUndo: async () => undefined }

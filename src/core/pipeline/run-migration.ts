@@ -1,4 +1,4 @@
-import { GutsError, type DestinationDriver, type JsonObject, type SourceDriver } from '@guts/sdk'
+import { GutsError, type JsonObject, type SourceDriver } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import type { Plan } from '../plan/schema.js'
 import type { MigrationStatus, StateStore, VmStatus } from '../state/store.js'
@@ -44,8 +44,8 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
   const baseCtx = { signal: o.signal, log: eventLogger(emit), workDir: o.workRoot, recordUndo: async () => {
     throw new GutsError('GUTS_DRIVER_ERROR', 'recordUndo is only available inside a VM stage')
   } }
-  const source = (await (await o.registry.load(plan.source.driver!, 'source')).create(resolved.sourceOptions)) as SourceDriver
-  const destination = (await (await o.registry.load(plan.destination.driver!, 'destination')).create(resolved.destinationOptions)) as DestinationDriver
+  const source = await o.registry.createSource(plan.source.driver!, resolved.sourceOptions)
+  const destination = await o.registry.createDestination(plan.destination.driver!, resolved.destinationOptions)
   const statuses: Record<string, VmStatus> = {}
   try {
     await Promise.all([source.connect(baseCtx), destination.connect(baseCtx)])
