@@ -1,7 +1,7 @@
 import { checkbox, input, password, select } from '@inquirer/prompts'
 import type { DriverModule, VmSummary } from '@guts/sdk'
 import type { DriverRegistry } from '../drivers/registry.js'
-import { listVms } from '../core/inventory.js'
+import { listVms, sourceNetworks } from '../core/inventory.js'
 import type { PlanDraft } from '../core/plan/build-plan.js'
 
 const SECRET = /(password|secret|token|key)/i
@@ -21,7 +21,13 @@ export async function planWizard(registry: DriverRegistry, defaults: { name?: st
   const destDriver = await select({ message: 'Destination', choices: registry.list().filter((e) => e.role === 'destination').map((e) => ({ name: `${e.name} (${e.plugin})`, value: e.name })) })
   const destination = await askOptions(await registry.load(destDriver, 'destination'))
   const networks: PlanDraft['networks'] = []
-  let from = await input({ message: 'Map a source network (empty to finish)', default: '' })
+  // Ask for each network the picked VMs are on; then any others the user wants to add.
+  const sourceOptions = { ...source.live, baseDir: process.cwd() }
+  for (const from of await sourceNetworks(registry, sourceDriver, sourceOptions, picked, AbortSignal.timeout(300_000))) {
+    const to = await input({ message: `Destination network for source network "${from}" (empty to leave unmapped)`, default: '' })
+    if (to) networks.push({ from, to })
+  }
+  let from = await input({ message: 'Map another source network (empty to finish)', default: '' })
   while (from) {
     networks.push({ from, to: await input({ message: `Destination network for "${from}"`, required: true }) })
     from = await input({ message: 'Map another source network (empty to finish)', default: '' })
