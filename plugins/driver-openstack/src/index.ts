@@ -1,0 +1,16 @@
+import { defineDestinationDriver } from '@guts/sdk'
+import { OPENSTACK_CAPABILITIES, OpenStackDestination } from './driver.js'
+import { openstackOptionsSchema, SECRET_OPTIONS, type OpenStackOptions } from './options.js'
+
+export default defineDestinationDriver<OpenStackOptions>({
+  name: 'openstack',
+  description: 'Lands VMs on OpenStack: Glance images, Cinder volumes, Neutron ports that keep the MACs, and a Nova server',
+  capabilities: OPENSTACK_CAPABILITIES,
+  optionsSchema: openstackOptionsSchema,
+  secretOptions: SECRET_OPTIONS,
+  create: (options) => new OpenStackDestination(options ?? {}),
+})
+
+export { OpenStackDestination, OPENSTACK_CAPABILITIES }
+export { OpenStackClient, loadCloudConfig, type CloudConfig, type CloudOverrides } from './client/index.js'
+export type { OpenStackOptions } from './options.js'
