@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'examples/driver-template/test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/driver-template/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -45,6 +45,7 @@ export class KeystoneAuth {
   constructor(
     private readonly config: CloudConfig,
     private readonly agent: Agent,
+    private readonly fetchTls: object = {},
   ) {}
 
   /** Values that must never appear in an error or a log line. */
@@ -75,6 +76,7 @@ export class KeystoneAuth {
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
         body: JSON.stringify(authBody(this.config)),
         ...(signal ? { signal } : {}),
+        ...this.fetchTls,
         // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
         dispatcher: this.agent,
       })

@@ -67,6 +67,7 @@ export class OpenStackHttp {
     private readonly iface: string,
     private readonly region: string | undefined,
     private readonly log: Logger,
+    private readonly fetchTls: object = {},
   ) {}
 
   /** The versioned root URL of a service, from the token's catalog. */
@@ -114,6 +115,7 @@ export class OpenStackHttp {
           headers,
           ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
+          ...this.fetchTls,
           // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
           dispatcher: this.agent,
         })

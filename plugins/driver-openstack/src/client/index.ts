@@ -6,7 +6,7 @@ import { Glance } from './glance.js'
 import { OpenStackHttp } from './http.js'
 import { Neutron } from './neutron.js'
 import { Nova } from './nova.js'
-import { createAgent } from './tls.js'
+import { bunTlsOption, closeAgent, createAgent } from './tls.js'
 
 /** One authenticated OpenStack cloud: the four services guts uses, sharing a token and a pool. */
 export class OpenStackClient {
@@ -18,9 +18,11 @@ export class OpenStackClient {
   private readonly agent
 
   constructor(readonly config: CloudConfig, log: Logger) {
-    this.agent = createAgent({ ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure })
-    const auth = new KeystoneAuth(config, this.agent)
-    this.http = new OpenStackHttp(auth, this.agent, config.interface, config.region, log)
+    const tls = { ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure }
+    this.agent = createAgent(tls)
+    const fetchTls = bunTlsOption(tls)
+    const auth = new KeystoneAuth(config, this.agent, fetchTls)
+    this.http = new OpenStackHttp(auth, this.agent, config.interface, config.region, log, fetchTls)
     this.glance = new Glance(this.http)
     this.cinder = new Cinder(this.http)
     this.nova = new Nova(this.http)
@@ -28,7 +30,7 @@ export class OpenStackClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close()
+    await closeAgent(this.agent)
   }
 }
 
