@@ -137,18 +137,20 @@ if (labAvailable()) {
           if (entry.kind === 'server') throw new Error('injected failure before server create')
         },
       })
-      await expect(migrate(vmName, dst, mapping, failing)).rejects.toThrow(/injected failure/)
-      const made = await leftovers(client, mark, vmName)
-      expect(made.filter((r) => r.startsWith('volume')).length).toBe(2)
-      expect(made.filter((r) => r.startsWith('port')).length).toBe(2)
-      await dst.rollback(undefined, failing.undoNewestFirst(), failing)
-      expect(await leftovers(client, mark, vmName)).toEqual([])
-
       const ok = createTestContext()
       try {
+        await expect(migrate(vmName, dst, mapping, failing)).rejects.toThrow(/injected failure/)
+        const made = await leftovers(client, mark, vmName)
+        expect(made.filter((r) => r.startsWith('volume')).length).toBe(2)
+        expect(made.filter((r) => r.startsWith('port')).length).toBe(2)
+        await dst.rollback(undefined, failing.undoNewestFirst(), failing)
+        expect(await leftovers(client, mark, vmName)).toEqual([])
+
         const { session, instance } = await migrate(vmName, dst, mapping, ok)
         expect(await dst.verify(session, instance, ok)).toEqual([])
       } finally {
+        // Whatever failed above, the lab is left clean.
+        await dst.rollback(undefined, failing.undoNewestFirst(), failing).catch(() => undefined)
         await dst.rollback(undefined, ok.undoNewestFirst(), ok)
         expect(await leftovers(client, mark, vmName)).toEqual([])
         await dst.dispose()

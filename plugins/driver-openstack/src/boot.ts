@@ -1,4 +1,4 @@
-import { GutsError, type DriverContext, type InstanceRef } from '@guts/sdk'
+import { GutsError, isGutsError, type DriverContext, type InstanceRef } from '@guts/sdk'
 import type { OpenStackClient } from './client/index.js'
 import type { BlockDevice, Server } from './client/nova.js'
 import type { Port } from './client/neutron.js'
@@ -107,7 +107,21 @@ async function ensurePort(client: OpenStackClient, data: OpenStackSessionData, n
     ...(nic.keepMac ? { macAddress: nic.mac } : {}),
     ...(nic.fixedIp ? { fixedIps: [{ ip_address: nic.fixedIp }] } : {}),
     ...(securityGroupIds ? { securityGroupIds } : {}),
-  }, ctx.signal)
+  }, ctx.signal).catch((error: unknown) => {
+    if (isGutsError(error) && /mac_address/.test(error.message)) {
+      throw new GutsError(error.code, `NIC ${nic.id}: Neutron does not let this user keep MAC ${nic.mac} on network "${nic.network}". ${error.message}`, {
+        cause: error,
+        suggestions: ['Set keepMac: false for this network, map it to a network of this project, or use admin credentials.'],
+      })
+    }
+    if (isGutsError(error) && /MacAddressInUse|mac address .* in use/i.test(error.message)) {
+      throw new GutsError('GUTS_CONFLICT', `NIC ${nic.id}: MAC ${nic.mac} is already used by another port on network "${nic.network}". ${error.message}`, {
+        cause: error,
+        suggestions: ['Delete the other port (the source VM may already be migrated), or set keepMac: false.'],
+      })
+    }
+    throw error
+  })
 }
 
 function instanceRef(server: Server, data: OpenStackSessionData, images: Record<string, string>): InstanceRef {

@@ -72,7 +72,11 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
       return null
     })
     if (network === undefined) add('error', 'network-not-found', `Neutron network "${nic.network}" (mapped from NIC ${nic.id}) does not exist or is not visible to the project.`)
-    else if (network && nic.fixedIp && !(await client.neutron.subnetsOf(network.id, signal)).length) {
+    else if (network && nic.keepMac && network.project_id !== projectId && !(await client.http.roles(signal)).includes('admin')) {
+      // Neutron's default policy (create_port:mac_address) lets only the network's owner or an
+      // admin choose a MAC; a cloud with its own policy may allow more, hence a warning.
+      add('warning', 'mac-needs-owner', `NIC ${nic.id} keeps its MAC ${nic.mac}, but network "${nic.network}" belongs to another project; by Neutron's default policy only its owner or an admin may set a port's MAC. Set keepMac: false, use a network of this project, or use admin credentials.`)
+    } else if (network && nic.fixedIp && !(await client.neutron.subnetsOf(network.id, signal)).length) {
       add('error', 'subnet-missing', `Network "${nic.network}" has no subnet, so NIC ${nic.id} cannot get fixed IP ${nic.fixedIp}.`)
     }
   }

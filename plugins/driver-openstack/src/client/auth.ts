@@ -11,6 +11,8 @@ export interface AuthSession {
   catalog: CatalogEntry[]
   projectId?: string
   userId?: string
+  /** Role names on the project: preflight predicts policy refusals (MAC addresses) from them. */
+  roles: string[]
 }
 
 /** Refresh this long before Keystone's expiry, so a token never dies between check and use. */
@@ -95,7 +97,7 @@ export class KeystoneAuth {
       throw e
     }
     const token = response.headers.get('x-subject-token')
-    let body: { token?: { expires_at?: string; catalog?: CatalogEntry[]; project?: { id?: string }; user?: { id?: string } } }
+    let body: { token?: { expires_at?: string; catalog?: CatalogEntry[]; project?: { id?: string }; user?: { id?: string }; roles?: { name?: string }[] } }
     try {
       body = JSON.parse(text) as typeof body
     } catch (error) {
@@ -111,6 +113,7 @@ export class KeystoneAuth {
       token,
       expiresAt: body.token.expires_at ? Date.parse(body.token.expires_at) : Date.now() + 3_600_000,
       catalog: body.token.catalog,
+      roles: (body.token.roles ?? []).flatMap((r) => (r.name ? [r.name] : [])),
       ...(body.token.project?.id ? { projectId: body.token.project.id } : {}),
       ...(body.token.user?.id ? { userId: body.token.user.id } : {}),
     }

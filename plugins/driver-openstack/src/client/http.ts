@@ -82,6 +82,10 @@ export class OpenStackHttp {
     return id
   }
 
+  async roles(signal?: AbortSignal): Promise<string[]> {
+    return (await this.auth.session(signal)).roles
+  }
+
   /** A current token, for the upload path that does not go through `request`. */
   async token(signal?: AbortSignal): Promise<string> {
     return (await this.auth.session(signal)).token
