@@ -109,6 +109,7 @@ describe('OpenStack HTTP client (loopback mock)', () => {
     const error = await c.http.projectId().catch((e: unknown) => e as Error)
     expect(error).toMatchObject({ code: 'GUTS_AUTH_FAILED' })
     expect((error as Error).message).not.toContain('wrong-password-123')
+    expect((error as Error).message).toMatch(/^Keystone at http:\/\/127\.0\.0\.1:\d+ rejected the credentials from test: The request you have made requires authentication\.$/)
     await c.close()
   })
 

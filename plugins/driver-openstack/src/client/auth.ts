@@ -90,7 +90,8 @@ export class KeystoneAuth {
     if (!response.ok) {
       const e = apiError({ service: 'identity', method: 'POST', url, status: response.status, body: text, requestId: response.headers.get('x-openstack-request-id') ?? undefined }, this.secrets())
       if (response.status === 401) {
-        throw new GutsError('GUTS_AUTH_FAILED', `Keystone at ${new URL(url).origin} rejected the credentials from ${this.config.source}: ${e.message.replace(/^.*?failed with HTTP 401:? ?/, '') || 'the user, password or project is wrong'}.`, {
+        const said = e.message.replace(/^.*?failed with HTTP 401:? ?/, '').replace(/\.?( \(request [^)]*\))?$/, '$1')
+        throw new GutsError('GUTS_AUTH_FAILED', `Keystone at ${new URL(url).origin} rejected the credentials from ${this.config.source}: ${said || 'the user, password or project is wrong'}.`, {
           suggestions: ['Check username, password, user/project domain and project name (or the application credential).'],
         })
       }
