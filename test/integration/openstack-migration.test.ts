@@ -82,6 +82,8 @@ if (labAvailable()) {
       it('lands as an ACTIVE server with the right flavor, MACs, volumes, properties and content', async () => {
         const { vm, session, instance } = await migrate(vmName, dst, mapping, ctx)
         expect(await dst.verify(session, instance, ctx)).toEqual([])
+        // boot again (a resumed migration): the same server, not a second one.
+        expect((await dst.boot(session, ctx)).id).toBe(instance.id)
         const server = (await client.nova.server(instance.id))!
         expect(server.status).toBe('ACTIVE')
         expect(server.flavor?.original_name).toBe('m1.tiny')
