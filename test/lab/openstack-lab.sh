@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# openstack-lab.sh up|down|status|env|mem|verify|logs
+# openstack-lab.sh up|down|status|env|mem|verify|probe|logs
 #
 # A real, minimal OpenStack (Debian bookworm Zed packages, fake hypervisor, 127.0.0.1
 # only) for the OpenStack driver's integration tests.  The scripts that do the work
@@ -16,6 +16,7 @@
 #   env     Prints `export OS_CLIENT_CONFIG_FILE=...` and `export OS_CLOUD=lab-admin`;
 #           use: eval "$(test/lab/openstack-lab.sh env)"
 #   mem     RSS/PSS per service.      verify   runs openstack/verify.sh (IMAGE_MB=64).
+#   probe   openstack/probe.py: MAC/IP ports, server from port, boot from volume.
 #   logs    Lists the log files.
 #
 # Env: GUTS_LAB_STATE   state dir (default /var/tmp/guts-lab/openstack; not in git)
@@ -122,20 +123,41 @@ show_failure() {
   say "---- last 40 lines of $UPLOG"
   tail -n 40 "$UPLOG" >&2 || true
   local f
-  for f in $(grep -o "see $STATE/log/[^ ,]*" "$UPLOG" 2>/dev/null | tail -n 1 | cut -d' ' -f2); do
+  for f in $(sed -n '/openstack-lab.sh up$/h; /openstack-lab.sh up$/!H; ${x;p}' "$UPLOG" |
+             grep -o "see $STATE/log/[^ ,]*" | tail -n 1 | cut -d' ' -f2); do
     [[ -f $f && $f != "$UPLOG" ]] || continue
     say "---- last 30 lines of $f"; tail -n 30 "$f" >&2
   done
   say "---- all logs: $LOGDIR"
 }
 
+# Another process (e.g. a lab in another state dir) on one of our ports would be
+# taken for our service by up.sh's readiness checks: refuse to start instead.
+check_ports() {
+  local off=${OS_LAB_PORT_OFFSET:-0} busy=() name port pid l
+  for l in epmd:4369 rabbitmq:5672 rabbitmq:25672 mariadb:3306 keystone:5000 glance-api:9292 \
+           placement-api:8778 nova-api:8774 neutron-server:9696 cinder-api:8776; do
+    name=${l%%:*}; port=$((${l#*:} + off))
+    pid=$(cat "$STATE/run/$name.pid" 2>/dev/null || true)
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && continue   # ours, running
+    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+      busy+=("$port ($name): $(ss -Hltnp "sport = :$port" | awk '{print $4, $6}' | head -n 1)")
+    fi
+  done
+  if ((${#busy[@]})); then
+    printf '  %s\n' "${busy[@]}" >&2
+    die "TCP port(s) above are taken by processes that are not this lab's ($STATE); stop them, or use another OS_LAB_PORT_OFFSET"
+  fi
+}
+
 cmd_up() {
   local t0; t0=$(now_ms)
   mkdir -p "$LOGDIR"
   # one `up` at a time per state dir (parallel CI jobs on one machine)
-  exec 9>"$STATE/.lab.lock"
+  # (the lock fd is closed for up.sh: the services it starts must not inherit it)
+  exec 9>"$STATE/lab-up.lock"
   if ! flock -n 9; then
-    say "another 'up' holds $STATE/.lab.lock; waiting"
+    say "another 'up' holds $STATE/lab-up.lock; waiting"
     flock -w "${GUTS_LAB_UP_TIMEOUT:-1800}" 9 || die "timed out waiting for the lock"
   fi
   if status_check quiet; then
@@ -153,10 +175,11 @@ cmd_up() {
     apt-get update -q -o DPkg::Lock::Timeout=900 >>"$LOGDIR/apt.log" 2>&1 ||
       { tail -n 20 "$LOGDIR/apt.log" >&2; die "apt-get update failed (log: $LOGDIR/apt.log)"; }
   fi
+  check_ports
   say "starting the lab in $STATE (log: $UPLOG)"
   echo "=== $(date -Is) openstack-lab.sh up" >>"$UPLOG"
   local rc=0
-  timeout --kill-after=30 "${GUTS_LAB_UP_TIMEOUT:-1800}" "$LAB/up.sh" "$STATE" >>"$UPLOG" 2>&1 || rc=$?
+  timeout --kill-after=30 "${GUTS_LAB_UP_TIMEOUT:-1800}" "$LAB/up.sh" "$STATE" >>"$UPLOG" 2>&1 9>&- || rc=$?
   if ((rc != 0)); then
     show_failure
     ((rc == 124)) && die "up.sh timed out after ${GUTS_LAB_UP_TIMEOUT:-1800}s"
@@ -185,6 +208,7 @@ case ${1:-} in
   env) cmd_env ;;
   mem) "$LAB/mem.sh" "$STATE" ;;
   verify) IMAGE_MB=${IMAGE_MB:-64} "$LAB/verify.sh" "$STATE" ;;
+  probe) OS_CLIENT_CONFIG_FILE=$STATE/clouds.yaml /usr/bin/python3 "$LAB/probe.py" ;;
   logs) ls -la "$LOGDIR" ;;
-  *) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
