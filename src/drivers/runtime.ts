@@ -49,6 +49,10 @@ export function runtimeDestination(driver: DestinationDriver): DestinationDriver
     rollback: (session, undo, ctx) => call('rollback', undefined, () => driver.rollback(session, undo, ctx)),
     endImport: (session, outcome, ctx) => call('endImport', undefined, () => driver.endImport(session, outcome, ctx)),
     dispose: () => call('dispose', undefined, () => driver.dispose()),
+    // Optional methods exist on the wrapper only when the driver has them: the core tests for them.
+    ...(driver.preflightPlan ? { preflightPlan: (vms, ctx) => call('preflightPlan', ctx, () => driver.preflightPlan!(vms, ctx)) } : {}),
+    // Cleanup runs after a cancel too, so no abort check (like rollback).
+    ...(driver.findLeftovers ? { findLeftovers: (marks, ctx) => call('findLeftovers', undefined, () => driver.findLeftovers!(marks, ctx)) } : {}),
   }
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import { defineDestinationDriver, defineSourceDriver, GutsError, type DestinationDriver, type SourceDriver } from '@guts/sdk'
+import { defineDestinationDriver, defineSourceDriver, GutsError, type DestinationDriver, type Finding, type PlannedVm, type SourceDriver, type UndoEntry } from '@guts/sdk'
 import { fakeDestinationDriver, fakeSourceDriver, type FakeVmSpec } from '@guts/sdk/testing'
 import { DriverRegistry } from '../../src/drivers/registry.js'
 
@@ -11,6 +11,10 @@ export interface FakeHooks {
   /** Called when a disk is opened at the source (to count concurrency, or to cancel mid-way). */
   onOpenDisk?: (vm: string, disk: string) => Promise<void> | void
   rollbacks: { vm: string; undo: number }[]
+  /** Gives the destination `findLeftovers`, answering with this (records each query's marks). */
+  findLeftovers?: (marks: Readonly<Record<string, string>>) => UndoEntry[]
+  /** Gives the destination `preflightPlan`, answering with this. */
+  preflightPlan?: (vms: readonly PlannedVm[]) => Finding[]
 }
 
 /** A registry with `fake-src` / `fake-dst`: the SDK's reference fakes, wrapped with the hooks above. */
@@ -41,6 +45,9 @@ export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry 
           hooks.rollbacks.push({ vm: args[0]?.vm.name ?? '?', undo: args[1].length })
           return inner.rollback.apply(this, args)
         },
+        // Optional methods only when asked for, as a driver without them would look.
+        ...(hooks.findLeftovers ? { findLeftovers: async (marks: Readonly<Record<string, string>>) => hooks.findLeftovers!(marks) } : {}),
+        ...(hooks.preflightPlan ? { preflightPlan: async (vms: readonly PlannedVm[]) => hooks.preflightPlan!(vms) } : {}),
       })
     },
   })

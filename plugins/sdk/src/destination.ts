@@ -55,6 +55,12 @@ export type DiskTarget = {
     }
 )
 
+/** One VM of a plan as `preflightPlan` sees it: described, with where it lands. */
+export interface PlannedVm {
+  vm: VmDescriptor
+  mapping: TargetMapping
+}
+
 /** The booted (or registered) result: plain JSON. */
 export interface InstanceRef {
   id: string
@@ -79,6 +85,20 @@ export interface DestinationDriver {
    * recorded (newest first) and the session. Must succeed when some of them never came to exist.
    */
   rollback(session: ImportSession | undefined, undo: readonly UndoEntry[], ctx: DriverContext): Promise<void>
+  /**
+   * Optional. Checks what only the whole plan can show — quotas that each VM fits alone but not all
+   * of them together. Called once, after every VM still to migrate is described and before any is
+   * exported; an error finding fails the whole migration before anything is created. Findings
+   * should name the VMs (`ref`) they concern. Nothing is created.
+   */
+  preflightPlan?(vms: readonly PlannedVm[], ctx: DriverContext): Promise<Finding[]>
+  /**
+   * Optional. Returns undo entries for the resources at the destination that carry ALL of `marks`
+   * (the `tags` of a TargetMapping, e.g. `guts-migration` and `guts-source-vm`) — what `rollback`
+   * then deletes. Lets `guts migration cleanup` remove leftovers whose undo entries were lost or
+   * never written (a process that died between creating and recording). Nothing is deleted here.
+   */
+  findLeftovers?(marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<UndoEntry[]>
   /** Idempotent: releases what remains (temporary images, staging). */
   endImport(session: ImportSession, outcome: Outcome, ctx: DriverContext): Promise<void>
   dispose(): Promise<void>

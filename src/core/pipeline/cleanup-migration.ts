@@ -1,17 +1,19 @@
-import { GutsError } from '@guts/sdk'
+import { GutsError, type DestinationDriver, type DriverContext, type UndoEntry } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import { isLive } from '../lease.js'
-import type { MigrationRecord, StateStore } from '../state/store.js'
+import type { MigrationRecord, StateStore, VmRecord } from '../state/store.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
 import type { EventListener } from './events.js'
 import type { ResolvedEndpoints } from './run-migration.js'
-import { asCheckpoint } from './vm-job.js'
+import { asCheckpoint, targetMapping, type VmCheckpoint } from './vm-job.js'
 import { rollbackVm } from './vm-rollback.js'
 
 /**
  * `guts migration cleanup`: rolls back every VM of a migration that did not succeed and still has
- * something recorded (pending undo entries, an open export or import) — leftovers of a run that
- * was killed, or kept with --keep-on-failure. Refuses while the migration is running.
+ * something recorded (pending undo entries, an open export or import) or, when the destination can
+ * search by marks (`findLeftovers`), something carrying its marks — leftovers of a run that was
+ * killed, kept with --keep-on-failure, or whose undo entries were lost. Refuses while the
+ * migration is running.
  */
 export async function cleanupMigration(o: {
   store: StateStore
@@ -26,15 +28,9 @@ export async function cleanupMigration(o: {
     throw new GutsError('GUTS_CONFLICT', `Migration ${migration.id.slice(0, 8)} is running (${(await store.getLease(migration.id))?.owner ?? 'another process'}); cancel it first.`)
   }
   const vms = (await store.listVms(migration.id)).filter((v) => v.status !== 'succeeded')
-  const todo = []
-  for (const v of vms) {
-    const cp = asCheckpoint(v.checkpoint)
-    const pending = await store.listUndo(migration.id, v.vmKey, { pendingOnly: true })
-    if (pending.length || cp.exportSession || cp.importSession) todo.push({ v, cp })
-  }
   const cleaned: string[] = []
   const failed: string[] = []
-  if (!todo.length) return { cleaned, failed }
+  if (!vms.length) return { cleaned, failed }
 
   const { plan } = o.resolved
   const source = await o.registry.createSource(plan.source.driver!, o.resolved.sourceOptions)
@@ -42,10 +38,13 @@ export async function cleanupMigration(o: {
   const signal = AbortSignal.timeout(10 * 60_000)
   try {
     const base = { signal, log: eventLogger(o.emit), workDir: o.workRoot, recordUndo: async () => undefined }
-    await Promise.all([source.connect(base), destination.connect(base)])
-    for (const { v, cp } of todo) {
+    const todo = await vmsToClean({ store, migrationId: migration.id, vms, destination, ctx: base })
+    if (!todo.length) return { cleaned, failed }
+    // The source is needed only to release exports; a VM with none must not depend on it being up.
+    await Promise.all([destination.connect(base), todo.some((t) => t.cp.exportSession) ? source.connect(base) : undefined])
+    for (const { v, cp, leftovers } of todo) {
       const ctx = await vmDriverContext({ store, migrationId: migration.id, vmKey: v.vmKey, workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey), signal, emit: o.emit })
-      const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit })
+      const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit, leftovers })
       if (ok) {
         await store.upsertVm(migration.id, v.vmKey, { status: 'rolled-back', stage: 'discover', checkpoint: { exportSession: null, importSession: null, disks: null, instance: null, verify: null, preflight: null } })
         cleaned.push(v.vmKey)
@@ -59,4 +58,31 @@ export async function cleanupMigration(o: {
     await store.updateMigration(migration.id, { status: stillRunnable ? 'partial' : 'rolled-back' })
   }
   return { cleaned, failed }
+}
+
+interface CleanupTodo {
+  v: VmRecord
+  cp: VmCheckpoint
+  leftovers: UndoEntry[]
+}
+
+/**
+ * The VMs with something to undo. Leftovers are asked for by the VM's marks (the same tags the
+ * mapping gave the destination), so resources whose undo entries were never written are found too.
+ */
+async function vmsToClean(o: { store: StateStore; migrationId: string; vms: VmRecord[]; destination: DestinationDriver; ctx: DriverContext }): Promise<CleanupTodo[]> {
+  const todo: CleanupTodo[] = []
+  let connected = false
+  for (const v of o.vms) {
+    const cp = asCheckpoint(v.checkpoint)
+    const pending = await o.store.listUndo(o.migrationId, v.vmKey, { pendingOnly: true })
+    let leftovers: UndoEntry[] = []
+    if (o.destination.findLeftovers && cp.job) {
+      if (!connected) await o.destination.connect(o.ctx)
+      connected = true
+      leftovers = await o.destination.findLeftovers(targetMapping(cp.job, o.migrationId, {}).tags, o.ctx)
+    }
+    if (leftovers.length || pending.length || cp.exportSession || cp.importSession) todo.push({ v, cp, leftovers })
+  }
+  return todo
 }

@@ -5,6 +5,7 @@ import type { MigrationStatus, StateStore, VmStatus } from '../state/store.js'
 import { eventLogger } from './driver-context.js'
 import type { EventListener } from './events.js'
 import { expandVms } from './expand-vms.js'
+import { preflightWholePlan } from './plan-preflight.js'
 import { errorJson, runVm } from './run-vm.js'
 import { KeyedSemaphore, Semaphore } from './semaphore.js'
 import { asCheckpoint, type VmJob } from './vm-job.js'
@@ -36,7 +37,8 @@ export interface ExecuteResult {
 /**
  * Runs (or resumes) every VM of a migration: connects both drivers, expands the plan's VM selection
  * once (persisted, so a resume migrates the same VMs), then runs VMs under `policy.concurrency` and
- * `policy.perHost`. VMs that already succeeded are skipped.
+ * `policy.perHost`. VMs that already succeeded are skipped. Before any VM starts, the destination
+ * may check the plan as a whole (`preflightPlan`); an error there fails every VM.
  */
 export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult> {
   const { store, migrationId, resolved, emit } = o
@@ -54,10 +56,17 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
       type: 'migration.vms',
       vms: await Promise.all(jobs.map(async (j) => ({ key: j.key, disks: await knownDisks(store, migrationId, j.key) }))),
     })
+    const refused = await preflightWholePlan({
+      store, migrationId, jobs, drivers: { source, destination }, signal: o.signal, emit,
+      workRoot: o.workRoot, destinationOptions: resolved.destinationOptions as JsonObject,
+    })
+    Object.assign(statuses, refused)
+    // A plan that does not fit as a whole migrates nothing: no VM starts.
+    const runnable = jobs.filter((j) => !refused[j.key])
     const pool = new Semaphore(plan.policy.concurrency)
     const perHost = new KeyedSemaphore(plan.policy.perHost)
     await Promise.all(
-      jobs.map((job) =>
+      runnable.map((job) =>
         pool.use(() =>
           perHost.use(job.host, async () => {
             statuses[job.key] = o.signal.aborted

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { isGutsError, type DriverContext, type Outcome } from '@guts/sdk'
+import { isGutsError, type DriverContext, type Outcome, type UndoEntry } from '@guts/sdk'
 import type { StateStore } from '../state/store.js'
 import type { EventListener } from './events.js'
 import type { VmCheckpoint } from './vm-job.js'
@@ -22,13 +22,16 @@ export async function rollbackVm(o: {
   ctx: DriverContext
   outcome: Outcome
   emit: EventListener
+  /** Resources found by their marks (`findLeftovers`), deleted along with the pending undo entries. */
+  leftovers?: readonly UndoEntry[]
 }): Promise<boolean> {
   const ctx: DriverContext = { ...o.ctx, signal: AbortSignal.timeout(ROLLBACK_TIMEOUT_MS) }
   o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'started' })
   try {
     const pending = await o.store.listUndo(o.migrationId, o.vmKey, { pendingOnly: true })
-    if (pending.length || o.checkpoint.importSession) {
-      await o.drivers.destination.rollback(o.checkpoint.importSession, pending.map(({ kind, ref, data }) => ({ kind, ref, ...(data ? { data } : {}) })), ctx)
+    const entries = mergeUndo(o.leftovers ?? [], pending.map(({ kind, ref, data }) => ({ kind, ref, ...(data ? { data } : {}) })))
+    if (entries.length || o.checkpoint.importSession) {
+      await o.drivers.destination.rollback(o.checkpoint.importSession, entries, ctx)
       await o.store.markUndone(o.migrationId, pending.map((p) => p.seq))
     }
     if (o.checkpoint.exportSession) await o.drivers.source.endExport(o.checkpoint.exportSession, o.outcome, ctx)
@@ -40,4 +43,21 @@ export async function rollbackVm(o: {
     o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'failed', message: `${message} — run \`guts migration cleanup ${o.migrationId}\` to retry` })
     return false
   }
+}
+
+/**
+ * Leftovers first, in the driver's order: they are what actually exists, listed in an order the
+ * driver can delete (servers before the volumes they hold). Recorded entries follow, minus those
+ * naming the same resource (kind + ref); a recorded entry that was never created is a no-op.
+ */
+export function mergeUndo(leftovers: readonly UndoEntry[], recorded: readonly UndoEntry[]): UndoEntry[] {
+  const seen = new Set<string>()
+  const out: UndoEntry[] = []
+  for (const e of [...leftovers, ...recorded]) {
+    const key = `${e.kind}\u0000${e.ref}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(e)
+  }
+  return out
 }
