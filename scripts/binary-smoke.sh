@@ -56,8 +56,8 @@ if run "plan schema" 0 plan schema; then
 fi
 
 if run "drivers list" 0 drivers list; then
-  if grep -Eq '^files +source' "$T/out" && grep -Eq '^local +destination' "$T/out"; then ok "guts drivers list shows files (source) and local (destination)"
-  else ko "guts drivers list does not show files and local"; show "$T/out"; fi
+  if grep -Eq '^files +source' "$T/out" && grep -Eq '^local +destination' "$T/out" && grep -Eq '^openstack +destination' "$T/out"; then ok "guts drivers list shows files (source), local and openstack (destinations)"
+  else ko "guts drivers list does not show files, local and openstack"; show "$T/out"; fi
 fi
 
 cat >"$T/plans/bad.yaml" <<'YAML'

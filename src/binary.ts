@@ -16,6 +16,7 @@ import { dirname } from 'node:path'
 import { execute, Plugin, settings, type Command, type Interfaces } from '@oclif/core'
 import { commands as helpCommands } from '@oclif/plugin-help'
 import { COMMANDS } from './commands-index.js'
+import { DriverRegistry } from './drivers/registry.js'
 
 declare const GUTS_PJSON: Interfaces.PJSON | undefined
 
@@ -49,6 +50,12 @@ proto.loadCommandsFromTarget = async function (this: PluginInternals) {
   this.commandCache = ALL_COMMANDS
   return ALL_COMMANDS
 }
+
+// The first-party driver plugins ship inside the binary (lazy: imported only when a plan names them).
+DriverRegistry.bundled.push({
+  name: 'openstack', role: 'destination', plugin: '@guts/driver-openstack', version: base.version, builtin: false,
+  load: () => import('@guts/driver-openstack'),
+})
 
 // Nothing to transpile in a compiled binary, and no ts-node/tsx to find.
 settings.enableAutoTranspile = false

@@ -44,13 +44,19 @@ export class DriverRegistry {
     }
   }
 
+  /**
+   * Driver plugins compiled into the single binary (src/binary.ts fills this), where no plugin
+   * directory exists to discover them from. Under Node they come from oclif's plugin list instead.
+   */
+  static readonly bundled: DriverEntry[] = []
+
   static builtin(version = '0.0.0'): DriverRegistry {
     return new DriverRegistry(BUILTIN.map((e) => ({ ...e, version })))
   }
 
   /** Built-ins plus the drivers declared by installed/linked oclif plugins. */
   static fromPlugins(plugins: readonly PluginLike[], version: string): DriverRegistry {
-    const entries: DriverEntry[] = BUILTIN.map((e) => ({ ...e, version }))
+    const entries: DriverEntry[] = [...BUILTIN.map((e) => ({ ...e, version })), ...DriverRegistry.bundled]
     for (const plugin of plugins) {
       for (const [name, decl] of Object.entries(plugin.pjson.guts?.drivers ?? {})) {
         if ((decl.role !== 'source' && decl.role !== 'destination') || !decl.module) continue
