@@ -4,7 +4,7 @@ import type { BlockDevice, Server } from './client/nova.js'
 import type { Port } from './client/neutron.js'
 import { activeImage } from './disks.js'
 import { resolveFlavor } from './flavor.js'
-import { markMetadata, markTag, rootDiskGiB, type OpenStackSessionData, type SessionNic } from './session.js'
+import { markMetadata, markTag, rootDiskGiB, sourceTag, type OpenStackSessionData, type SessionNic } from './session.js'
 
 const BOOT_TIMEOUT_MS = 30 * 60_000
 
@@ -103,7 +103,7 @@ async function ensurePort(client: OpenStackClient, data: OpenStackSessionData, n
     name: nic.portName,
     networkId: network.id,
     description: `guts: NIC ${nic.id} of ${data.serverName} (migration ${data.mark})`,
-    tags: ['guts', tag],
+    tags: ['guts', tag, sourceTag(data.sourceVmId)],
     ...(nic.keepMac ? { macAddress: nic.mac } : {}),
     ...(nic.fixedIp ? { fixedIps: [{ ip_address: nic.fixedIp }] } : {}),
     ...(securityGroupIds ? { securityGroupIds } : {}),

@@ -10,6 +10,7 @@ import {
   type ImportSession,
   type InstanceRef,
   type Outcome,
+  type PlannedVm,
   type TargetMapping,
   type TransferResult,
   type UndoEntry,
@@ -19,6 +20,8 @@ import { loadCloudConfig, OpenStackClient } from './client/index.js'
 import { bootServer } from './boot.js'
 import { commitImageDisk, openImageTarget } from './disks.js'
 import type { OpenStackOptions } from './options.js'
+import { findLeftovers } from './leftovers.js'
+import { planQuotaFindings } from './plan-quota.js'
 import { preflightFindings } from './preflight.js'
 import { rollbackEntries } from './rollback.js'
 import { diskOf, markTag, planImport, sessionData } from './session.js'
@@ -91,6 +94,24 @@ export class OpenStackDestination implements DestinationDriver {
   async rollback(session: ImportSession | undefined, undo: readonly UndoEntry[], ctx: DriverContext): Promise<void> {
     const mark = session ? sessionData(session).mark : undefined
     await rollbackEntries(this.clientFor(ctx), undo, mark, ctx)
+  }
+
+  /** Everything carrying the marks (a crashed run's leftovers), as undo entries for `rollback`. */
+  async findLeftovers(marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<UndoEntry[]> {
+    return findLeftovers(this.clientFor(ctx), marks, ctx)
+  }
+
+  /** Quotas against the whole plan's needs: VMs that each fit alone may not fit together. */
+  async preflightPlan(vms: readonly PlannedVm[], ctx: DriverContext): Promise<Finding[]> {
+    let client: OpenStackClient
+    try {
+      client = this.clientFor(ctx)
+    } catch (error) {
+      if (!isGutsError(error)) throw error
+      // Each VM's own preflight reports a bad configuration; nothing to add here.
+      return []
+    }
+    return planQuotaFindings(client, this.options, vms, ctx)
   }
 
   /**

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { GutsError, type DiskFormat, type ImportSession, type TargetMapping, type VmDescriptor } from '@guts/sdk'
 import { gibCeil, imageProperties } from './image-properties.js'
 import type { OpenStackOptions } from './options.js'
@@ -57,6 +57,16 @@ export function markTag(mark: string): string {
   return `guts:${mark}`.slice(0, 60)
 }
 
+/**
+ * The Neutron tag naming the source VM (ports have no properties or metadata), so cleanup can find
+ * one VM's ports among its migration's. Ids that do not fit a tag (≤ 60 chars, no commas) are hashed.
+ */
+export function sourceTag(sourceVmId: string): string {
+  const readable = `guts-vm:${sourceVmId}`
+  if (readable.length <= 60 && !sourceVmId.includes(',')) return readable
+  return `guts-vm:#${createHash('sha256').update(sourceVmId).digest('hex').slice(0, 40)}`
+}
+
 /** Metadata keys on servers and volumes (Nova/Cinder values ≤ 255 chars). */
 export function markMetadata(mark: string, sourceVmId?: string): Record<string, string> {
   return { 'guts-migration': mark.slice(0, 255), ...(sourceVmId ? { 'guts-source-vm': sourceVmId.slice(0, 255) } : {}) }
@@ -81,7 +91,8 @@ export function planImport(vm: VmDescriptor, mapping: TargetMapping, options: Op
   return {
     prefix,
     mark,
-    sourceVmId: vm.id,
+    // The core's mark when it gives one, so cleanup's search by marks finds what this import made.
+    sourceVmId: mapping.tags['guts-source-vm'] ?? vm.id,
     serverName: mapping.name,
     bootFrom,
     format: format as 'qcow2' | 'raw',

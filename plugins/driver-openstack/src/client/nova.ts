@@ -103,6 +103,13 @@ export class Nova {
     return servers.filter((s) => s.name === name && Object.entries(marks).every(([k, v]) => s.metadata?.[k] === v))
   }
 
+  /** The project's servers whose metadata has every key/value of `marks` (leftover search). */
+  async findByMetadata(marks: Record<string, string>, signal?: AbortSignal): Promise<Server[]> {
+    // Nova cannot filter by metadata: list the project's servers and filter here.
+    const servers = await this.http.list<Server>('compute', '/servers/detail', 'servers', opt(signal))
+    return servers.filter((s) => Object.entries(marks).every(([k, v]) => s.metadata?.[k] === v))
+  }
+
   /** Waits for ACTIVE; ERROR becomes a GutsError carrying Nova's fault message. */
   async waitActive(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Server> {
     return waitUntil(async () => {
