@@ -4,13 +4,14 @@
 // Scratch files go to bench/.work/ (big images are deleted at the end); results to
 // bench/.work/results.json. Always exits 0 unless the bench itself breaks: a MISS informs.
 // See bench/README.md. Env: BENCH_SKIP_BINARY=1 skips the single-binary figure;
-// BENCH_KEEP=1 keeps the images.
+// BENCH_KEEP=1 keeps the images. GUTS_LAB_OPENSTACK=<lab clouds.yaml> adds the Glance figure.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   GiB, MiB, allocated, alternate, makePlan, makeRaw, median, medianIndex, min, peakOf, round, run, spawnSampled, sync, timeStartup, transferSeconds,
 } from './lib.mjs'
+import { glanceUpload } from './glance.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const work = join(root, 'bench', '.work')
@@ -206,6 +207,10 @@ if (ROUNDS_THROUGHPUT > 0) {
     figure({ name: `throughput ${label} (transfer only)`, unit: 'MiB/s', guts: mibps(gt[mt]), baseline: mibps(q[mt]), note: "guts' own disk.done seconds; median round" })
   }
 }
+
+// ---- 5. Glance upload: driver vs curl -T (only with the OpenStack lab) ----
+section('5. Glance upload throughput: OpenStack driver vs curl -T (512 MiB random raw, median of 3 alternating rounds)')
+details.glance = await glanceUpload({ work, log, figure })
 
 // ---- summary ----
 section(`Summary (total ${elapsed()})`)
