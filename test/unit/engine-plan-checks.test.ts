@@ -107,6 +107,22 @@ describe('preflightPlan checks the whole plan before any VM exports', () => {
     expect(events.filter((e) => e.type === 'vm.finding').map((e) => (e as { vm: string }).vm)).toEqual(['vm-a', 'vm-b'])
   })
 
+  it('a check that throws fails every VM with its error, and nothing starts', async () => {
+    let opened = 0
+    const t = await setup({
+      vms: [{ id: 'a', name: 'vm-a', diskSizes: [64 * KiB] }, { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] }],
+      onOpenDisk: () => void opened++,
+      preflightPlan: () => {
+        throw new Error('quota API unreachable')
+      },
+    })
+    const m = await t.service.createMigration(plan(['vm-a', 'vm-b']), '/plans/plan-checks.yaml')
+    const report = await t.service.runMigration(m.id)
+    expect(report.status).toBe('failed')
+    for (const vm of report.vms) expect(vm).toMatchObject({ status: 'failed', error: { code: 'GUTS_DRIVER_ERROR', message: expect.stringContaining('preflightPlan: quota API unreachable') } })
+    expect(opened).toBe(0)
+  })
+
   it('is called once; VMs then skip the discover it already did', async () => {
     let calls = 0
     const events: MigrationEvent[] = []

@@ -50,16 +50,27 @@ export async function preflightWholePlan(o: {
   const ctx = { signal: o.signal, log: eventLogger(emit), workDir: o.workRoot, recordUndo: async () => {
     throw new GutsError('GUTS_DRIVER_ERROR', 'preflightPlan must not create anything')
   } }
-  const findings = await drivers.destination.preflightPlan(planned.map(({ vm, mapping }) => ({ vm, mapping })), ctx)
+  let findings: Finding[]
+  try {
+    findings = await drivers.destination.preflightPlan(planned.map(({ vm, mapping }) => ({ vm, mapping })), ctx)
+  } catch (error) {
+    // Cancelled: each VM's run then records itself as cancelled. A failed check fails them all.
+    if (o.signal.aborted) return {}
+    return failAll(o, error)
+  }
   for (const f of findings) for (const p of concerned(f, planned)) emit({ type: 'vm.finding', vm: p.key, finding: f })
   const errors = findings.filter((f) => f.severity === 'error')
   if (!errors.length) return {}
 
   // One error fails every VM: the plan as a whole does not fit, whichever VM would land first.
-  const error = new GutsError('GUTS_PREFLIGHT_FAILED', `The plan does not fit the destination: ${errors.map((e) => e.message).join('; ')}`, {
+  return failAll(o, new GutsError('GUTS_PREFLIGHT_FAILED', `The plan does not fit the destination: ${errors.map((e) => e.message).join('; ')}`, {
     details: { findings: errors.map((e) => ({ ...e })) },
     suggestions: ['Raise the quotas, or migrate fewer VMs at once (split the plan).'],
-  })
+  }))
+}
+
+async function failAll(o: { store: StateStore; migrationId: string; jobs: readonly VmJob[]; emit: EventListener }, error: unknown): Promise<Record<string, VmStatus>> {
+  const { store, migrationId, emit } = o
   const statuses: Record<string, VmStatus> = {}
   for (const job of o.jobs) {
     await store.upsertVm(migrationId, job.key, { status: 'failed', error: errorJson(error) })
