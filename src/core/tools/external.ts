@@ -1,4 +1,4 @@
-import { execa, type Options as ExecaOptions, type ResultPromise } from 'execa'
+import type { Options as ExecaOptions, Result, ResultPromise } from 'execa'
 import { GutsError } from '@guts/sdk'
 
 /** How to get each external tool guts uses, shown when it is missing (`guts doctor` too). */
@@ -21,14 +21,26 @@ export function toolMissingError(tool: string, cause?: unknown): GutsError {
   })
 }
 
+// execa costs ~80 ms to import: load it on the first tool run, not at every start-up.
+let execaModule: Promise<typeof import('execa')> | undefined
+const loadExeca = () => (execaModule ??= import('execa'))
+
+type ToolOptions = ExecaOptions & { signal?: AbortSignal }
+
 /**
- * Runs an external tool, mapping failures to GutsError: a missing binary becomes GUTS_TOOL_MISSING,
- * a non-zero exit GUTS_EXTERNAL_COMMAND_FAILED with the tail of stderr, an abort GUTS_ABORTED.
- * Arguments never carry secrets (they are visible in `ps`).
+ * Starts an external tool and hands back the running subprocess (wrapped, so awaiting this does not
+ * wait for the tool to exit). Arguments never carry secrets: they are visible in `ps`.
  */
-export function runTool(tool: string, args: readonly string[], options: ExecaOptions & { signal?: AbortSignal } = {}): ResultPromise {
+export async function startTool(tool: string, args: readonly string[], options: ToolOptions = {}): Promise<{ subprocess: ResultPromise }> {
+  const { execa } = await loadExeca()
   const { signal, ...rest } = options
-  return execa(tool, args, { reject: true, stripFinalNewline: true, ...(signal ? { cancelSignal: signal } : {}), ...rest }) as ResultPromise
+  return { subprocess: execa(tool, args, { reject: true, stripFinalNewline: true, ...(signal ? { cancelSignal: signal } : {}), ...rest }) as ResultPromise }
+}
+
+/** Runs an external tool to completion. Map failures with `mapToolError`. */
+export async function runTool(tool: string, args: readonly string[], options: ToolOptions = {}): Promise<Result> {
+  const { subprocess } = await startTool(tool, args, options)
+  return (await subprocess) as Result
 }
 
 export function mapToolError(tool: string, args: readonly string[], error: unknown, signal?: AbortSignal): GutsError {

@@ -1,5 +1,5 @@
 import { GutsError, type DiskFormat } from '@guts/sdk'
-import { mapToolError, runTool } from './external.js'
+import { mapToolError, runTool, startTool } from './external.js'
 
 export interface QemuImgInfo {
   format: string
@@ -56,7 +56,7 @@ export async function qemuImgConvert(options: ConvertOptions): Promise<void> {
     ...(options.coroutines ? ['-m', String(options.coroutines)] : []),
     options.source, options.target,
   ]
-  const child = runTool('qemu-img', args, { signal: options.signal, buffer: { stdout: false, stderr: true } })
+  const { subprocess: child } = await startTool('qemu-img', args, { signal: options.signal, buffer: { stdout: false, stderr: true } })
   child.stdout?.setEncoding('utf8')
   child.stdout?.on('data', (chunk: string) => {
     let last: number | undefined
