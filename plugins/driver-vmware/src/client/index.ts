@@ -1,0 +1,8 @@
+export { resolveConfig, parseUrl, type VimConfig, type VmwareOptions } from './config.js'
+export { faultError, readFault, type VimFault } from './faults.js'
+export { retrieve, retrieveAll, readObjects, type Caller, type ObjectContent, type PropValue } from './property-collector.js'
+export { VimSession, readServiceContent, type ServiceContent } from './session.js'
+export { readResponse, SoapFaultError, SoapTransport } from './soap.js'
+export { runTask, waitForTask, taskError } from './tasks.js'
+export { createAgent, normalizeThumbprint, pinCheck, sha1Thumbprint } from './tls.js'
+export * from './xml.js'

@@ -1,0 +1,20 @@
+import { defineSourceDriver } from '@guts/sdk'
+import { VMWARE_CAPABILITIES, VmwareSource } from './driver.js'
+import { SECRET_OPTIONS, vmwareOptionsSchema, type VmwareOptions } from './options.js'
+
+export default defineSourceDriver<VmwareOptions>({
+  name: 'vmware',
+  description: 'Reads VMs from VMware vCenter or ESXi (vim25 SOAP): inventory, description and preflight',
+  capabilities: VMWARE_CAPABILITIES,
+  optionsSchema: vmwareOptionsSchema,
+  secretOptions: SECRET_OPTIONS,
+  create: (options) => new VmwareSource(options ?? {}),
+})
+
+export { VmwareSource, VMWARE_CAPABILITIES }
+export { describeVm } from './describe.js'
+export { listVms, folderPath, globMatcher, inFolder } from './inventory.js'
+export { guestOs } from './os.js'
+export { preflightFindings } from './preflight.js'
+export * from './client/index.js'
+export type { VmwareOptions } from './options.js'
