@@ -17,7 +17,7 @@ export interface DiskFacts {
 
 type Controller = { kind: NonNullable<DiskDescriptor['controller']>; bus: number; prefix: string }
 
-const CONTROLLERS: Record<string, Controller['kind']> = {
+export const CONTROLLERS: Record<string, Controller['kind']> = {
   VirtualLsiLogicController: 'scsi',
   VirtualLsiLogicSASController: 'scsi',
   ParaVirtualSCSIController: 'scsi',

@@ -110,6 +110,7 @@ export class VimSession {
     }
     this.transport.cookie = undefined
     this.login = undefined
+    await this.transport.closeOthers()
     await closeAgent(this.agent)
   }
 }

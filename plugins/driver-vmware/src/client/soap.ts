@@ -2,7 +2,7 @@ import { GutsError } from '@guts/sdk'
 import type { Agent } from 'undici'
 import { readFault, type VimFault } from './faults.js'
 import { envelope, isObject, parseXml, type XmlArg, type XmlValue } from './xml.js'
-import { bunFetchTls, type TlsSettings } from './tls.js'
+import { bunFetchTls, closeAgent, createAgent, type TlsSettings } from './tls.js'
 
 /** A SOAP fault, still unmapped: the session decides whether to log in again or give up. */
 export class SoapFaultError extends Error {
@@ -70,6 +70,47 @@ export class SoapTransport {
     this.keepCookie(res.headers)
     const text = await res.text()
     return readResponse(method, res.status, text)
+  }
+
+  /** Agents for other hosts than the endpoint (ESXi hosts serving NFC URLs), by origin. */
+  private readonly others = new Map<string, { agent: Agent; tls: Promise<object> }>()
+
+  /**
+   * GET a URL with the session cookie (NFC lease disk URLs), returning the response for its body.
+   * A URL on another host than the SDK endpoint is verified against the thumbprint the lease gave
+   * for it (vCenter vouches for it over the verified session), else with the session's settings.
+   */
+  async get(url: string, signal: AbortSignal, thumbprint?: string): Promise<Response> {
+    const target = new URL(url)
+    let agent = this.agent
+    let tls = this.fetchTls()
+    if (target.origin !== this.endpoint.origin) {
+      let other = this.others.get(target.origin)
+      if (!other) {
+        const settings: TlsSettings = thumbprint ? { thumbprint } : this.tls
+        other = { agent: createAgent(settings), tls: 'bun' in process.versions ? bunFetchTls(target, settings) : Promise.resolve({}) }
+        this.others.set(target.origin, other)
+      }
+      agent = other.agent
+      tls = other.tls
+    }
+    const bunTls = await tls
+    try {
+      return await fetch(target, {
+        headers: this.cookie ? { Cookie: this.cookie } : {},
+        signal,
+        ...bunTls,
+        // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
+        dispatcher: agent,
+      })
+    } catch (error) {
+      throw networkError(target, 'GET', error, signal)
+    }
+  }
+
+  async closeOthers(): Promise<void> {
+    for (const { agent } of this.others.values()) await closeAgent(agent)
+    this.others.clear()
   }
 
   private keepCookie(headers: Headers): void {
