@@ -68,7 +68,6 @@ if (labAvailable()) {
       expect(on.length).toBeGreaterThan(0)
       expect([...new Set(on)]).toEqual(['on'])
       expect(off.every((p) => p === 'off')).toBe(true)
-      expect(on.length + off.length).toBeLessThanOrEqual(vms.length)
     })
 
     // vcsim 0.24.2 ignores maxObjects and never returns a token (its PropertyCollector has no
