@@ -55,6 +55,9 @@ proto.loadCommandsFromTarget = async function (this: PluginInternals) {
 DriverRegistry.bundled.push({
   name: 'openstack', role: 'destination', plugin: '@guts/driver-openstack', version: base.version, builtin: false,
   load: () => import('@guts/driver-openstack'),
+}, {
+  name: 'vmware', role: 'source', plugin: '@guts/driver-vmware', version: base.version, builtin: false,
+  load: () => import('@guts/driver-vmware'),
 })
 
 // Nothing to transpile in a compiled binary, and no ts-node/tsx to find.
