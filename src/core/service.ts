@@ -10,7 +10,7 @@ import { preparePlan } from './plan/prepare-plan.js'
 import { REDACTED, redactPlanText } from './plan/redact.js'
 import { eventSink } from './pipeline/event-sink.js'
 import type { EventListener } from './pipeline/events.js'
-import { executeMigration } from './pipeline/run-migration.js'
+import { executeMigration, type ResolvedEndpoints } from './pipeline/run-migration.js'
 import { cleanupMigration } from './pipeline/cleanup-migration.js'
 import { buildReport, type MigrationReport } from './report.js'
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type StateStore, type VmRecord } from './state/store.js'
@@ -40,6 +40,7 @@ export interface RunOptions {
 export function createMigrationService(deps: ServiceDeps) {
   const { registry } = deps
   let opened: Promise<StateStore> | undefined
+  const prepared = new Map<string, ResolvedEndpoints>()
   const db = () => (opened ??= typeof deps.store === 'function' ? deps.store() : Promise.resolve(deps.store))
   const env = { registry, ...(deps.config ? { config: deps.config } : {}), ...(deps.env ? { env: deps.env } : {}) }
 
@@ -51,10 +52,13 @@ export function createMigrationService(deps: ServiceDeps) {
   async function createMigration(text: string, file: string, options: { keepOnFailure?: boolean } = {}): Promise<MigrationRecord> {
     const { resolved } = await preparePlan(text, file, env)
     const { text: planText } = redactPlanText(text)
-    return (await db()).createMigration({
+    const record = await (await db()).createMigration({
       id: randomUUID(), name: resolved.plan.name, planText, planPath: resolve(file),
       options: { keepOnFailure: Boolean(options.keepOnFailure) },
     })
+    // The run that usually follows in this process reuses this; a resume elsewhere prepares again.
+    prepared.set(record.id, resolved)
+    return record
   }
 
   /** Runs or resumes a migration to a terminal state in this process. */
@@ -77,8 +81,12 @@ export function createMigrationService(deps: ServiceDeps) {
     const started = Date.now()
     const resumed = migration.status !== 'pending'
     try {
-      const { text, file } = await planTextFor(migration)
-      const { resolved } = await preparePlan(text, file, env)
+      let resolved = prepared.get(id)
+      prepared.delete(id)
+      if (!resolved) {
+        const { text, file } = await planTextFor(migration)
+        resolved = (await preparePlan(text, file, env)).resolved
+      }
       await store.updateMigration(id, { status: 'running', cancelRequested: false, error: null, ...(migration.startedAt ? {} : { startedAt: now() }) })
       sink.emit({ type: 'migration.started', migrationId: id, name: migration.name, resumed })
       const keepOnFailure = options.keepOnFailure ?? Boolean(migration.options.keepOnFailure)
