@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { describe, it } from 'vitest'
+import { labGate } from '../helpers/lab-gate.js'
 import { silentLogger } from '@guts/sdk'
 import { OpenStackClient, loadCloudConfig } from '@guts/driver-openstack'
 
@@ -15,21 +15,10 @@ export const cloud = process.env.GUTS_LAB_OPENSTACK_CLOUD ?? 'lab-admin'
 
 /** Registers the "no lab" outcome; returns true when the real tests should be registered. */
 export function labAvailable(): boolean {
-  if (lab) {
-    // How users point guts at a clouds.yaml: the driver reads it like openstacksdk does.
-    process.env.OS_CLIENT_CONFIG_FILE = lab
-    return true
-  }
-  describe('openstack lab', () => {
-    if (process.env.CI) {
-      it('GUTS_LAB_OPENSTACK names the lab clouds.yaml', () => {
-        throw new Error('CI is set but GUTS_LAB_OPENSTACK is not: start the lab (test/lab/openstack/up.sh) and export GUTS_LAB_OPENSTACK=<state dir>/clouds.yaml.')
-      })
-    } else {
-      it.skip('needs GUTS_LAB_OPENSTACK=<path to the lab clouds.yaml>', () => {})
-    }
-  })
-  return false
+  if (!labGate({ lab: 'openstack lab', variable: 'GUTS_LAB_OPENSTACK', value: lab, start: 'start the lab (test/lab/openstack-lab.sh up) and export GUTS_LAB_OPENSTACK=<state dir>/clouds.yaml' })) return false
+  // How users point guts at a clouds.yaml: the driver reads it like openstacksdk does.
+  process.env.OS_CLIENT_CONFIG_FILE = lab
+  return true
 }
 
 export function labClient(): OpenStackClient {

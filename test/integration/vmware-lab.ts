@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { describe, it } from 'vitest'
+import { labGate } from '../helpers/lab-gate.js'
 import { silentLogger, type DriverContext } from '@guts/sdk'
 
 /**
@@ -21,17 +21,7 @@ export const labFile = process.env.GUTS_LAB_VCSIM
 
 /** Registers the "no lab" outcome; returns true when the real tests should be registered. */
 export function labAvailable(): boolean {
-  if (labFile) return true
-  describe('vcsim lab', () => {
-    if (process.env.CI) {
-      it('GUTS_LAB_VCSIM names the lab settings', () => {
-        throw new Error('CI is set but GUTS_LAB_VCSIM is not: start the lab (test/lab/vcsim-lab.sh up) and eval "$(test/lab/vcsim-lab.sh env)".')
-      })
-    } else {
-      it.skip('needs GUTS_LAB_VCSIM=<vcsim.json> (eval "$(test/lab/vcsim-lab.sh env)")', () => {})
-    }
-  })
-  return false
+  return labGate({ lab: 'vcsim lab', variable: 'GUTS_LAB_VCSIM', value: labFile, start: 'start the lab (test/lab/vcsim-lab.sh up) and eval "$(test/lab/vcsim-lab.sh env)"' })
 }
 
 export function readLab(): VcsimLab {
