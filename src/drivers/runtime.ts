@@ -23,13 +23,14 @@ export function runtimeSource(driver: SourceDriver): SourceDriver {
       if (!caps.changedBlocks || !driver.changedExtents) throw unsupported(driver.name, 'changedBlocks')
       return guardIterable(driver.name, 'changedExtents', ctx, () => driver.changedExtents!(session, diskId, since, ctx))
     },
-    powerOff: (vm, ctx) => {
+    powerOff: (vm, options, ctx) => {
       if (!caps.powerControl || !driver.powerOff) return Promise.reject(unsupported(driver.name, 'powerControl'))
-      return call('powerOff', ctx, () => driver.powerOff!(vm, ctx))
+      return call('powerOff', ctx, () => driver.powerOff!(vm, options, ctx))
     },
     // Cleanup must run even after an abort, so these skip the abort check.
     endExport: (session, outcome, ctx) => call('endExport', undefined, () => driver.endExport(session, outcome, ctx)),
     dispose: () => call('dispose', undefined, () => driver.dispose()),
+    ...(driver.releaseLeftovers ? { releaseLeftovers: (vm, marks, ctx) => call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx)) } : {}),
   }
 }
 

@@ -34,7 +34,14 @@ export type DiskSource = {
       /** Opens the bytes from the start. For non-raw formats the core stages them first. */
       open(signal: AbortSignal): Promise<Readable>
     }
-)
+) & {
+  /**
+   * Optional random access to the raw disk: the bytes `[offset, offset + length)`. Delta syncs of a
+   * warm migration read only the changed extents through it; without it the core streams the whole
+   * disk and keeps only the changed extents (correct, but every sync moves the whole disk).
+   */
+  readRange?(offset: number, length: number, signal: AbortSignal): Promise<Readable>
+}
 
 /**
  * What `beginExport` returns: plain JSON, persisted by the core, so that another process can call
@@ -44,12 +51,33 @@ export interface ExportSession {
   vm: VmRef
   mode: ExportMode
   data: JsonObject
+  /**
+   * With `ExportOptions.changeTracking`: each disk's change id as of this export (a point in
+   * time). The core hands it back as `since` to `changedExtents` of the next export.
+   */
+  changeIds?: Record<string, string>
 }
 
 export interface ExportOptions {
   mode: ExportMode
-  /** What to do with a running VM in cold mode. */
+  /**
+   * What the plan says about a running VM in cold mode. The core powers the VM off (through
+   * `powerOff`) before `beginExport`; with `refuse` a running VM is a preflight error.
+   */
   powerOff: 'shutdown' | 'force' | 'refuse'
+  /**
+   * Marks of this migration (`guts-migration`, `guts-source-vm`). Whatever the export takes at the
+   * source (snapshots) must carry them, so that `releaseLeftovers` finds it after a crash.
+   */
+  marks?: Record<string, string>
+  /** Warm migration: turn change tracking on if it is off and fill `ExportSession.changeIds`. */
+  changeTracking?: boolean
+}
+
+export interface PowerOffOptions {
+  /** `shutdown`: ask the guest OS, then force once `timeoutMs` passed. `force`: pull the plug. */
+  method: 'shutdown' | 'force'
+  timeoutMs: number
 }
 
 export interface SourceDriver {
@@ -65,12 +93,22 @@ export interface SourceDriver {
   preflight(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<Finding[]>
   beginExport(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<ExportSession>
   openDisk(session: ExportSession, diskId: string, ctx: DriverContext): Promise<DiskSource>
-  /** Only with `capabilities.changedBlocks`: sorted, non-overlapping extents changed since `since`. */
+  /**
+   * Only with `capabilities.changedBlocks`: sorted, non-overlapping extents of the session's disk
+   * changed since `since` (a change id from an earlier session's `changeIds`, or `*` for every
+   * allocated extent).
+   */
   changedExtents?(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent>
-  /** Only with `capabilities.powerControl`. Idempotent. */
-  powerOff?(vm: VmRef, ctx: DriverContext): Promise<void>
+  /** Only with `capabilities.powerControl`. Idempotent: an already powered-off VM is fine. */
+  powerOff?(vm: VmRef, options: PowerOffOptions, ctx: DriverContext): Promise<void>
   /** Idempotent: releases what beginExport took (snapshots, leases), whatever the outcome. */
   endExport(session: ExportSession, outcome: Outcome, ctx: DriverContext): Promise<void>
+  /**
+   * Optional. Releases what an export of this VM took at the source and that carries ALL of
+   * `marks` (snapshots left by a process that died before its session was saved). Returns how
+   * many things it released. Called on resume before a new export, and by `guts migration cleanup`.
+   */
+  releaseLeftovers?(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number>
   /** Idempotent. Closes connections. */
   dispose(): Promise<void>
 }
