@@ -14,6 +14,7 @@ import Doctor from './commands/doctor.js'
 import DriversList from './commands/drivers/list.js'
 import Migrate from './commands/migrate.js'
 import MigrationCancel from './commands/migration/cancel.js'
+import MigrationCutover from './commands/migration/cutover.js'
 import MigrationCleanup from './commands/migration/cleanup.js'
 import MigrationList from './commands/migration/list.js'
 import MigrationResume from './commands/migration/resume.js'
@@ -32,6 +33,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'drivers:list': DriversList,
   migrate: Migrate,
   'migration:cancel': MigrationCancel,
+  'migration:cutover': MigrationCutover,
   'migration:cleanup': MigrationCleanup,
   'migration:list': MigrationList,
   'migration:resume': MigrationResume,

@@ -21,6 +21,10 @@ export interface VmReport {
   target?: string
   instance?: { id: string; data: JsonObject }
   error?: JsonObject
+  /** Source power-off → destination running, when guts powered the source off (warm cutover, cold export). */
+  downtime?: { seconds: number; poweredOffAt: string; runningAt: string }
+  /** Warm VMs: completed syncs and when the last one finished. */
+  warm?: { syncs: number; lastSyncAt: string; cutOver: boolean }
   disks: { id: string; virtualSize: number; route?: string; bytesWritten?: number; sha256?: string }[]
 }
 
@@ -39,6 +43,8 @@ export function buildReport(m: MigrationRecord, vms: VmRecord[]): MigrationRepor
         ...(cp.job ? { target: cp.job.targetName } : {}),
         ...(cp.instance ? { instance: cp.instance } : {}),
         ...(v.error ? { error: v.error } : {}),
+        ...(cp.downtime ? { downtime: cp.downtime } : {}),
+        ...(cp.warm ? { warm: { syncs: cp.warm.syncs, lastSyncAt: cp.warm.lastSyncAt, cutOver: Boolean(cp.warm.cutOver) } } : {}),
         disks: (cp.descriptor?.disks ?? []).map((d) => {
           const done = cp.disks?.[d.id]
           return {

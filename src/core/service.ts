@@ -9,7 +9,8 @@ import { checkPlan, type PlanCheck } from './plan/load-plan.js'
 import { preparePlan } from './plan/prepare-plan.js'
 import { REDACTED, redactPlanText } from './plan/redact.js'
 import { eventSink } from './pipeline/event-sink.js'
-import type { EventListener } from './pipeline/events.js'
+import { CUTOVER_EVENT, type EventListener } from './pipeline/events.js'
+import { asCheckpoint } from './pipeline/vm-job.js'
 import { executeMigration, type ResolvedEndpoints } from './pipeline/run-migration.js'
 import { cleanupMigration } from './pipeline/cleanup-migration.js'
 import { buildReport, type MigrationReport } from './report.js'
@@ -141,6 +142,26 @@ export function createMigrationService(deps: ServiceDeps) {
     return store.updateMigration(m.id, (await isLive(store, m.id)) ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
   }
 
+  /**
+   * Asks the warm VMs of a migration (all, or those named) to cut over: the process running it
+   * powers them off, syncs the last changes and boots them at the destination. Recorded as an
+   * event, so a migration that is not running right now cuts over as soon as it is resumed.
+   */
+  async function requestCutover(idOrPrefix: string, vmKeys: string[] = []): Promise<{ migration: MigrationRecord; vms: string[]; live: boolean }> {
+    const store = await db()
+    const m = await getMigration(idOrPrefix)
+    if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) throw new GutsError('GUTS_CONFLICT', `Migration ${short(m.id)} is ${m.status}; there is nothing to cut over.`)
+    const warm = (await store.listVms(m.id)).filter((v) => asCheckpoint(v.checkpoint).job?.settings.mode === 'warm' && v.status !== 'succeeded')
+    const unknown = vmKeys.filter((k) => !warm.some((v) => v.vmKey === k))
+    if (unknown.length || !warm.length) {
+      throw new GutsError('GUTS_USAGE', `${unknown.length ? `Not a warm VM still to cut over in ${short(m.id)}: ${unknown.join(', ')}.` : `Migration ${short(m.id)} has no warm VM still to cut over.`}`, {
+        suggestions: [`Warm VMs of it: ${warm.map((v) => v.vmKey).join(', ') || 'none'} (see \`guts migration show ${short(m.id)}\`).`],
+      })
+    }
+    await store.appendEvent(m.id, { type: CUTOVER_EVENT, data: { vms: vmKeys } })
+    return { migration: m, vms: vmKeys.length ? vmKeys : warm.map((v) => v.vmKey), live: await isLive(store, m.id) }
+  }
+
   async function getMigration(idOrPrefix: string): Promise<MigrationRecord> {
     const store = await db()
     const exact = await store.getMigration(idOrPrefix)
@@ -173,7 +194,7 @@ export function createMigrationService(deps: ServiceDeps) {
   }
 
   return {
-    validatePlan, createMigration, runMigration, cancelMigration, getMigration, report, cleanup,
+    validatePlan, createMigration, runMigration, cancelMigration, requestCutover, getMigration, report, cleanup,
     /** Migrations, newest first; `interrupted` marks a "running" one whose process is gone (resume it). */
     listMigrations: async (filter?: Parameters<StateStore['listMigrations']>[0]): Promise<(MigrationRecord & { interrupted: boolean })[]> => {
       const store = await db()

@@ -3,6 +3,7 @@ import type { MigrationEvent } from '../../core/pipeline/events.js'
 import type { MigrationReport } from '../../core/report.js'
 import { bytes, duration, progressBar, RateMeter } from './format.js'
 import type { Renderer } from './renderer.js'
+import { warmLine } from './warm-lines.js'
 
 type Task = ListrTaskWrapper<unknown, any, any>
 
@@ -87,7 +88,11 @@ export function listrRenderer(write: (line: string) => void): Renderer {
           return refresh(e.vm)
         }
         case 'vm.rollback': { if (e.state !== 'done') { view(e.vm).stage = `rollback ${e.state}${e.message ? `: ${e.message}` : ''}`; refresh(e.vm) } return }
-        default: return
+        default: {
+          const warm = warmLine(e)
+          if (warm && 'vm' in e && e.vm) { view(e.vm).stage = warm; refresh(e.vm) }
+          return
+        }
       }
     },
     async finish(report?: MigrationReport) {

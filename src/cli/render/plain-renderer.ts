@@ -2,6 +2,7 @@ import type { MigrationEvent } from '../../core/pipeline/events.js'
 import type { MigrationReport } from '../../core/report.js'
 import { bytes, duration, progressBar, RateMeter } from './format.js'
 import type { Renderer } from './renderer.js'
+import { warmLine } from './warm-lines.js'
 
 /** Progress lines are printed at most this often per disk, so CI logs stay readable. */
 const PROGRESS_EVERY_MS = 10_000
@@ -33,7 +34,10 @@ export function plainRenderer(write: (line: string) => void): Renderer {
         case 'vm.failed': return line(`${e.vm} FAILED at ${e.stage ?? '?'}: ${String(e.error.message)}${e.rolledBack ? ' (rolled back)' : ''}`)
         case 'log': return line(`${e.vm ?? 'guts'} ${e.level}: ${e.message}`)
         case 'migration.finished': return line(`migration ${e.status}: ${e.succeeded} VM(s) succeeded, ${e.failed} failed, ${duration(e.seconds)}`)
-        default: return undefined
+        default: {
+          const warm = warmLine(e)
+          return warm && 'vm' in e && e.vm ? line(`${e.vm} ${warm}`) : undefined
+        }
       }
     },
     async finish(report?: MigrationReport) {

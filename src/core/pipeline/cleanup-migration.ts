@@ -41,12 +41,13 @@ export async function cleanupMigration(o: {
     const todo = await vmsToClean({ store, migrationId: migration.id, vms, destination, ctx: base })
     if (!todo.length) return { cleaned, failed }
     // The source is needed only to release exports; a VM with none must not depend on it being up.
-    await Promise.all([destination.connect(base), todo.some((t) => t.cp.exportSession) ? source.connect(base) : undefined])
+    const needSource = todo.some((t) => t.cp.exportSession) || Boolean(source.releaseLeftovers && source.capabilities.liveExport)
+    await Promise.all([destination.connect(base), needSource ? source.connect(base) : undefined])
     for (const { v, cp, leftovers } of todo) {
       const ctx = await vmDriverContext({ store, migrationId: migration.id, vmKey: v.vmKey, workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey), signal, emit: o.emit })
       const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit, leftovers })
       if (ok) {
-        await store.upsertVm(migration.id, v.vmKey, { status: 'rolled-back', stage: 'discover', checkpoint: { exportSession: null, importSession: null, disks: null, instance: null, verify: null, preflight: null } })
+        await store.upsertVm(migration.id, v.vmKey, { status: 'rolled-back', stage: 'discover', checkpoint: { exportSession: null, importSession: null, disks: null, instance: null, verify: null, preflight: null, warm: null, poweredOffAt: null, downtime: null } })
         cleaned.push(v.vmKey)
       } else failed.push(v.vmKey)
     }
@@ -82,7 +83,8 @@ async function vmsToClean(o: { store: StateStore; migrationId: string; vms: VmRe
       connected = true
       leftovers = await o.destination.findLeftovers(targetMapping(cp.job, o.migrationId, {}).tags, o.ctx)
     }
-    if (leftovers.length || pending.length || cp.exportSession || cp.importSession) todo.push({ v, cp, leftovers })
+    // Past preflight, a VM may hold a source snapshot no session recorded (found by its marks) or warm replicas.
+    if (leftovers.length || pending.length || cp.exportSession || cp.importSession || cp.warm || cp.preflight) todo.push({ v, cp, leftovers })
   }
   return todo
 }

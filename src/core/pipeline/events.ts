@@ -15,6 +15,10 @@ export type MigrationEvent =
   | { type: 'vm.finding'; vm: string; finding: Finding }
   | { type: 'disk.progress'; vm: string; disk: string; bytes: number; total: number }
   | { type: 'disk.done'; vm: string; disk: string; route: string; virtualSize: number; bytesWritten: number; seconds: number; sha256?: string }
+  | { type: 'vm.sync'; vm: string; sync: number; kind: 'full' | 'delta' | 'final'; bytesChanged: number; bytesMoved: number; seconds: number }
+  | { type: 'vm.warm'; vm: string; state: 'waiting' | 'cutover'; nextSyncAt?: string; cutoverAt?: string }
+  | { type: 'vm.poweroff'; vm: string; state: 'started' | 'done'; method: 'shutdown' | 'force' }
+  | { type: 'vm.downtime'; vm: string; seconds: number; poweredOffAt: string; runningAt: string }
   | { type: 'vm.succeeded'; vm: string; instance: { id: string; data: JsonObject }; seconds: number }
   | { type: 'vm.failed'; vm: string; error: JsonObject; rolledBack: boolean; stage?: string }
   | { type: 'vm.rollback'; vm: string; state: 'started' | 'done' | 'failed'; message?: string }
@@ -22,3 +26,6 @@ export type MigrationEvent =
   | { type: 'log'; level: 'info' | 'warn'; message: string; vm?: string }
 
 export type EventListener = (event: MigrationEvent) => void
+
+/** Stored event a `guts migration cutover` request is recorded as (`data.vms`: VM keys, empty for all). */
+export const CUTOVER_EVENT = 'cutover.requested'

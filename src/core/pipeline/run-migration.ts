@@ -75,7 +75,7 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
                   store, migrationId, job, drivers: { source, destination }, signal: o.signal, emit,
                   workRoot: o.workRoot, diskConcurrency: plan.policy.diskConcurrency,
                   verify: plan.policy.verify, keepOnFailure: o.keepOnFailure,
-                  destinationOptions: resolved.destinationOptions as JsonObject,
+                  destinationOptions: resolved.destinationOptions as JsonObject, warm: plan.warm,
                 })
           }),
         ),

@@ -6,7 +6,10 @@ import type { EventListener, Stage } from './events.js'
 import { rollbackVm } from './vm-rollback.js'
 import { transferDisks } from './vm-transfer.js'
 import { compareDisks } from './vm-verify.js'
-import { asCheckpoint, exportOptionsFor, targetMapping, toJson, type VmCheckpoint, type VmJob } from './vm-job.js'
+import { asCheckpoint, exportOptionsFor, marksFor, targetMapping, toJson, type VmCheckpoint, type VmJob } from './vm-job.js'
+import { modeFindings } from './mode-findings.js'
+import { powerOffSource, replicaSource, runWarm } from './vm-warm.js'
+import type { WarmSettings } from '../plan/schema.js'
 
 export interface VmDrivers {
   source: SourceDriver
@@ -26,10 +29,12 @@ export interface RunVmOptions {
   keepOnFailure: boolean
   /** Driver-specific destination options from the plan, handed to the destination in the mapping. */
   destinationOptions: JsonObject
+  /** The plan's warm settings (sync interval, cutover time), used when the VM's mode is warm. */
+  warm: WarmSettings
 }
 
 /** A VM "null" checkpoint: what a rolled-back VM keeps (its job and descriptor), so a retry starts clean. */
-const RESET: JsonObject = { preflight: null, exportSession: null, importSession: null, disks: null, instance: null, verify: null }
+const RESET: JsonObject = { preflight: null, exportSession: null, importSession: null, disks: null, instance: null, verify: null, warm: null, poweredOffAt: null, downtime: null }
 
 /**
  * Runs one VM through discover → preflight → export → transfer → import → boot → verify → cleanup.
@@ -49,6 +54,11 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
     await store.upsertVm(migrationId, vm, { status: 'running', stage, checkpoint: toJson(patch) })
     emit({ type: 'vm.stage', vm, stage, state: 'done' })
   }
+  /** A checkpoint patch within a stage; `null` clears a key. */
+  const patch = async (p: { [K in keyof VmCheckpoint]?: VmCheckpoint[K] | null }) => {
+    cp = { ...cp, ...p } as VmCheckpoint
+    await store.upsertVm(migrationId, vm, { checkpoint: toJson(p) })
+  }
   const stage = async (name: Stage, done: boolean, work: () => Promise<void>) => {
     current = name
     if (done) return emit({ type: 'vm.stage', vm, stage: name, state: 'skipped' })
@@ -64,9 +74,11 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
       await save('discover', { descriptor: await drivers.source.describeVm(job.ref, ctx) })
     })
     const mapping = targetMapping(job, migrationId, o.destinationOptions)
-    const exportOptions = exportOptionsFor(job)
+    const exportOptions = exportOptionsFor(job, migrationId)
+    const warm = job.settings.mode === 'warm'
     await stage('preflight', Boolean(cp.preflight), async () => {
       const findings = [
+        ...modeFindings(job, cp.descriptor!, drivers.source.capabilities),
         ...(await drivers.source.preflight(cp.descriptor!, exportOptions, ctx)),
         ...(await drivers.destination.preflight(cp.descriptor!, mapping, ctx)),
       ]
@@ -80,16 +92,29 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
       }
       await save('preflight', { preflight: findings })
     })
-    await stage('export', Boolean(cp.exportSession), async () => {
+    const power = { ctx, emit, vmKey: vm, powerOff: job.settings.powerOff, settings: o.warm }
+    await stage('export', warm ? Boolean(cp.warm?.cutOver) : Boolean(cp.exportSession), async () => {
+      // What a crashed run took at the source (a snapshot) but never saved goes first.
+      await drivers.source.releaseLeftovers?.(job.ref, marksFor(job, migrationId), ctx)
+      if (warm) {
+        await runWarm({ ...power, store, migrationId, checkpoint: cp, drivers, exportOptions, diskConcurrency: o.diskConcurrency, save: patch })
+        return emit({ type: 'vm.stage', vm, stage: 'export', state: 'done' })
+      }
+      if (exportOptions.mode === 'cold' && cp.descriptor!.powerState !== 'off' && job.settings.powerOff !== 'refuse') {
+        if (!cp.poweredOffAt) await patch({ poweredOffAt: new Date().toISOString() })
+        await powerOffSource(drivers.source, power, cp)
+      }
       await save('export', { exportSession: await drivers.source.beginExport(cp.descriptor!, exportOptions, ctx) })
     })
+    // A cut-over warm VM imports from its replicas, like a cold VM from its export.
+    const moving: VmDrivers = warm && cp.warm ? { source: replicaSource(drivers.source, cp.warm, cp.descriptor!), destination: drivers.destination } : drivers
     await stage('transfer', allCommitted(cp), async () => {
       if (!cp.importSession) {
         cp = { ...cp, importSession: await drivers.destination.beginImport(cp.descriptor!, mapping, ctx) }
         await store.upsertVm(migrationId, vm, { checkpoint: toJson({ importSession: cp.importSession }) })
       }
       await transferDisks({
-        vmKey: vm, checkpoint: cp, drivers, ctx, diskConcurrency: o.diskConcurrency, emit,
+        vmKey: vm, checkpoint: cp, drivers: moving, ctx, diskConcurrency: o.diskConcurrency, emit,
         saveDisk: async (disk) => {
           cp = { ...cp, disks: { ...cp.disks, [disk.diskId]: disk } }
           await store.upsertVm(migrationId, vm, { checkpoint: toJson({ disks: cp.disks }) })
@@ -100,11 +125,17 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
     await stage('import', true, async () => undefined)
     await stage('boot', Boolean(cp.instance), async () => {
       await save('boot', { instance: await drivers.destination.boot(cp.importSession!, ctx) })
+      if (cp.poweredOffAt && !cp.downtime) {
+        const runningAt = new Date().toISOString()
+        const downtime = { seconds: (Date.parse(runningAt) - Date.parse(cp.poweredOffAt)) / 1000, poweredOffAt: cp.poweredOffAt, runningAt }
+        await patch({ downtime })
+        emit({ type: 'vm.downtime', vm, ...downtime })
+      }
     })
     await stage('verify', Boolean(cp.verify), async () => {
       const findings = [
         ...(await drivers.destination.verify(cp.importSession!, cp.instance!, ctx)),
-        ...(o.verify ? await compareDisks(cp, drivers, ctx) : []),
+        ...(o.verify ? await compareDisks(cp, moving, ctx) : []),
       ]
       report(findings)
       const errors = findings.filter((f) => f.severity === 'error')
@@ -112,7 +143,7 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
       await save('verify', { verify: findings })
     })
     await stage('cleanup', false, async () => {
-      await drivers.source.endExport(cp.exportSession!, 'succeeded', ctx)
+      if (cp.exportSession) await drivers.source.endExport(cp.exportSession, 'succeeded', ctx)
       await drivers.destination.endImport(cp.importSession!, 'succeeded', ctx)
       await rm(ctx.workDir, { recursive: true, force: true })
       await store.upsertVm(migrationId, vm, { status: 'succeeded', stage: 'cleanup' })
@@ -137,8 +168,14 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
     return status
   }
 
+  /** Emits findings once each: the core and a driver may both report the same problem (same code and ref). */
   function report(findings: Finding[]) {
-    for (const f of findings) emit({ type: 'vm.finding', vm, finding: f })
+    const seen = new Set<string>()
+    for (const f of findings) {
+      const key = `${f.code}\u0000${f.ref ?? ''}`
+      if (!seen.has(key)) emit({ type: 'vm.finding', vm, finding: f })
+      seen.add(key)
+    }
   }
 }
 

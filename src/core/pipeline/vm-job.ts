@@ -1,4 +1,4 @@
-import type { DiskFormat, DiskSource, ExportSession, Finding, ImportSession, InstanceRef, JsonObject, TargetMapping, TransferResult, VmDescriptor, VmRef } from '@guts/sdk'
+import type { DiskFormat, DiskSource, ExportOptions, ExportSession, Finding, ImportSession, InstanceRef, JsonObject, TargetMapping, TransferResult, VmDescriptor, VmRef } from '@guts/sdk'
 import type { NetworkMappingEntry, Plan, PlanDefaults, VmEntry } from '../plan/schema.js'
 
 /** One VM to migrate, with every setting resolved from the plan (defaults merged in). Persisted as JSON. */
@@ -25,6 +25,25 @@ export interface VmCheckpoint {
   disks?: Record<string, DiskCheckpoint>
   instance?: InstanceRef
   verify?: Finding[]
+  /** Warm migrations only: the replicas and how far they are synced. */
+  warm?: WarmState
+  /** When guts powered the source VM off (cold export of a running VM, or warm cutover). */
+  poweredOffAt?: string
+  /** Source power-off → destination running, once booted. */
+  downtime?: { seconds: number; poweredOffAt: string; runningAt: string }
+}
+
+/** A warm VM between syncs (plain JSON in the checkpoint). */
+export interface WarmState {
+  /** Raw replica file of each disk, kept in the VM's work directory until cutover is done. */
+  replicas: Record<string, string>
+  /** Each disk's change id as of the last completed sync: where the next delta starts. */
+  changeIds: Record<string, string>
+  /** Completed syncs (1 = the full sync). */
+  syncs: number
+  lastSyncAt: string
+  /** Set once the final sync after the power-off completed. */
+  cutOver?: boolean
 }
 
 export function asCheckpoint(json: JsonObject): VmCheckpoint {
@@ -69,7 +88,7 @@ export function targetMapping(job: VmJob, migrationId: string, options: JsonObje
   return {
     name: job.targetName,
     networks: (s.networks ?? []).map((n) => ({ from: n.from, to: n.to, keepMac: n.keepMac, ...(n.fixedIp ? { fixedIp: n.fixedIp } : {}) })),
-    tags: { 'guts-migration': migrationId, 'guts-source-vm': job.ref.id },
+    tags: marksFor(job, migrationId),
     options,
     ...defined({
       flavor: s.flavor, bootFrom: s.bootFrom, diskFormat: s.diskFormat, securityGroups: s.securityGroups,
@@ -78,9 +97,20 @@ export function targetMapping(job: VmJob, migrationId: string, options: JsonObje
   }
 }
 
-export function exportOptionsFor(job: VmJob): { mode: 'cold' | 'snapshot'; powerOff: 'shutdown' | 'force' | 'refuse' } {
-  // Warm migration starts from a snapshot; its delta syncs are driven by the warm loop.
-  return { mode: job.settings.mode === 'cold' ? 'cold' : 'snapshot', powerOff: job.settings.powerOff }
+/** Marks that identify what guts takes at the source and creates at the destination for this VM. */
+export function marksFor(job: VmJob, migrationId: string): Record<string, string> {
+  return { 'guts-migration': migrationId, 'guts-source-vm': job.ref.id }
+}
+
+export function exportOptionsFor(job: VmJob, migrationId: string): ExportOptions {
+  // Warm syncs are snapshot exports with change tracking; the warm loop drives them.
+  const warm = job.settings.mode === 'warm'
+  return {
+    mode: job.settings.mode === 'cold' ? 'cold' : 'snapshot',
+    powerOff: job.settings.powerOff,
+    marks: marksFor(job, migrationId),
+    ...(warm ? { changeTracking: true } : {}),
+  }
 }
 
 export type { Plan, DiskSource }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises'
 import { isGutsError, type DriverContext, type Outcome, type UndoEntry } from '@guts/sdk'
 import type { StateStore } from '../state/store.js'
 import type { EventListener } from './events.js'
-import type { VmCheckpoint } from './vm-job.js'
+import { marksFor, type VmCheckpoint } from './vm-job.js'
 import type { VmDrivers } from './run-vm.js'
 
 /** Rollback must finish even after Ctrl-C, but not hang forever on a dead endpoint. */
@@ -35,6 +35,8 @@ export async function rollbackVm(o: {
       await o.store.markUndone(o.migrationId, pending.map((p) => p.seq))
     }
     if (o.checkpoint.exportSession) await o.drivers.source.endExport(o.checkpoint.exportSession, o.outcome, ctx)
+    // Snapshots a crashed run took but never saved in a session are found by the migration's marks.
+    if (o.drivers.source.releaseLeftovers && o.checkpoint.job) await o.drivers.source.releaseLeftovers(o.checkpoint.job.ref, marksFor(o.checkpoint.job, o.migrationId), ctx)
     await rm(o.ctx.workDir, { recursive: true, force: true })
     o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'done' })
     return true

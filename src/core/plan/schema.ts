@@ -68,6 +68,15 @@ export const policySchema = z.strictObject({
   verify: z.boolean().default(true).describe('Compare destination disks with the source after the transfer'),
 })
 
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/
+
+export const warmSchema = z.strictObject({
+  syncInterval: z.string().regex(DURATION, 'a duration such as "30s", "15m" or "1h"').default('1h').describe('Time between delta syncs of a warm migration'),
+  cutoverAt: z.iso.datetime({ offset: true }).optional().describe('When to cut over (ISO 8601); without it, `guts migration cutover <id>` does'),
+  maxSyncFailures: z.int().min(1).max(100).default(3).describe('Consecutive failed delta syncs before the VM fails'),
+  shutdownTimeout: z.string().regex(DURATION, 'a duration such as "5m"').default('5m').describe('Guest shutdown time at cutover before the power is cut'),
+})
+
 export const planSchema = z.strictObject({
   version: z.literal(1),
   name: z.string().regex(NAME, 'letters, digits, ".", "_" and "-"'),
@@ -76,6 +85,7 @@ export const planSchema = z.strictObject({
   destination: endpointSchema,
   defaults: defaultsSchema.default({}),
   policy: policySchema.default({ concurrency: 4, perHost: 2, diskConcurrency: 2, onFailure: 'rollback', verify: true }),
+  warm: warmSchema.default({ syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' }).describe('Settings of warm migrations (mode: warm)'),
   vms: z.array(vmEntrySchema).min(1, 'list at least one VM'),
 })
 
@@ -85,6 +95,14 @@ export type VmEntry = z.output<typeof vmEntrySchema>
 export type PlanDefaults = z.output<typeof defaultsSchema>
 export type Endpoint = z.output<typeof endpointSchema>
 export type NetworkMappingEntry = z.output<typeof networkMappingSchema>
+export type WarmSettings = z.output<typeof warmSchema>
+
+/** `"90s"` → 90000. The plan schema has already checked the shape. */
+export function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)
+  if (!m) throw new Error(`not a duration: ${text}`)
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms'])
+}
 
 /** Keys of `source` / `destination` that belong to guts, not to the driver. */
 export const ENDPOINT_KEYS = ['driver', 'profile'] as const

@@ -1,0 +1,136 @@
+import { abortedError, GutsError, isGutsError, type DiskSource, type ExportSession, type SourceDriver } from '@guts/sdk'
+import { durationMs, type WarmSettings } from '../plan/schema.js'
+import type { StateStore } from '../state/store.js'
+import { CUTOVER_EVENT } from './events.js'
+import type { VmDrivers } from './run-vm.js'
+import type { VmCheckpoint, WarmState } from './vm-job.js'
+import { syncWarmVm, type SyncOptions } from './vm-warm-sync.js'
+
+const POLL_MS = 1000
+
+export interface WarmOptions extends SyncOptions {
+  store: StateStore
+  migrationId: string
+  settings: WarmSettings
+  /** The plan's power-off policy; `refuse` still shuts down gracefully at cutover (cutover needs the VM off). */
+  powerOff: 'shutdown' | 'force' | 'refuse'
+}
+
+/**
+ * The warm phase of one VM: a full sync, then a delta sync every `syncInterval` while the VM keeps
+ * running, until cutover is asked for (`guts migration cutover`, or `cutoverAt` in the plan). Then
+ * the source is powered off, the last delta synced, and the replicas are ready to import.
+ * Resumable at every point: the state lives in the checkpoint, replicas in the VM's work dir.
+ */
+export async function runWarm(o: WarmOptions): Promise<void> {
+  const { ctx, emit, vmKey } = o
+  let cp = o.checkpoint
+  const save = async (patch: Parameters<SyncOptions['save']>[0]) => {
+    cp = { ...cp, ...patch } as VmCheckpoint
+    await o.save(patch)
+  }
+  const sync = async (kind: 'full' | 'delta' | 'final') => {
+    const warm = await syncWarmVm({ ...o, checkpoint: cp, save }, kind)
+    await save({ warm })
+  }
+  if (cp.warm?.cutOver) return
+  if (cp.exportSession) {
+    // A sync was interrupted (crash, kill): release its snapshot before anything else.
+    await o.drivers.source.endExport(cp.exportSession, 'aborted', ctx)
+    await save({ exportSession: null })
+  }
+  if (!cp.warm) await sync('full')
+
+  const cutoverAt = o.settings.cutoverAt ? Date.parse(o.settings.cutoverAt) : undefined
+  const interval = durationMs(o.settings.syncInterval)
+  const requests = new CutoverRequests(o.store, o.migrationId, vmKey)
+  let failures = 0
+  while (!cp.poweredOffAt) {
+    const next = Date.parse(cp.warm!.lastSyncAt) + interval
+    emit({ type: 'vm.warm', vm: vmKey, state: 'waiting', nextSyncAt: new Date(next).toISOString(), ...(cutoverAt ? { cutoverAt: new Date(cutoverAt).toISOString() } : {}) })
+    const wake = await waitUntil(Math.min(next, cutoverAt ?? Infinity), () => requests.pending(), ctx.signal)
+    if (wake === 'cutover' || (cutoverAt !== undefined && Date.now() >= cutoverAt)) break
+    try {
+      await sync('delta')
+      failures = 0
+    } catch (error) {
+      if (ctx.signal.aborted || (isGutsError(error) && !error.retryable && error.code !== 'GUTS_UNREACHABLE' && error.code !== 'GUTS_TIMEOUT')) throw error
+      if (++failures >= o.settings.maxSyncFailures) throw error
+      ctx.log.warn(`delta sync failed (${failures} of ${o.settings.maxSyncFailures} allowed in a row), retrying at the next interval: ${(error as Error).message}`)
+      await save({ warm: { ...cp.warm!, lastSyncAt: new Date().toISOString() } })
+    }
+  }
+
+  emit({ type: 'vm.warm', vm: vmKey, state: 'cutover' })
+  if (!cp.poweredOffAt) await save({ poweredOffAt: new Date().toISOString() })
+  await powerOffSource(o.drivers.source, o, cp)
+  await sync('final')
+}
+
+/** Powers the source VM off the way the plan says (idempotent, so a resumed cutover repeats it safely). */
+export async function powerOffSource(source: SourceDriver, o: { ctx: WarmOptions['ctx']; emit: WarmOptions['emit']; vmKey: string; powerOff: WarmOptions['powerOff']; settings?: WarmSettings }, cp: VmCheckpoint): Promise<void> {
+  if (!source.capabilities.powerControl || !source.powerOff) {
+    throw new GutsError('GUTS_UNSUPPORTED', `The ${source.name} driver cannot power VMs off; shut ${o.vmKey} down yourself and resume the migration.`)
+  }
+  const method = o.powerOff === 'force' ? 'force' : 'shutdown'
+  o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'started', method })
+  await source.powerOff(cp.job?.ref ?? { id: cp.descriptor!.id, name: cp.descriptor!.name }, { method, timeoutMs: durationMs(o.settings?.shutdownTimeout ?? '5m') }, o.ctx)
+  o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'done', method })
+}
+
+/**
+ * The source side of a cut-over warm VM: its replicas, as raw files. The transfer and verify stages
+ * read them like any file source, so the import path is the same as for a cold migration.
+ */
+export function replicaSource(source: SourceDriver, warm: WarmState, descriptor: NonNullable<VmCheckpoint['descriptor']>): SourceDriver {
+  return {
+    ...source,
+    async openDisk(_session: ExportSession, diskId: string): Promise<DiskSource> {
+      const path = warm.replicas[diskId]
+      const disk = descriptor.disks.find((d) => d.id === diskId)
+      if (!path || !disk) throw new GutsError('GUTS_STATE_ERROR', `No replica of ${diskId}; the warm sync state is incomplete.`)
+      return { kind: 'file', path, format: 'raw', virtualSize: disk.virtualSize }
+    },
+    async endExport(): Promise<void> {},
+  }
+}
+
+/** Watches the migration's events for a cutover request naming this VM (or all VMs). */
+class CutoverRequests {
+  private after = 0
+  private seen = false
+  constructor(private readonly store: StateStore, private readonly migrationId: string, private readonly vmKey: string) {}
+
+  async pending(): Promise<boolean> {
+    if (this.seen) return true
+    for (;;) {
+      const events = await this.store.readEvents(this.migrationId, this.after, 500)
+      for (const e of events) {
+        this.after = e.seq
+        const vms = Array.isArray(e.data.vms) ? (e.data.vms as string[]) : []
+        if (e.type === CUTOVER_EVENT && (!vms.length || vms.includes(this.vmKey))) this.seen = true
+      }
+      if (events.length < 500) return this.seen
+    }
+  }
+}
+
+/** Sleeps until `until` (epoch ms), checking `cutover()` every second. */
+async function waitUntil(until: number, cutover: () => Promise<boolean>, signal: AbortSignal): Promise<'time' | 'cutover'> {
+  for (;;) {
+    if (await cutover()) return 'cutover'
+    const left = until - Date.now()
+    if (left <= 0) return 'time'
+    await new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(abortedError(signal))
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        if (signal.aborted) reject(abortedError(signal))
+        else resolve()
+      }
+      const timer = setTimeout(done, Math.min(left, POLL_MS))
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+}

@@ -1,0 +1,137 @@
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { defineDestinationDriver, defineSourceDriver } from '@guts/sdk'
+import { fakeDestinationDriver } from '@guts/sdk/testing'
+import { DriverRegistry } from '../../src/drivers/registry.js'
+import { createMigrationService } from '../../src/core/service.js'
+import type { MigrationEvent } from '../../src/core/pipeline/events.js'
+import { openStateStore } from '../../src/core/state/open-store.js'
+import { tempDir } from '../helpers/cli.js'
+import { WarmSource } from '../helpers/warm-source.js'
+
+const KiB = 1024
+const SIZE = 1024 * KiB
+const plan = (extra = '', vm = 'mode: warm') => `version: 1
+name: warm
+source: { driver: warm-src }
+destination: { driver: fake-dst }
+warm: { syncInterval: 50ms${extra} }
+vms:
+  - name: web-01
+    ${vm}
+`
+
+async function setup(opts = { randomAccess: true }) {
+  const dir = tempDir('guts-warm-')
+  mkdirSync(join(dir, 'dest'))
+  const source = new WarmSource(dir, { id: 'vm-1', name: 'web-01' }, [SIZE, 256 * KiB], opts)
+  source.write(0, 0, Buffer.alloc(300 * KiB, 0xab))
+  const schema = { type: 'object', additionalProperties: true }
+  const src = defineSourceDriver({ name: 'warm-src', description: 'test', optionsSchema: schema, capabilities: source.capabilities, create: () => source })
+  const dst = defineDestinationDriver({ name: 'fake-dst', description: 'test', optionsSchema: schema, create: () => fakeDestinationDriver({ dir: join(dir, 'dest'), targetKind: 'file' }) })
+  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({ name, role, plugin: 'test', version: '0', builtin: false, load: async () => module })
+  const registry = new DriverRegistry([entry('warm-src', 'source', src), entry('fake-dst', 'destination', dst)])
+  const store = await openStateStore({ url: 'sqlite::memory:' })
+  const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
+  const events: MigrationEvent[] = []
+  return { dir, source, store, service, events }
+}
+
+/** Runs the migration, and calls `step` on each event until the run ends. */
+function run(t: Awaited<ReturnType<typeof setup>>, id: string, step: (e: MigrationEvent) => void = () => undefined) {
+  return t.service.runMigration(id, { onEvent: (e) => { t.events.push(e); step(e) } })
+}
+
+const syncs = (events: MigrationEvent[]) => events.filter((e): e is Extract<MigrationEvent, { type: 'vm.sync' }> => e.type === 'vm.sync')
+
+describe('warm migration', () => {
+  it('full sync, delta syncs of only the changed blocks while the VM runs, then cutover with downtime', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan(), '/plans/warm.yaml')
+    let wrote = false
+    const report = await run(t, m.id, (e) => {
+      if (e.type === 'vm.sync' && e.kind === 'full') {
+        // Guest writes after the full sync: one 64 KiB block on disk 0, two partial blocks on disk 1.
+        t.source.write(0, 512 * KiB, Buffer.alloc(64 * KiB, 0x11))
+        t.source.write(1, 100 * KiB, Buffer.alloc(40 * KiB, 0x22))
+        wrote = true
+      }
+      if (e.type === 'vm.sync' && e.kind === 'delta' && wrote) void t.service.requestCutover(m.id)
+    })
+    expect(report.status).toBe('succeeded')
+    const s = syncs(t.events)
+    expect(s[0]).toMatchObject({ kind: 'full', sync: 1 })
+    const delta = s.find((x) => x.kind === 'delta' && x.bytesChanged > 0)!
+    expect(delta.bytesChanged).toBe(64 * KiB + 128 * KiB)
+    expect(delta.bytesMoved).toBe(delta.bytesChanged)
+    expect(s.at(-1)).toMatchObject({ kind: 'final' })
+    expect(t.source.powerOffs).toEqual([{ method: 'shutdown', timeoutMs: 300_000 }])
+    expect(t.source.snapshots.size).toBe(0)
+    const vm = report.vms[0]!
+    expect(vm.downtime?.seconds).toBeGreaterThanOrEqual(0)
+    expect(vm.warm).toMatchObject({ cutOver: true })
+    expect(t.events.some((e) => e.type === 'vm.downtime')).toBe(true)
+    // The destination holds exactly the source disks as they were at power-off.
+    const landed = vm.instance!.data.disks as Record<string, { path: string }>
+    for (const i of [0, 1]) expect(readFileSync(landed[`disk-${i}`]!.path).equals(readFileSync(t.source.diskPath(i)))).toBe(true)
+  })
+
+  it('writes between the last delta and the power-off reach the destination (final sync)', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan(), '/plans/warm.yaml')
+    const report = await run(t, m.id, (e) => {
+      if (e.type === 'vm.sync' && e.kind === 'delta') {
+        t.source.write(0, SIZE - 10, Buffer.from('last bytes'))
+        void t.service.requestCutover(m.id, ['web-01'])
+      }
+    })
+    expect(report.status).toBe('succeeded')
+    const final = syncs(t.events).find((x) => x.kind === 'final')!
+    expect(final.bytesChanged).toBe(64 * KiB)
+    const landed = report.vms[0]!.instance!.data.disks as Record<string, { path: string }>
+    expect(readFileSync(landed['disk-0']!.path).subarray(SIZE - 10).toString()).toBe('last bytes')
+  })
+
+  it('without random access a delta sync reads the whole disk but copies only the changes', async () => {
+    const t = await setup({ randomAccess: false })
+    const m = await t.service.createMigration(plan(`, cutoverAt: "${new Date(Date.now() + 400).toISOString()}"`), '/plans/warm.yaml')
+    const report = await run(t, m.id, (e) => {
+      if (e.type === 'vm.sync' && e.kind === 'full') t.source.write(0, 64 * KiB, Buffer.alloc(10, 0x33))
+    })
+    expect(report.status).toBe('succeeded')
+    const moved = syncs(t.events).filter((x) => x.kind !== 'full' && x.bytesChanged > 0)
+    expect(moved[0]!.bytesMoved).toBe(SIZE) // disk-1 had no change, so it was not read at all
+    expect(t.events.some((e) => e.type === 'log' && e.message.includes('no random access'))).toBe(true)
+    const landed = report.vms[0]!.instance!.data.disks as Record<string, { path: string }>
+    expect(readFileSync(landed['disk-0']!.path).equals(readFileSync(t.source.diskPath(0)))).toBe(true)
+  })
+
+  it('cutover of a migration with no warm VM is a usage error naming what is warm', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: force'), '/plans/warm.yaml')
+    const report = await run(t, m.id)
+    expect(report.status).toBe('succeeded')
+    await expect(t.service.requestCutover(m.id)).rejects.toMatchObject({ code: 'GUTS_CONFLICT' })
+  })
+
+  it('cold mode powers a running VM off first (force) and reports the downtime', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: force'), '/plans/warm.yaml')
+    const report = await run(t, m.id)
+    expect(report.status).toBe('succeeded')
+    expect(t.source.powerOffs).toEqual([{ method: 'force', timeoutMs: 300_000 }])
+    expect(report.vms[0]!.downtime?.seconds).toBeGreaterThanOrEqual(0)
+  })
+
+  it('cold mode with powerOff: refuse fails a running VM at preflight, touching nothing', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: refuse'), '/plans/warm.yaml')
+    const report = await run(t, m.id)
+    expect(report.status).toBe('failed')
+    expect(report.vms[0]!.error).toMatchObject({ code: 'GUTS_PREFLIGHT_FAILED' })
+    expect(String(report.vms[0]!.error!.message)).toContain('powerOff: refuse')
+    expect(t.source.powerOffs).toEqual([])
+    expect(t.source.snapshots.size).toBe(0)
+  })
+})
