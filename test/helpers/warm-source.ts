@@ -14,50 +14,63 @@ export class WarmSource implements SourceDriver {
   readonly name = 'warm-src'
   readonly apiVersion = 1 as const
   readonly capabilities = sourceCapabilities({ liveExport: true, changedBlocks: true, powerControl: true, diskAccess: ['stream'] })
-  powerState: 'on' | 'off' = 'on'
+  readonly powerState = new Map<string, 'on' | 'off'>()
   readonly powerOffs: PowerOffOptions[] = []
   readonly snapshots = new Set<string>()
-  /** Per disk: the generation each block was last written in. */
-  private readonly written: Map<number, number>[]
+  /** Full syncs started, in order (VM names). */
+  readonly fullSyncs: string[] = []
+  /** Per VM and disk: the generation each block was last written in. */
+  private readonly written = new Map<string, Map<number, number>>()
   private generation = 1
   private snapshotCount = 0
+  readonly vm: VmRef
 
   constructor(
     readonly dir: string,
-    readonly vm: VmRef,
+    readonly vms: VmRef | VmRef[],
     readonly diskSizes: number[],
     readonly opts: { randomAccess: boolean } = { randomAccess: true },
   ) {
-    this.written = diskSizes.map(() => new Map())
-    diskSizes.forEach((size, i) => {
-      const fd = openSync(this.diskPath(i), 'w')
-      ftruncateSync(fd, size)
-      closeSync(fd)
-    })
+    const all = Array.isArray(vms) ? vms : [vms]
+    this.vm = all[0]!
+    for (const vm of all) {
+      this.powerState.set(vm.id, 'on')
+      diskSizes.forEach((size, i) => {
+        this.written.set(`${vm.id}/${i}`, new Map())
+        const fd = openSync(this.diskPath(i, vm.id), 'w')
+        ftruncateSync(fd, size)
+        closeSync(fd)
+      })
+    }
   }
 
-  diskPath(i: number): string {
-    return join(this.dir, `disk-${i}.raw`)
+  private get all(): VmRef[] {
+    return Array.isArray(this.vms) ? this.vms : [this.vms]
+  }
+
+  diskPath(i: number, vmId = this.vm.id): string {
+    return join(this.dir, `${vmId}-disk-${i}.raw`)
   }
 
   /** A guest write: bytes at an offset of disk `i`, tracked per 64 KiB block. */
-  write(i: number, offset: number, data: Buffer): void {
-    if (this.powerState === 'off') throw new Error('the VM is off: no guest writes')
-    const fd = openSync(this.diskPath(i), 'r+')
+  write(i: number, offset: number, data: Buffer, vmId = this.vm.id): void {
+    if (this.powerState.get(vmId) === 'off') throw new Error('the VM is off: no guest writes')
+    const fd = openSync(this.diskPath(i, vmId), 'r+')
     writeSync(fd, data, 0, data.length, offset)
     closeSync(fd)
-    for (let b = Math.floor(offset / BLOCK); b * BLOCK < offset + data.length; b++) this.written[i]!.set(b, this.generation)
+    for (let b = Math.floor(offset / BLOCK); b * BLOCK < offset + data.length; b++) this.written.get(`${vmId}/${i}`)!.set(b, this.generation)
   }
 
   async connect(): Promise<void> {}
   async *listVms() {
-    yield { ...this.vm, powerState: this.powerState }
+    for (const vm of this.all) yield { ...vm, powerState: this.powerState.get(vm.id)! }
   }
 
   async describeVm(ref: VmRef): Promise<VmDescriptor> {
-    if (ref.id !== this.vm.id && ref.name !== this.vm.name) throw new GutsError('GUTS_NOT_FOUND', `no VM ${ref.name}`)
+    const vm = this.all.find((v) => v.id === ref.id || v.name === ref.name)
+    if (!vm) throw new GutsError('GUTS_NOT_FOUND', `no VM ${ref.name}`)
     return {
-      ...this.vm, powerState: this.powerState, cpus: 1, memoryMiB: 512, firmware: 'bios', secureBoot: false, os: { family: 'linux' },
+      ...vm, powerState: this.powerState.get(vm.id)!, cpus: 1, memoryMiB: 512, firmware: 'bios', secureBoot: false, os: { family: 'linux' },
       disks: this.diskSizes.map((virtualSize, index) => ({ id: `disk-${index}`, index, virtualSize, format: 'raw' })),
       nics: [],
     }
@@ -70,8 +83,9 @@ export class WarmSource implements SourceDriver {
   async beginExport(vm: VmDescriptor, options: ExportOptions): Promise<ExportSession> {
     const snap = `snap-${++this.snapshotCount}`
     this.snapshots.add(snap)
+    if (!this.fullSyncs.includes(vm.name)) this.fullSyncs.push(vm.name)
     const gen = this.generation++
-    this.diskSizes.forEach((_, i) => copyFileSync(this.diskPath(i), this.snapPath(snap, i)))
+    this.diskSizes.forEach((_, i) => copyFileSync(this.diskPath(i, vm.id), this.snapPath(snap, i)))
     return {
       vm: { id: vm.id, name: vm.name }, mode: options.mode, data: { snap, gen },
       ...(options.changeTracking ? { changeIds: Object.fromEntries(this.diskSizes.map((_, i) => [`disk-${i}`, `gen-${gen}`])) } : {}),
@@ -96,13 +110,13 @@ export class WarmSource implements SourceDriver {
     const i = Number(diskId.replace('disk-', ''))
     const from = Number(since.replace('gen-', ''))
     const upTo = Number(session.data.gen)
-    const blocks = [...this.written[i]!.entries()].filter(([, g]) => g > from && g <= upTo).map(([b]) => b).sort((a, b) => a - b)
+    const blocks = [...this.written.get(`${session.vm.id}/${i}`)!.entries()].filter(([, g]) => g > from && g <= upTo).map(([b]) => b).sort((a, b) => a - b)
     for (const b of blocks) yield { offset: b * BLOCK, length: Math.min(BLOCK, this.diskSizes[i]! - b * BLOCK) }
   }
 
-  async powerOff(_vm: VmRef, options: PowerOffOptions): Promise<void> {
+  async powerOff(vm: VmRef, options: PowerOffOptions): Promise<void> {
     this.powerOffs.push(options)
-    this.powerState = 'off'
+    this.powerState.set(vm.id, 'off')
   }
 
   async endExport(session: ExportSession): Promise<void> {

@@ -27,6 +27,10 @@ async function setup(opts = { randomAccess: true }) {
   mkdirSync(join(dir, 'dest'))
   const source = new WarmSource(dir, { id: 'vm-1', name: 'web-01' }, [SIZE, 256 * KiB], opts)
   source.write(0, 0, Buffer.alloc(300 * KiB, 0xab))
+  return setupWith(dir, source)
+}
+
+async function setupWith(dir: string, source: WarmSource) {
   const schema = { type: 'object', additionalProperties: true }
   const src = defineSourceDriver({ name: 'warm-src', description: 'test', optionsSchema: schema, capabilities: source.capabilities, create: () => source })
   const dst = defineDestinationDriver({ name: 'fake-dst', description: 'test', optionsSchema: schema, create: () => fakeDestinationDriver({ dir: join(dir, 'dest'), targetKind: 'file' }) })
@@ -50,6 +54,7 @@ describe('warm migration', () => {
     const t = await setup()
     const m = await t.service.createMigration(plan(), '/plans/warm.yaml')
     let wrote = false
+    let requested: Promise<unknown> | undefined
     const report = await run(t, m.id, (e) => {
       if (e.type === 'vm.sync' && e.kind === 'full') {
         // Guest writes after the full sync: one 64 KiB block on disk 0, two partial blocks on disk 1.
@@ -57,8 +62,9 @@ describe('warm migration', () => {
         t.source.write(1, 100 * KiB, Buffer.alloc(40 * KiB, 0x22))
         wrote = true
       }
-      if (e.type === 'vm.sync' && e.kind === 'delta' && wrote) void t.service.requestCutover(m.id)
+      if (e.type === 'vm.sync' && e.kind === 'delta' && wrote) requested ??= t.service.requestCutover(m.id)
     })
+    await requested
     expect(report.status).toBe('succeeded')
     const s = syncs(t.events)
     expect(s[0]).toMatchObject({ kind: 'full', sync: 1 })
@@ -80,12 +86,14 @@ describe('warm migration', () => {
   it('writes between the last delta and the power-off reach the destination (final sync)', async () => {
     const t = await setup()
     const m = await t.service.createMigration(plan(), '/plans/warm.yaml')
+    let requested: Promise<unknown> | undefined
     const report = await run(t, m.id, (e) => {
-      if (e.type === 'vm.sync' && e.kind === 'delta') {
+      if (e.type === 'vm.sync' && e.kind === 'delta' && !requested) {
         t.source.write(0, SIZE - 10, Buffer.from('last bytes'))
-        void t.service.requestCutover(m.id, ['web-01'])
+        requested = t.service.requestCutover(m.id, ['web-01'])
       }
     })
+    await requested
     expect(report.status).toBe('succeeded')
     const final = syncs(t.events).find((x) => x.kind === 'final')!
     expect(final.bytesChanged).toBe(64 * KiB)
@@ -105,6 +113,32 @@ describe('warm migration', () => {
     expect(t.events.some((e) => e.type === 'log' && e.message.includes('no random access'))).toBe(true)
     const landed = report.vms[0]!.instance!.data.disks as Record<string, { path: string }>
     expect(readFileSync(landed['disk-0']!.path).equals(readFileSync(t.source.diskPath(0)))).toBe(true)
+  })
+
+  it('VMs waiting between syncs give their concurrency slot back: with concurrency 1, all three get in sync before the cutover', async () => {
+    const dir = tempDir('guts-warm-many-')
+    mkdirSync(join(dir, 'dest'))
+    const names = ['a-01', 'a-02', 'a-03']
+    const source = new WarmSource(dir, names.map((name, i) => ({ id: `vm-${i}`, name })), [128 * KiB])
+    const t = await setupWith(dir, source)
+    const m = await t.service.createMigration(`version: 1
+name: many
+source: { driver: warm-src }
+destination: { driver: fake-dst }
+policy: { concurrency: 1 }
+warm: { syncInterval: 1h }
+vms: [{ match: { name: "a-*" }, mode: warm }]
+`, '/plans/many.yaml')
+    const inSync = new Set<string>()
+    let requested: Promise<unknown> | undefined
+    const report = await run(t, m.id, (e) => {
+      if (e.type === 'vm.warm' && e.state === 'waiting') inSync.add(e.vm)
+      if (inSync.size === 3) requested ??= t.service.requestCutover(m.id)
+    })
+    await requested
+    expect(report.status).toBe('succeeded')
+    expect(source.fullSyncs.sort()).toEqual(names)
+    expect(report.vms.every((v) => v.warm?.cutOver && v.downtime)).toBe(true)
   })
 
   it('cutover of a migration with no warm VM is a usage error naming what is warm', async () => {

@@ -7,7 +7,7 @@ import type { EventListener } from './events.js'
 import { expandVms } from './expand-vms.js'
 import { preflightWholePlan } from './plan-preflight.js'
 import { errorJson, runVm } from './run-vm.js'
-import { KeyedSemaphore, Semaphore } from './semaphore.js'
+import { HeldSlots, KeyedSemaphore, Semaphore } from './semaphore.js'
 import { asCheckpoint, type VmJob } from './vm-job.js'
 
 export interface ResolvedEndpoints {
@@ -66,20 +66,23 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
     const pool = new Semaphore(plan.policy.concurrency)
     const perHost = new KeyedSemaphore(plan.policy.perHost)
     await Promise.all(
-      runnable.map((job) =>
-        pool.use(() =>
-          perHost.use(job.host, async () => {
-            statuses[job.key] = o.signal.aborted
-              ? await markCancelled(store, migrationId, job.key)
-              : await runVm({
-                  store, migrationId, job, drivers: { source, destination }, signal: o.signal, emit,
-                  workRoot: o.workRoot, diskConcurrency: plan.policy.diskConcurrency,
-                  verify: plan.policy.verify, keepOnFailure: o.keepOnFailure,
-                  destinationOptions: resolved.destinationOptions as JsonObject, warm: plan.warm,
-                })
-          }),
-        ),
-      ),
+      runnable.map(async (job) => {
+        const slots = new HeldSlots([() => pool.acquire(), () => perHost.acquire(job.host)])
+        await slots.take()
+        try {
+          statuses[job.key] = o.signal.aborted
+            ? await markCancelled(store, migrationId, job.key)
+            : await runVm({
+                store, migrationId, job, drivers: { source, destination }, signal: o.signal, emit,
+                workRoot: o.workRoot, diskConcurrency: plan.policy.diskConcurrency,
+                verify: plan.policy.verify, keepOnFailure: o.keepOnFailure,
+                destinationOptions: resolved.destinationOptions as JsonObject, warm: plan.warm,
+                idle: (fn) => slots.idle(fn),
+              })
+        } finally {
+          slots.release()
+        }
+      }),
     )
   } finally {
     await Promise.allSettled([source.dispose(), destination.dispose()])

@@ -31,6 +31,8 @@ export interface RunVmOptions {
   destinationOptions: JsonObject
   /** The plan's warm settings (sync interval, cutover time), used when the VM's mode is warm. */
   warm: WarmSettings
+  /** Runs `fn` without holding the VM's concurrency slots (a warm VM waiting for its next sync). */
+  idle?: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
 /** A VM "null" checkpoint: what a rolled-back VM keeps (its job and descriptor), so a retry starts clean. */
@@ -97,7 +99,7 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
       // What a crashed run took at the source (a snapshot) but never saved goes first.
       await drivers.source.releaseLeftovers?.(job.ref, marksFor(job, migrationId), ctx)
       if (warm) {
-        await runWarm({ ...power, store, migrationId, checkpoint: cp, drivers, exportOptions, diskConcurrency: o.diskConcurrency, save: patch })
+        await runWarm({ ...power, store, migrationId, checkpoint: cp, drivers, exportOptions, diskConcurrency: o.diskConcurrency, save: patch, idle: o.idle ?? ((fn) => fn()) })
         return emit({ type: 'vm.stage', vm, stage: 'export', state: 'done' })
       }
       if (exportOptions.mode === 'cold' && cp.descriptor!.powerState !== 'off' && job.settings.powerOff !== 'refuse') {

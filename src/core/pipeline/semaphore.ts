@@ -5,11 +5,22 @@ export class Semaphore {
   constructor(private readonly limit: number) {}
 
   async use<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
-    this.active++
+    const release = await this.acquire()
     try {
       return await fn()
     } finally {
+      release()
+    }
+  }
+
+  /** Waits for a slot; the returned function gives it back (once, however often it is called). */
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.active++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
       this.active--
       this.waiting.shift()?.()
     }
@@ -23,9 +34,45 @@ export class KeyedSemaphore {
 
   use<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
     if (key === undefined) return fn()
+    return this.semaphore(key).use(fn)
+  }
+
+  acquire(key: string | undefined): Promise<() => void> {
+    return key === undefined ? Promise.resolve(() => undefined) : this.semaphore(key).acquire()
+  }
+
+  private semaphore(key: string): Semaphore {
     let s = this.byKey.get(key)
     if (!s) this.byKey.set(key, (s = new Semaphore(this.limit)))
-    return s.use(fn)
+    return s
+  }
+}
+
+/**
+ * The slots one VM holds (the migration's concurrency, its source host's), taken in order. A warm
+ * VM waiting for its next sync gives them back (`idle`), so waiting VMs never keep others from
+ * syncing: the limits bound the work, not the number of VMs in a warm phase.
+ */
+export class HeldSlots {
+  private releases: (() => void)[] = []
+  constructor(private readonly takers: readonly (() => Promise<() => void>)[]) {}
+
+  async take(): Promise<void> {
+    for (const take of this.takers) this.releases.push(await take())
+  }
+
+  release(): void {
+    for (const r of this.releases.reverse()) r()
+    this.releases = []
+  }
+
+  async idle<T>(fn: () => Promise<T>): Promise<T> {
+    this.release()
+    try {
+      return await fn()
+    } finally {
+      await this.take()
+    }
   }
 }
 

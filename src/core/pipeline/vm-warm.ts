@@ -14,6 +14,8 @@ export interface WarmOptions extends SyncOptions {
   settings: WarmSettings
   /** The plan's power-off policy; `refuse` still shuts down gracefully at cutover (cutover needs the VM off). */
   powerOff: 'shutdown' | 'force' | 'refuse'
+  /** Runs `fn` (the wait between syncs) without holding the VM's concurrency slots. */
+  idle: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
 /**
@@ -48,7 +50,7 @@ export async function runWarm(o: WarmOptions): Promise<void> {
   while (!cp.poweredOffAt) {
     const next = Date.parse(cp.warm!.lastSyncAt) + interval
     emit({ type: 'vm.warm', vm: vmKey, state: 'waiting', nextSyncAt: new Date(next).toISOString(), ...(cutoverAt ? { cutoverAt: new Date(cutoverAt).toISOString() } : {}) })
-    const wake = await waitUntil(Math.min(next, cutoverAt ?? Infinity), () => requests.pending(), ctx.signal)
+    const wake = await o.idle(() => waitUntil(Math.min(next, cutoverAt ?? Infinity), () => requests.pending(), ctx.signal))
     if (wake === 'cutover' || (cutoverAt !== undefined && Date.now() >= cutoverAt)) break
     try {
       await sync('delta')
