@@ -4,7 +4,8 @@
 // Scratch files go to bench/.work/ (big images are deleted at the end); results to
 // bench/.work/results.json. Always exits 0 unless the bench itself breaks: a MISS informs.
 // See bench/README.md. Env: BENCH_SKIP_BINARY=1 skips the single-binary figure;
-// BENCH_KEEP=1 keeps the images. GUTS_LAB_OPENSTACK=<lab clouds.yaml> adds the Glance figure.
+// BENCH_KEEP=1 keeps the images. GUTS_LAB_OPENSTACK=<lab clouds.yaml> adds the Glance figure;
+// GUTS_LAB_VCSIM (the vcsim lab's env) adds the vSphere figures, on vcsimx instances of their own.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +13,7 @@ import {
   GiB, MiB, allocated, alternate, makePlan, makeRaw, median, medianIndex, min, peakOf, round, run, spawnSampled, sync, timeStartup, transferSeconds,
 } from './lib.mjs'
 import { glanceUpload } from './glance.mjs'
+import { vmwareBench } from './vmware.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const work = join(root, 'bench', '.work')
@@ -211,6 +213,9 @@ if (ROUNDS_THROUGHPUT > 0) {
 // ---- 5. Glance upload: driver vs curl -T (only with the OpenStack lab) ----
 section('5. Glance upload throughput: OpenStack driver vs curl -T (512 MiB random raw, median of 3 alternating rounds)')
 details.glance = await glanceUpload({ work, log, figure })
+
+// ---- 6. vSphere cold export, 7. vm list of 1,000 VMs (only with the vcsim lab; bench/vmware.mjs) ----
+details.vmware = await vmwareBench({ root, work, log, section, figure })
 
 // ---- summary ----
 section(`Summary (total ${elapsed()})`)
