@@ -66,3 +66,10 @@ export function faultError(method: string, f: VimFault): GutsError {
     retryable: f.name === 'TaskInProgress',
   })
 }
+
+/** The vim25 fault name behind a GutsError from this client (`details.vmware.fault`), if any. */
+export function faultNameOf(error: unknown): string | undefined {
+  const details = (error as { details?: { vmware?: { fault?: unknown } } } | undefined)?.details
+  const name = details?.vmware?.fault
+  return typeof name === 'string' ? name : undefined
+}

@@ -50,7 +50,8 @@ export function taskError(task: Moref, description: PropValue, error: PropValue)
   return faultError(method, { name, message, ...(isObject(fault) ? { detail: fault } : {}) })
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** An abortable sleep (rejects with GUTS_ABORTED). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortedError(signal))
     const onAbort = (): void => {
