@@ -52,23 +52,44 @@ const vm = (extra: Record<string, unknown>, powerState: VmDescriptor['powerState
 
 describe('preflight', () => {
   it('physical RDMs block, virtual ones warn', () => {
-    const f = preflightFindings(vm({ disks: [{ id: '2001', address: 'scsi0:1', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'physicalMode' }, { id: '2002', address: 'scsi0:2', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'virtualMode' }] }), { mode: 'cold', powerOff: 'shutdown' })
+    const f = preflightFindings(vm({ disks: [{ id: '2001', address: 'scsi0:1', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'physicalMode' }, { id: '2002', address: 'scsi0:2', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'virtualMode' }] }, 'off'), { mode: 'cold', powerOff: 'shutdown' })
     expect(f.map((x) => [x.severity, x.code, x.ref])).toEqual([
       ['error', 'disk-rdm-physical-unsupported', 'app disk scsi0:1'],
       ['warning', 'disk-rdm-virtual', 'app disk scsi0:2'],
     ])
   })
 
-  it('independent disks block a snapshot export and only warn for a cold one', () => {
+  it('independent disks block a snapshot export and change tracking, and only warn for a cold one', () => {
     const extra = { disks: [{ id: '2000', address: 'scsi0:0', backingType: 'VirtualDiskFlatVer2BackingInfo', diskMode: 'independent_persistent' }] }
     expect(preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([['error', 'disk-independent']])
     expect(preflightFindings(vm(extra, 'off'), { mode: 'cold', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([['warning', 'disk-independent']])
+    expect(preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }).map((x) => [x.severity, x.code])).toEqual([
+      ['error', 'disk-independent'],
+      ['error', 'disk-independent-untracked'],
+    ])
+    const dependent = { disks: [{ id: '2000', address: 'scsi0:0', backingType: 'VirtualDiskFlatVer2BackingInfo', diskMode: 'persistent' }] }
+    expect(preflightFindings(vm(dependent), { mode: 'snapshot', powerOff: 'refuse', changeTracking: true })).toEqual([])
   })
 
-  it('deep snapshot trees and a running VM that must not be powered off', () => {
+  it('deep snapshot trees', () => {
     expect(preflightFindings(vm({ snapshotDepth: 31 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => x.code)).toEqual(['snapshot-tree-too-deep'])
     expect(preflightFindings(vm({ snapshotDepth: 12 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => [x.severity, x.code])).toEqual([['warning', 'snapshot-tree-deep']])
-    expect(preflightFindings(vm({ snapshotDepth: 2 }), { mode: 'cold', powerOff: 'refuse' }).map((x) => x.code)).toEqual(['vm-powered-on'])
-    expect(preflightFindings(vm({}), { mode: 'cold', powerOff: 'shutdown' })).toEqual([])
+  })
+
+  it('a running VM: snapshot mode is fine; cold mode refuses it, or says it will be powered off', () => {
+    expect(preflightFindings(vm({}), { mode: 'snapshot', powerOff: 'refuse' })).toEqual([])
+    const refused = preflightFindings(vm({ snapshotDepth: 2 }), { mode: 'cold', powerOff: 'refuse' })
+    expect(refused.map((x) => [x.severity, x.code, x.ref])).toEqual([['error', 'vm-powered-on', 'app']])
+    expect(refused[0]!.message).toMatch(/shut it down.*powerOff: shutdown.*powerOff: force/i)
+    for (const powerOff of ['shutdown', 'force'] as const) {
+      const f = preflightFindings(vm({}), { mode: 'cold', powerOff })
+      expect(f.map((x) => [x.severity, x.code])).toEqual([['info', 'vm-will-power-off']])
+      expect(f[0]!.message).toContain(`powerOff: ${powerOff}`)
+    }
+    expect(preflightFindings(vm({}, 'off'), { mode: 'cold', powerOff: 'refuse' })).toEqual([])
+    // The findings the driver had before power control must be gone.
+    const codes = ['snapshot', 'cold'].flatMap((mode) => preflightFindings(vm({}), { mode: mode as 'cold', powerOff: 'shutdown' }).map((x) => x.code))
+    expect(codes).not.toContain('export-mode-unsupported')
+    expect(codes).not.toContain('vm-not-powered-off')
   })
 })
