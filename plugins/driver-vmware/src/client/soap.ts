@@ -76,11 +76,12 @@ export class SoapTransport {
   private readonly others = new Map<string, { agent: Agent; tls: Promise<object> }>()
 
   /**
-   * GET a URL with the session cookie (NFC lease disk URLs), returning the response for its body.
-   * A URL on another host than the SDK endpoint is verified against the thumbprint the lease gave
-   * for it (vCenter vouches for it over the verified session), else with the session's settings.
+   * GET a URL with the session cookie (NFC lease disk URLs, datastore `/folder` files), returning
+   * the response for its body. A URL on another host than the SDK endpoint is verified against the
+   * thumbprint the lease gave for it (vCenter vouches for it over the verified session), else with
+   * the session's settings. `headers` adds e.g. `Range`.
    */
-  async get(url: string, signal: AbortSignal, thumbprint?: string): Promise<Response> {
+  async get(url: string, signal: AbortSignal, thumbprint?: string, headers: Record<string, string> = {}): Promise<Response> {
     const target = new URL(url)
     let agent = this.agent
     let tls = this.fetchTls()
@@ -97,7 +98,7 @@ export class SoapTransport {
     const bunTls = await tls
     try {
       return await fetch(target, {
-        headers: this.cookie ? { Cookie: this.cookie } : {},
+        headers: { ...headers, ...(this.cookie ? { Cookie: this.cookie } : {}) },
         signal,
         ...bunTls,
         // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
