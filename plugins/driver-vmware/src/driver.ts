@@ -1,12 +1,15 @@
 import {
+  GutsError,
   sourceCapabilities,
   throwIfAborted,
   type DiskSource,
   type DriverContext,
   type ExportOptions,
   type ExportSession,
+  type Extent,
   type Finding,
   type Outcome,
+  type PowerOffOptions,
   type SourceDriver,
   type VmDescriptor,
   type VmQuery,
@@ -17,13 +20,21 @@ import { resolveConfig, type VimConfig, type VmwareOptions } from './client/conf
 import { VimSession } from './client/session.js'
 import { describeVm } from './describe.js'
 import { listVms } from './inventory.js'
+import { powerOffVm } from './power.js'
 import { preflightFindings } from './preflight.js'
+import { changedAreas } from './export/changed.js'
 import { asJson, beginColdExport, coldData, endColdExport, leaseDiskSource } from './export/cold.js'
-import { keepLeaseAlive } from './export/lease.js'
+import { assertLeaseUsable, keepLeaseAlive } from './export/lease.js'
+import { releaseLeftovers } from './export/leftovers.js'
+import { beginSnapshotExport, endSnapshotExport, leaseRef, snapshotData, snapshotJson, snapshotRef } from './export/snapshot.js'
+import { snapshotDiskSource } from './export/snapshot-disk.js'
 
-/** Only what this driver implements: cold export as a raw stream; no live export, CBT or power control yet. */
-export const VMWARE_CAPABILITIES = sourceCapabilities({ liveExport: false, changedBlocks: false, powerControl: false, diskAccess: ['stream'] })
-
+/**
+ * Cold export of powered-off VMs, live export of running ones through a snapshot, changed block
+ * tracking for warm migration, and power control. Disks are streams (NFC), with random access
+ * (`readRange`) on snapshot disks that are flat files.
+ */
+export const VMWARE_CAPABILITIES = sourceCapabilities({ liveExport: true, changedBlocks: true, powerControl: true, diskAccess: ['stream'] })
 
 /** vCenter or ESXi as a migration source, over one vim25 session per driver instance. */
 export class VmwareSource implements SourceDriver {
@@ -66,40 +77,86 @@ export class VmwareSource implements SourceDriver {
 
   async preflight(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<Finding[]> {
     throwIfAborted(ctx.signal)
-    const findings = preflightFindings(vm, options)
-    if (options.mode === 'snapshot') {
-      findings.push({ severity: 'error', code: 'export-mode-unsupported', ref: vm.name, message: `${vm.name}: snapshot export of running VMs is not implemented yet in the vmware driver; use mode: cold with the VM powered off.` })
-    } else if (vm.powerState !== 'off') {
-      findings.push({ severity: 'error', code: 'vm-not-powered-off', ref: vm.name, message: `${vm.name} is ${vm.powerState}: this driver version does not power VMs off. Shut it down before the cold export.` })
-    }
-    return findings
+    return preflightFindings(vm, options)
   }
 
-  /** Cold only: ExportVm of a powered-off VM; the NFC lease is kept alive until endExport. */
+  /** Shutdown through the guest with a timeout, or force; an already powered-off VM is fine. */
+  async powerOff(vm: VmRef, options: PowerOffOptions, ctx: DriverContext): Promise<void> {
+    await powerOffVm(vm, options, { caller: await this.connected(ctx), log: ctx.log, signal: ctx.signal })
+  }
+
+  /**
+   * Cold: ExportVm of a powered-off VM. Snapshot: a marked snapshot of the (running or stopped)
+   * VM and ExportSnapshot. Either way the NFC lease is kept alive until endExport.
+   */
   async beginExport(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<ExportSession> {
-    const { data, stop } = await beginColdExport(await this.connected(ctx), vm, options, ctx.log, ctx.signal)
+    const s = await this.connected(ctx)
+    const ref = { id: vm.id, name: vm.name }
+    if (options.mode === 'snapshot') {
+      const { data, changeIds, stop } = await beginSnapshotExport(s, vm, options, ctx.log, ctx.signal)
+      this.keepAlive.set(data.lease, stop)
+      return { vm: ref, mode: 'snapshot', data: snapshotJson(data), ...(changeIds ? { changeIds } : {}) }
+    }
+    if (options.changeTracking) {
+      throw new GutsError('GUTS_UNSUPPORTED', `${vm.name}: changed block tracking needs a snapshot export (mode: snapshot); a cold export has no change ids.`)
+    }
+    const { data, stop } = await beginColdExport(s, vm, options, ctx.log, ctx.signal)
     this.keepAlive.set(data.lease, stop)
-    return { vm: { id: vm.id, name: vm.name }, mode: options.mode, data: asJson(data) }
+    return { vm: ref, mode: options.mode, data: asJson(data) }
   }
 
   async openDisk(session: ExportSession, diskId: string, ctx: DriverContext): Promise<DiskSource> {
     throwIfAborted(ctx.signal)
     const s = await this.connected(ctx)
-    const data = coldData(session)
+    const data = session.mode === 'snapshot' ? snapshotData(session) : coldData(session)
+    if (!data.disks[diskId]) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: `${session.vm.name} disk ${diskId}` })
+    await assertLeaseUsable(s, leaseRef(data), session.vm.name, ctx.signal)
     // Another process may open a disk of a lease begun elsewhere: keep it alive from here too.
     if (!this.keepAlive.has(data.lease)) {
-      const lease = { type: 'HttpNfcLease', value: data.lease }
-      this.keepAlive.set(data.lease, keepLeaseAlive(s, lease, (e) => ctx.log.warn('vSphere lease keep-alive failed', { error: (e as Error).message })))
+      this.keepAlive.set(data.lease, keepLeaseAlive(s, leaseRef(data), (e) => ctx.log.warn('vSphere lease keep-alive failed', { error: (e as Error).message })))
     }
+    if (session.mode === 'snapshot') return snapshotDiskSource(s, snapshotData(session), diskId, session.vm.name, ctx.log, ctx.signal)
     return leaseDiskSource(s, data, diskId, session.vm.name)
   }
 
-  /** Completes the lease on success, aborts it otherwise; a finished or vanished lease is fine. */
+  /**
+   * Changed areas of a snapshot session's disk since `since` (QueryChangedDiskAreas). A disk whose
+   * snapshot has no change id (CBT was off) has no allocation map: for `*` the whole disk is the
+   * honest answer; for a real change id there is nothing to compare with.
+   */
+  async *changedExtents(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent> {
+    throwIfAborted(ctx.signal)
+    if (session.mode !== 'snapshot') throw new GutsError('GUTS_UNSUPPORTED', `Changed blocks need a snapshot export session; ${session.vm.name}'s is ${session.mode}.`)
+    const data = snapshotData(session)
+    const disk = data.disks[diskId]
+    const what = `${session.vm.name} disk ${diskId}`
+    if (!disk) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: what })
+    if (!disk.changeId) {
+      if (since === '*') {
+        if (disk.virtualSize > 0) yield { offset: 0, length: disk.virtualSize }
+        return
+      }
+      throw new GutsError('GUTS_CONFLICT', `Change tracking is not active on ${what} (its snapshot has no change id): the changes since "${since}" are unknown and a new full sync is needed.`, {
+        details: { changeTrackingReset: true },
+      })
+    }
+    const s = await this.connected(ctx)
+    yield* changedAreas(s, { vm: { type: 'VirtualMachine', value: data.vm }, snapshot: snapshotRef(data), deviceKey: disk.deviceKey, capacity: disk.virtualSize, since, what, signal: ctx.signal })
+  }
+
+  /** Completes or aborts the lease; a snapshot session's snapshot is removed whatever the outcome. */
   async endExport(session: ExportSession, outcome: Outcome, ctx: DriverContext): Promise<void> {
-    const data = coldData(session)
+    const data = session.mode === 'snapshot' ? snapshotData(session) : coldData(session)
     this.keepAlive.get(data.lease)?.()
     this.keepAlive.delete(data.lease)
-    await endColdExport(await this.connected(ctx), data, outcome === 'succeeded')
+    const s = await this.connected(ctx)
+    if (session.mode === 'snapshot') await endSnapshotExport(s, snapshotData(session), outcome === 'succeeded')
+    else await endColdExport(s, coldData(session), outcome === 'succeeded')
+  }
+
+  /** Removes the VM's snapshots whose description carries all `marks` (left by a crashed export). */
+  async releaseLeftovers(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number> {
+    return releaseLeftovers(await this.connected(ctx), vm.id, marks, ctx.log)
   }
 
   async dispose(): Promise<void> {

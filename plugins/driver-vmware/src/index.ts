@@ -4,7 +4,7 @@ import { SECRET_OPTIONS, vmwareOptionsSchema, type VmwareOptions } from './optio
 
 export default defineSourceDriver<VmwareOptions>({
   name: 'vmware',
-  description: 'Reads VMs from VMware vCenter or ESXi (vim25 SOAP): inventory, preflight, and cold export of powered-off VMs over NFC as raw streams',
+  description: 'Reads VMs from VMware vCenter or ESXi (vim25 SOAP): inventory, preflight, power control, cold and snapshot (live) export over NFC as raw streams, changed block tracking for warm migration',
   capabilities: VMWARE_CAPABILITIES,
   optionsSchema: vmwareOptionsSchema,
   secretOptions: SECRET_OPTIONS,

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream'
-import { abortedError, GutsError, isGutsError, type DiskSource, type ExportOptions, type ExportSession, type JsonObject, type Logger, type VmDescriptor } from '@guts/sdk'
+import { GutsError, type DiskSource, type ExportOptions, type ExportSession, type JsonObject, type Logger, type VmDescriptor } from '@guts/sdk'
 import { retrieve } from '../client/property-collector.js'
 import type { VimSession } from '../client/session.js'
 import { mustMoref, type Moref } from '../client/xml.js'
 import { keepLeaseAlive, leaseDisks, releaseLease, waitLeaseReady, type LeaseDisk } from './lease.js'
+import { guarded } from './guarded.js'
 import { vmdkToRaw } from './vmdk-stream.js'
 
 /** What a cold export session keeps (plain JSON, so openDisk/endExport work in another process). */
@@ -13,19 +14,16 @@ interface ColdData {
 }
 
 /**
- * Cold export: the VM must be off (power control is not part of this driver yet), then
- * ExportVm gives an NFC lease whose disk URLs serve streamOptimized VMDKs. Nothing on the source
- * changes: the lease is the only thing taken, and a failure after it aborts it.
+ * Cold export: the VM must be off (the core powers it off first through powerOff when the plan
+ * allows), then ExportVm gives an NFC lease whose disk URLs serve streamOptimized VMDKs. Nothing
+ * on the source changes: the lease is the only thing taken, and a failure after it aborts it.
  */
 export async function beginColdExport(session: VimSession, vm: VmDescriptor, options: ExportOptions, log: Logger, signal: AbortSignal): Promise<{ data: ColdData; stop: () => void }> {
-  if (options.mode !== 'cold') {
-    throw new GutsError('GUTS_UNSUPPORTED', 'The vmware driver exports powered-off VMs only (mode: cold) in this version; snapshot export of running VMs is not implemented yet.')
-  }
   const ref: Moref = { type: 'VirtualMachine', value: vm.id }
   const [now] = await retrieve(session, [ref], 'VirtualMachine', ['runtime.powerState'], signal)
   if (now?.props['runtime.powerState'] !== 'poweredOff') {
-    const refuse = options.powerOff === 'refuse'
-    throw new GutsError(refuse ? 'GUTS_CONFLICT' : 'GUTS_UNSUPPORTED', `${vm.name} is ${String(now?.props['runtime.powerState'] ?? 'in an unknown power state')}; ${refuse ? 'the plan says powerOff: refuse' : 'this driver version cannot power VMs off yet'}. Shut it down first.`, { ref: vm.name })
+    const why = options.powerOff === 'refuse' ? 'the plan says powerOff: refuse, so shut it down first' : `power it off first (powerOff: ${options.powerOff}), or use mode: snapshot`
+    throw new GutsError('GUTS_CONFLICT', `${vm.name} is ${String(now?.props['runtime.powerState'] ?? 'in an unknown power state')}: a cold export needs it powered off; ${why}.`, { ref: vm.name })
   }
   const lease = mustMoref(await session.call('ExportVm', { _this: ref }, signal), 'ExportVm')
   try {
@@ -49,7 +47,7 @@ export function coldData(session: ExportSession): ColdData {
 }
 
 /** A raw stream of one disk: the lease URL, decoded from streamOptimized VMDK on the fly. */
-export function leaseDiskSource(session: VimSession, data: ColdData, diskId: string, vmName: string): DiskSource {
+export function leaseDiskSource(session: VimSession, data: Pick<ColdData, 'disks'>, diskId: string, vmName: string): DiskSource {
   const disk = data.disks[diskId]
   if (!disk) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${vmName} is not in the export lease.`, { ref: `${vmName} disk ${diskId}` })
   return {
@@ -64,17 +62,6 @@ export function leaseDiskSource(session: VimSession, data: ColdData, diskId: str
       }
       return vmdkToRaw(guarded(Readable.fromWeb(res.body as never), signal))
     },
-  }
-}
-
-/** Turns a cut connection or an abort mid-download into a GutsError the core understands. */
-async function* guarded(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of body) yield chunk
-  } catch (error) {
-    if (signal.aborted) throw abortedError(signal)
-    if (isGutsError(error)) throw error
-    throw new GutsError('GUTS_UNREACHABLE', `The vSphere NFC download was interrupted: ${(error as Error).message}`, { cause: error, retryable: true })
   }
 }
 

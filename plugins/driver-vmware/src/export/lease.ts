@@ -94,3 +94,27 @@ export async function releaseLease(caller: Caller, lease: Moref, succeeded: bool
     await caller.call('HttpNfcLeaseAbort', { _this: lease })
   }
 }
+
+/**
+ * Before handing out a lease's URLs: a lease that was aborted, completed or expired serves
+ * nothing any more (404s mid-transfer), so say so now, clearly. `initializing` is waited out.
+ */
+export async function assertLeaseUsable(caller: Caller, lease: Moref, vmName: string, signal?: AbortSignal): Promise<void> {
+  let state: unknown
+  try {
+    const [o] = await retrieve(caller, [lease], 'HttpNfcLease', ['state'], signal)
+    state = o?.props.state
+  } catch (error) {
+    if (!(isGutsError(error) && error.code === 'GUTS_NOT_FOUND')) throw error
+    state = 'gone'
+  }
+  if (state === 'ready') return
+  if (state === 'initializing') {
+    await waitLeaseReady(caller, lease, signal ? { signal } : {})
+    return
+  }
+  const why = state === 'error' ? 'was aborted or failed' : state === 'done' ? 'was already completed' : 'no longer exists (expired or released)'
+  throw new GutsError('GUTS_CONFLICT', `The vSphere export lease ${lease.value} of ${vmName} ${why}: its disks cannot be read any more. End this export and begin a new one.`, {
+    details: { vmware: { lease: lease.value, state: String(state) } },
+  })
+}
