@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { request } from 'node:https'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { deltaSyncBench } from './warm-delta.mjs'
 import { MiB, alternate, median, medianIndex, round, run, sync, transferSeconds } from './lib.mjs'
 
 const ROUNDS_EXPORT = Number(process.env.BENCH_ROUNDS_VMWARE ?? 3)
@@ -34,6 +35,8 @@ export async function vmwareBench({ root, work, log, section, figure }) {
     log('  skipped: no lab (start it with test/lab/vcsim-lab.sh up, then eval "$(test/lab/vcsim-lab.sh env)")')
     section('7. guts vm list of 1,000 VMs vs one RetrievePropertiesEx by curl (vcsimx)')
     log('  skipped: no lab')
+    section('8. warm migration delta sync (vcsimx)')
+    log('  skipped: no lab')
     return undefined
   }
   const details = {}
@@ -49,9 +52,8 @@ export async function vmwareBench({ root, work, log, section, figure }) {
   }
   const shared = {}
   details.export = await guarded('export', () => withLab(script, EXPORT_LAB, log, (lab) => coldExport({ root, work, log, figure, lab, shared })))
-  // ---- 8. delta sync (warm migration): bytes moved vs bytes changed ----
-  // Not measured yet: it will be added with warm migration, on an instance like EXPORT_LAB
-  // (vcsimx has CBT and POST /vcsimx/write for guest writes). No figure until it measures something.
+  section('8. warm migration delta sync: bytes moved vs bytes changed, and the cutover downtime (vcsimx)')
+  details.delta = await guarded('delta', () => withLab(script, EXPORT_LAB, log, (lab) => deltaSyncBench({ root, work, log, figure, lab })))
 
   section('7. guts vm list of 1,000 VMs vs one RetrievePropertiesEx by curl (vcsimx)')
   details.list = await guarded('list', () => withLab(script, LIST_LAB, log, (lab) => vmList({ root, work, log, figure, lab, shared })))
