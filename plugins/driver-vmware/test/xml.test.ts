@@ -57,6 +57,11 @@ describe('response parsing', () => {
     expect(unwrap(doc.val)).toBe('')
   })
 
+  it('decodes numeric character references (the simulator writes quotes as &#34;), and each entity once', () => {
+    const doc = parseXml('<d>{&#34;marks&#34;:1} &#x27;a&#39; &amp;#34; &lt;b&gt; &amp;nbsp; &nbsp;</d>') as any
+    expect(doc.d).toBe(`{"marks":1} 'a' &#34; <b> &nbsp; &nbsp;`)
+  })
+
   it('says what came back when there is no SOAP body', () => {
     expect(() => readResponse('Login', 503, '<html>busy</html>')).toThrow(expect.objectContaining({ code: 'GUTS_UNREACHABLE' }))
     expect(() => readResponse('Login', 404, '404 page not found')).toThrow(expect.objectContaining({ code: 'GUTS_DRIVER_ERROR' }))

@@ -84,7 +84,28 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
+  // The parser's own decoder knows numeric character references only in its HTML mode (which adds
+  // HTML names XML does not have); Go's encoding/xml, hence the simulator, writes `"` as `&#34;`.
+  entityDecoder: {
+    decode: decodeXmlEntities,
+    setExternalEntities: () => undefined,
+    addInputEntities: () => undefined,
+    reset: () => undefined,
+    setXmlVersion: () => undefined,
+  },
 })
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', apos: "'", gt: '>', lt: '<', quot: '"' }
+
+/** The five XML entities and numeric references, in one pass (`&amp;#34;` stays `&#34;`); others are kept. */
+export function decodeXmlEntities(text: string): string {
+  if (!text.includes('&')) return text
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, ref: string) => {
+    if (ref[0] !== '#') return XML_ENTITIES[ref] ?? whole
+    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
+    return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole
+  })
+}
 
 export function parseXml(text: string): XmlObject {
   return parser.parse(text) as XmlObject
