@@ -94,8 +94,9 @@ if (labAvailable()) {
       expect(d.nics[0]).toMatchObject({ mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), network: expect.stringMatching(/.+/) })
       expect(d.extra).toMatchObject({ moref: `VirtualMachine:${vm0.id}`, changeTracking: expect.any(Boolean), snapshots: expect.any(Number) })
       expect((d.extra!.disks as { fileName: string }[])[0]!.fileName).toMatch(/^\[.+\] /)
-      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => f.code)).toEqual(d.powerState === 'off' ? [] : ['vm-not-powered-off'])
-      expect((await driver.preflight(d, { mode: 'snapshot', powerOff: 'shutdown' }, ctx())).map((f) => f.code)).toEqual(['export-mode-unsupported'])
+      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => f.code)).toEqual(d.powerState === 'off' ? [] : ['vm-will-power-off'])
+      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).map((f) => f.code)).toEqual(d.powerState === 'off' ? [] : ['vm-powered-on'])
+      expect((await driver.preflight(d, { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }, ctx())).map((f) => f.code)).toEqual([])
     })
 
     it('counts snapshots, through a CreateSnapshot_Task / RemoveSnapshot_Task round trip', async () => {
@@ -118,13 +119,13 @@ if (labAvailable()) {
       await expect(driver.describeVm({ id: 'vm-999999', name: 'ghost' }, ctx())).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND', message: expect.stringMatching(/ghost/) })
     })
 
-    it('a running VM is not exported cold, and snapshot export is not there yet', async () => {
+    it('a running VM is not exported cold: the core powers it off first (powerOff), or the plan refuses', async () => {
       const running = vms.find((v) => v.name === 'DC0_H0_VM0' && v.powerState === 'on')
       if (!running) return
       const d = await driver.describeVm(running, ctx())
-      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(/powerOff: refuse/) })
-      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED' })
-      await expect(driver.beginExport(d, { mode: 'snapshot', powerOff: 'refuse' }, ctx())).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED' })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(/DC0_H0_VM0 is poweredOn.*powerOff: refuse/) })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(/power it off first/) })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse', changeTracking: true }, ctx())).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED' })
     })
   })
 }
