@@ -83,5 +83,8 @@ describe('changedExtents (QueryChangedDiskAreas)', () => {
   it('other faults pass through unchanged', async () => {
     const c = fakeCaller(() => fault('QueryChangedDiskAreas', 'ManagedObjectNotFound'))
     await expect(all(changedAreas(c, q()))).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
+    // With `*` there is no old change id to be unknown: a FileFault is CBT off, not a reset.
+    const off = fakeCaller(() => fault('QueryChangedDiskAreas', 'FileFault', 'Change tracking is not enabled'))
+    await expect(all(changedAreas(off, q({ since: '*' })))).rejects.toMatchObject({ code: 'GUTS_DRIVER_ERROR', details: { vmware: { fault: 'FileFault' } } })
   })
 })

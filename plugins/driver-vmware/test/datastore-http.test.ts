@@ -102,6 +102,10 @@ describe('datastore HTTP (/folder)', () => {
     const d = await readDescriptor(transport, folderUrl(transport.endpoint, file, 'Europe/DC1'), signal)
     expect(rangeReader({ ...target(), size: DISK.length * 2 }, d)).toMatchObject({ reason: expect.stringMatching(/not the disk's/) })
     expect(rangeReader(target(), undefined)).toMatchObject({ reason: expect.stringMatching(/sparse/) })
+    for (const file of ['vsan://52e5a1b2/disk', '/vmfs/volumes/ds2/vm/disk-flat.vmdk']) {
+      const elsewhere = { ...d!, extents: [{ ...d!.extents[0]!, file, size: DISK.length }] }
+      expect(rangeReader(target(), elsewhere)).toEqual({ reason: 'its extents are not files next to its descriptor' })
+    }
   })
 
   it('a missing descriptor is GUTS_NOT_FOUND', async () => {

@@ -67,7 +67,8 @@ export function rangeReader(target: RangeTarget, d: VmdkDescriptor | undefined):
   if (!d) return { reason: 'its VMDK is a binary sparse file' }
   if (d.hasParent) return { reason: 'its snapshot disk is a delta of a parent disk' }
   if (!isRawDescriptor(d)) return { reason: `its extents are ${[...new Set(d.extents.map((e) => e.type))].join(', ') || 'missing'}, not flat` }
-  if (d.extents.some((e) => e.file!.startsWith('/'))) return { reason: 'its extents are outside the descriptor directory' }
+  // `/vmfs/volumes/…` or `vsan://…` (vSAN, vVols): not a file next to the descriptor on this datastore.
+  if (d.extents.some((e) => e.file!.startsWith('/') || e.file!.includes('://'))) return { reason: 'its extents are not files next to its descriptor' }
   const total = d.extents.reduce((n, e) => n + e.size, 0)
   if (total !== target.size) return { reason: `its extents hold ${total} bytes, not the disk's ${target.size}` }
   const dir = posix.dirname(target.descriptor.path)
