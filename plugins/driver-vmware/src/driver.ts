@@ -26,7 +26,7 @@ import { changedAreas } from './export/changed.js'
 import { asJson, beginColdExport, coldData, endColdExport, leaseDiskSource } from './export/cold.js'
 import { assertLeaseUsable, keepLeaseAlive } from './export/lease.js'
 import { releaseLeftovers } from './export/leftovers.js'
-import { beginSnapshotExport, endSnapshotExport, leaseRef, snapshotData, snapshotJson, snapshotRef } from './export/snapshot.js'
+import { beginSnapshotExport, endSnapshotExport, leaseRef, snapshotData, snapshotJson, snapshotRef, type SnapshotData } from './export/snapshot.js'
 import { snapshotDiskSource } from './export/snapshot-disk.js'
 
 /**
@@ -63,6 +63,13 @@ export class VmwareSource implements SourceDriver {
   private async connected(ctx: DriverContext): Promise<VimSession> {
     const s = this.sessionFor(ctx)
     await s.connect(ctx.signal)
+    return s
+  }
+
+  /** For cleanup (endExport, releaseLeftovers): the run's signal may have fired, cleanup must still run. */
+  private async sessionConnected(ctx: DriverContext): Promise<VimSession> {
+    const s = this.sessionFor(ctx)
+    await s.connect()
     return s
   }
 
@@ -115,7 +122,7 @@ export class VmwareSource implements SourceDriver {
     if (!this.keepAlive.has(data.lease)) {
       this.keepAlive.set(data.lease, keepLeaseAlive(s, leaseRef(data), (e) => ctx.log.warn('vSphere lease keep-alive failed', { error: (e as Error).message })))
     }
-    if (session.mode === 'snapshot') return snapshotDiskSource(s, snapshotData(session), diskId, session.vm.name, ctx.log, ctx.signal)
+    if (session.mode === 'snapshot') return snapshotDiskSource(s, data as SnapshotData, diskId, session.vm.name, ctx.log, ctx.signal)
     return leaseDiskSource(s, data, diskId, session.vm.name)
   }
 
@@ -149,14 +156,17 @@ export class VmwareSource implements SourceDriver {
     const data = session.mode === 'snapshot' ? snapshotData(session) : coldData(session)
     this.keepAlive.get(data.lease)?.()
     this.keepAlive.delete(data.lease)
-    const s = await this.connected(ctx)
+    const s = await this.sessionConnected(ctx)
     if (session.mode === 'snapshot') await endSnapshotExport(s, snapshotData(session), outcome === 'succeeded')
     else await endColdExport(s, coldData(session), outcome === 'succeeded')
   }
 
-  /** Removes the VM's snapshots whose description carries all `marks` (left by a crashed export). */
+  /**
+   * Removes the VM's snapshots whose description carries all `marks` (left by a crashed export).
+   * Cleanup: runs to the end even when the run was aborted, so without the signal.
+   */
   async releaseLeftovers(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number> {
-    return releaseLeftovers(await this.connected(ctx), vm.id, marks, ctx.log)
+    return releaseLeftovers(await this.sessionConnected(ctx), vm.id, marks, ctx.log)
   }
 
   async dispose(): Promise<void> {

@@ -33,8 +33,8 @@ export function carriesMarks(description: string | undefined, marks: Readonly<Re
   } catch {
     return false
   }
-  const have = isObject(parsed as XmlValue) ? (parsed as { marks?: unknown }).marks : undefined
-  if (typeof have !== 'object' || have === null) return false
+  const have = (parsed as { marks?: unknown } | null)?.marks
+  if (typeof have !== 'object' || have === null || Array.isArray(have)) return false
   return wanted.every(([k, v]) => (have as Record<string, unknown>)[k] === v)
 }
 

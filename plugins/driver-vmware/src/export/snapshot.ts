@@ -134,7 +134,7 @@ export async function endSnapshotExport(session: SnapshotCaller, data: SnapshotD
 
 export function snapshotData(session: ExportSession): SnapshotData {
   const d = session.data as unknown as SnapshotData
-  if (typeof d?.snapshot !== 'string' || typeof d.lease !== 'string' || typeof d.vm !== 'string' || typeof d.disks !== 'object' || d.disks === null) {
+  if (typeof d?.snapshot !== 'string' || typeof d.lease !== 'string' || typeof d.vm !== 'string' || typeof d.datacenter !== 'string' || typeof d.disks !== 'object' || d.disks === null) {
     throw new GutsError('GUTS_STATE_ERROR', `Export session of ${session.vm.name} is not a vmware snapshot export session.`)
   }
   return d
