@@ -12,7 +12,7 @@ import { createVm, ctx, destroyVm, guestWrite, labAvailable, powerState, readAll
 if (labAvailable()) {
   const lab = readLab()
   const options = { url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }
-  const NAME = `guts-warm-${process.pid}`
+  const NAME = `guts-vmwaretest-${process.pid}`
   const KiB64 = 64 * 1024
   const MiB = 1024 * 1024
   const session = new VimSession(resolveConfig(options, {}))
