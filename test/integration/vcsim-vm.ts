@@ -10,7 +10,7 @@ import type { VcsimLab } from './vmware-lab.js'
  * one pvscsi disk of `sizeMiB`, filled by `guestWrite`. (CloneVM_Task is no use: vcsim 0.24 points
  * the original's disk at the clone's file.)
  */
-export async function createLabVm(session: VimSession, name: string, sizeMiB: number): Promise<{ id: string; ref: { type: string; value: string } }> {
+export async function createLabVm(session: VimSession, name: string, sizeMiB: number, o: { nic?: string } = {}): Promise<{ id: string; ref: { type: string; value: string } }> {
   const [model] = await retrieve(session, [{ type: 'VirtualMachine', value: 'vm-57' }], 'VirtualMachine', ['parent', 'resourcePool', 'runtime.host'])
   const p = model!.props as Record<string, { type: string; value: string }>
   const ref = (await runTask(session, 'CreateVM_Task', {
@@ -26,6 +26,9 @@ export async function createLabVm(session: VimSession, name: string, sizeMiB: nu
             backing: { '@type': 'VirtualDiskFlatVer2BackingInfo', fileName: '', diskMode: 'persistent', thinProvisioned: true },
           },
         },
+        ...(o.nic
+          ? [{ operation: 'add', device: { '@type': 'VirtualVmxnet3', key: -102, addressType: 'generated', backing: { '@type': 'VirtualEthernetCardNetworkBackingInfo', deviceName: o.nic } } }]
+          : []),
       ],
     },
     pool: p.resourcePool,
