@@ -106,7 +106,14 @@ export class WarmSource implements SourceDriver {
     }
   }
 
+  /** Set to make the next changedExtents call answer "tracking was reset" (as a CBT reset does). */
+  resetNext = false
+
   async *changedExtents(session: ExportSession, diskId: string, since: string): AsyncIterable<Extent> {
+    if (this.resetNext) {
+      this.resetNext = false
+      throw new GutsError('GUTS_CONFLICT', `change id ${since} is no longer valid`, { details: { changeTrackingReset: true } })
+    }
     const i = Number(diskId.replace('disk-', ''))
     const from = Number(since.replace('gen-', ''))
     const upTo = Number(session.data.gen)

@@ -101,6 +101,24 @@ describe('warm migration', () => {
     expect(readFileSync(landed['disk-0']!.path).subarray(SIZE - 10).toString()).toBe('last bytes')
   })
 
+  it('a change-tracking reset at the source makes that disk a whole copy, and the result is still exact', async () => {
+    const t = await setup()
+    const m = await t.service.createMigration(plan(), '/plans/warm.yaml')
+    let requested: Promise<unknown> | undefined
+    const report = await run(t, m.id, (e) => {
+      if (e.type === 'vm.sync' && e.kind === 'full') {
+        t.source.resetNext = true
+        t.source.write(0, 700 * KiB, Buffer.alloc(5, 0x44))
+      }
+      if (e.type === 'vm.sync' && e.kind === 'delta') requested ??= t.service.requestCutover(m.id)
+    })
+    await requested
+    expect(report.status).toBe('succeeded')
+    expect(t.events.some((e) => e.type === 'log' && e.message.includes('change tracking was reset'))).toBe(true)
+    const landed = report.vms[0]!.instance!.data.disks as Record<string, { path: string }>
+    expect(readFileSync(landed['disk-0']!.path).equals(readFileSync(t.source.diskPath(0)))).toBe(true)
+  })
+
   it('without random access a delta sync reads the whole disk but copies only the changes', async () => {
     const t = await setup({ randomAccess: false })
     const m = await t.service.createMigration(plan(`, cutoverAt: "${new Date(Date.now() + 400).toISOString()}"`), '/plans/warm.yaml')

@@ -38,7 +38,8 @@ export type DiskSource = {
   /**
    * Optional random access to the raw disk: the bytes `[offset, offset + length)`. Delta syncs of a
    * warm migration read only the changed extents through it; without it the core streams the whole
-   * disk and keeps only the changed extents (correct, but every sync moves the whole disk).
+   * disk and keeps only the changed extents (correct, but every sync moves the whole disk). A driver
+   * may offer it for some disks or sessions and not others.
    */
   readRange?(offset: number, length: number, signal: AbortSignal): Promise<Readable>
 }
@@ -96,7 +97,8 @@ export interface SourceDriver {
   /**
    * Only with `capabilities.changedBlocks`: sorted, non-overlapping extents of the session's disk
    * changed since `since` (a change id from an earlier session's `changeIds`, or `*` for every
-   * allocated extent).
+   * allocated extent). When `since` is no longer valid (tracking was reset or turned off and on),
+   * throw a GutsError with `details.changeTrackingReset: true`: the core then copies that disk whole.
    */
   changedExtents?(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent>
   /** Only with `capabilities.powerControl`. Idempotent: an already powered-off VM is fine. */
@@ -107,6 +109,8 @@ export interface SourceDriver {
    * Optional. Releases what an export of this VM took at the source and that carries ALL of
    * `marks` (snapshots left by a process that died before its session was saved). Returns how
    * many things it released. Called on resume before a new export, and by `guts migration cleanup`.
+   * Empty `marks` match nothing. May fail while a crashed process's lease still holds the snapshot;
+   * the core retries on the next run.
    */
   releaseLeftovers?(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number>
   /** Idempotent. Closes connections. */

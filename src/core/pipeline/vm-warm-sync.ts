@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { GutsError, type DiskDescriptor, type DriverContext, type ExportOptions, type ExportSession, type Extent } from '@guts/sdk'
+import { GutsError, isGutsError, type DiskDescriptor, type DriverContext, type ExportOptions, type ExportSession, type Extent } from '@guts/sdk'
 import { applyExtents } from '../transfer/apply-extents.js'
 import { transferDisk } from '../transfer/transfer-disk.js'
 import type { EventListener } from './events.js'
@@ -76,7 +76,14 @@ async function deltaCopy(o: SyncOptions, session: ExportSession, disk: DiskDescr
   const since = o.checkpoint.warm?.changeIds[disk.id]
   if (!since) throw new GutsError('GUTS_STATE_ERROR', `${o.vmKey} ${disk.id}: no change id from the previous sync; run a new migration for a fresh full sync.`)
   const extents: Extent[] = []
-  for await (const e of o.drivers.source.changedExtents!(session, disk.id, since, o.ctx)) extents.push(e)
+  try {
+    for await (const e of o.drivers.source.changedExtents!(session, disk.id, since, o.ctx)) extents.push(e)
+  } catch (error) {
+    if (!(isGutsError(error) && error.details?.changeTrackingReset === true)) throw error
+    // The source lost track of changes since the last sync: only a whole copy is safe.
+    o.ctx.log.warn(`${disk.id}: change tracking was reset at the source; copying the whole disk again`)
+    return fullCopy(o, session, disk, replica)
+  }
   const source = await o.drivers.source.openDisk(session, disk.id, o.ctx)
   try {
     const r = await applyExtents(source, extents, replica, o.ctx.signal)
