@@ -8,7 +8,7 @@ export default class Migrate extends BaseCommand<typeof Migrate> {
   static override summary = 'Migrate the VMs of a YAML plan'
   static override description = `Validates the plan, then runs every VM through discover → preflight → export → transfer/convert → import → boot → verify → cleanup, with live progress. Each stage is checkpointed: after a crash or kill, \`guts migration resume <id>\` continues. A failed VM is rolled back (everything guts created for it is deleted) unless --keep-on-failure is given. Ctrl-C stops and rolls back.
 
-VMs with \\`mode: warm\\` stay running while they are synced (a full sync, then a delta sync every warm.syncInterval) until the cutover: at warm.cutoverAt, or when \\`guts migration cutover <id>\\` is run from any shell; the command then powers them off, syncs the last changes, boots them at the destination and reports each VM's downtime.
+VMs with \`mode: warm\` stay running while they are synced (a full sync, then a delta sync every warm.syncInterval) until the cutover: at warm.cutoverAt, or when \`guts migration cutover <id>\` is run from any shell; the command then powers them off, syncs the last changes, boots them at the destination and reports each VM's downtime.
 
 ${EXIT_CODES_HELP}`
 
