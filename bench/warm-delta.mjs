@@ -57,16 +57,16 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
     ]
     const syncs = []
     let downtime
-    let round = -1
+    let phase = -1
     await new Promise((resolve, reject) => {
       const child = spawn('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
       let buf = ''
       let err = ''
       let id
       const next = async () => {
-        round++
-        if (round < rounds.length) {
-          for (const [offset, bytes] of rounds[round]) await guestWrite(lab, name, offset, randomBytes(bytes))
+        phase++
+        if (phase < rounds.length) {
+          for (const [offset, bytes] of rounds[phase]) await guestWrite(lab, name, offset, randomBytes(bytes))
         } else {
           spawnSync('node', [join(root, 'bin', 'run.js'), 'migration', 'cutover', id], { env, encoding: 'utf8' })
         }
@@ -80,7 +80,7 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
           if (e.type === 'migration.started') id = e.migrationId
           if (e.type === 'vm.downtime') downtime = e
           if (e.type !== 'vm.sync') continue
-          syncs.push({ ...e, round })
+          syncs.push({ ...e, phase })
           // Next round once the previous round's writes were synced (or after the full sync).
           if (e.kind === 'full' || (e.kind === 'delta' && e.bytesChanged > 0)) next().catch(reject)
         }
