@@ -106,6 +106,10 @@ if (labAvailable()) {
       expect(report.status).toBe('succeeded')
       expect(report.vms[0]!.downtime?.seconds).toBe(downtime!.seconds)
 
+      const show = await runCli(['migration', 'show', events.find((x) => x.type === 'migration.started')!.migrationId!], { dataDir, cwd: dir, env })
+      expect(show.stdout).toMatch(new RegExp(`${name} warm: \\d+ sync\\(s\\), last .*, cut over`))
+      expect(show.stdout).toMatch(new RegExp(`${name} downtime \\d+\\.\\ds \\(source off `))
+
       // Source: powered off by the cutover, no snapshot left. Destination: equal to the source disk.
       const [o] = await retrieve(session, [vm.ref], 'VirtualMachine', ['runtime.powerState', 'snapshot'])
       expect(o!.props['runtime.powerState']).toBe('poweredOff')
