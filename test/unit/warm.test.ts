@@ -159,6 +159,25 @@ vms: [{ match: { name: "a-*" }, mode: warm }]
     expect(report.vms.every((v) => v.warm?.cutOver && v.downtime)).toBe(true)
   })
 
+  it('a warm VM whose replicas cannot fit in the data directory fails preflight, touching nothing', async () => {
+    const dir = tempDir('guts-warm-huge-')
+    mkdirSync(join(dir, 'dest'))
+    // 1 PiB of allocated data: no test machine has that free (the fake reports it as allocated).
+    const source = new WarmSource(dir, { id: 'vm-9', name: 'huge-01' }, [64 * KiB])
+    const describe = source.describeVm.bind(source)
+    source.describeVm = async (ref) => {
+      const d = await describe(ref)
+      return { ...d, disks: d.disks.map((x) => ({ ...x, allocatedSize: 2 ** 50 })) }
+    }
+    const t = await setupWith(dir, source)
+    const m = await t.service.createMigration(plan().replace('web-01', 'huge-01'), '/plans/warm.yaml')
+    const report = await run(t, m.id)
+    expect(report.status).toBe('failed')
+    expect(String(report.vms[0]!.error!.message)).toMatch(/keeps replicas of its disks \(1048576\.0 GiB\) in .* free/)
+    expect(source.snapshots.size).toBe(0)
+    expect(syncs(t.events)).toEqual([])
+  })
+
   it('cutover of a migration with no warm VM is a usage error naming what is warm', async () => {
     const t = await setup()
     const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: force'), '/plans/warm.yaml')

@@ -1,7 +1,7 @@
 import { GutsError, isGutsError, type Json, type NicDescriptor, type VmDescriptor, type VmRef } from '@guts/sdk'
 import { retrieve, type Caller, type PropValue } from './client/property-collector.js'
 import { arr, at, isObject, num, type XmlValue } from './client/xml.js'
-import { devicesOf, diskFacts, guestIps, rawNics, snapshotStats, type DiskFacts, type RawNic } from './devices.js'
+import { allocatedSizes, devicesOf, diskFacts, guestIps, rawNics, snapshotStats, type DiskFacts, type RawNic } from './devices.js'
 import { loadTree, summaryOf, SUMMARY_PROPS, vmRef, type Tree } from './inventory.js'
 import { guestOs } from './os.js'
 
@@ -19,6 +19,7 @@ const DESCRIBE_PROPS = [
   'config.changeTrackingEnabled',
   'guest.net',
   'snapshot',
+  'layoutEx',
 ]
 
 /**
@@ -34,7 +35,11 @@ export async function describeVm(caller: Caller, ref: VmRef, signal?: AbortSigna
   const p = o.props
   const summary = summaryOf(tree ?? (await loadTree(caller, signal)), obj, p)
   const devices = devicesOf(p['config.hardware.device'] as XmlValue | undefined)
-  const disks = diskFacts(devices, bootDiskKey(p['config.bootOptions']))
+  const allocated = allocatedSizes(p.layoutEx as XmlValue | undefined)
+  const disks = diskFacts(devices, bootDiskKey(p['config.bootOptions'])).map((d) => {
+    const bytes = allocated.get(d.key)
+    return bytes ? { ...d, descriptor: { ...d.descriptor, allocatedSize: bytes } } : d
+  })
   const nics = await resolveNics(caller, rawNics(devices), p['guest.net'] as XmlValue | undefined, signal)
   const firmware = p['config.firmware'] === 'efi' ? 'uefi' : 'bios'
   const secureBoot = at(p['config.bootOptions'] as XmlValue | undefined, 'efiSecureBootEnabled') === 'true'

@@ -161,3 +161,25 @@ export function snapshotStats(snapshotInfo: XmlValue | undefined): { count: numb
   const depth = walk(at(snapshotInfo, 'rootSnapshotList'), 1)
   return { count, depth: Math.max(depth, 0) }
 }
+
+/**
+ * Bytes each disk takes on its datastore (the `diskExtent` files of its chain in `layoutEx`), by
+ * device key: what a thin disk really holds. Sizes of 0 (the simulator never updates them) are
+ * left out rather than reported as empty disks.
+ */
+export function allocatedSizes(layoutEx: XmlValue | undefined): Map<number, number> {
+  const files = new Map<string, { size: number; type: string }>()
+  for (const f of arr(at(layoutEx, 'file'))) if (isObject(f)) files.set(str(f, 'key') ?? '', { size: num(f, 'size') ?? 0, type: str(f, 'type') ?? '' })
+  const out = new Map<number, number>()
+  for (const d of arr(at(layoutEx, 'disk'))) {
+    if (!isObject(d)) continue
+    const key = num(d, 'key')
+    let bytes = 0
+    for (const link of arr(d.chain)) for (const fk of arr(isObject(link) ? link.fileKey : undefined)) {
+      const f = files.get(String(fk))
+      if (f?.type === 'diskExtent') bytes += f.size
+    }
+    if (key !== undefined && bytes > 0) out.set(key, bytes)
+  }
+  return out
+}

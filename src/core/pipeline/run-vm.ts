@@ -8,6 +8,7 @@ import { transferDisks } from './vm-transfer.js'
 import { compareDisks } from './vm-verify.js'
 import { asCheckpoint, exportOptionsFor, marksFor, targetMapping, toJson, type VmCheckpoint, type VmJob } from './vm-job.js'
 import { modeFindings } from './mode-findings.js'
+import { replicaSpaceFindings } from './replica-space.js'
 import { powerOffSource, replicaSource, runWarm } from './vm-warm.js'
 import type { WarmSettings } from '../plan/schema.js'
 
@@ -81,6 +82,7 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
     await stage('preflight', Boolean(cp.preflight), async () => {
       const findings = [
         ...modeFindings(job, cp.descriptor!, drivers.source.capabilities),
+        ...(warm ? await replicaSpaceFindings(cp.descriptor!, ctx.workDir) : []),
         ...(await drivers.source.preflight(cp.descriptor!, exportOptions, ctx)),
         ...(await drivers.destination.preflight(cp.descriptor!, mapping, ctx)),
       ]
