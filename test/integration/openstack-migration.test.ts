@@ -196,6 +196,22 @@ if (labAvailable()) {
       expect(errors).toEqual([expect.stringMatching(/^quota-gigabytes: The project's gigabytes quota is exhausted: .* needs 204800 GiB/)])
     }, TIMEOUT)
 
+    it('a MAC or fixed IP another port on the network already holds', async () => {
+      const net = (await client.neutron.network('lab-net'))!
+      const other = await client.neutron.createPort({ name: `guts-it-holder-${run}`, networkId: net.id, macAddress: vm.nics[0]!.mac, description: 'holds a MAC and an IP for a preflight test', tags: [] })
+      try {
+        const ip = other.fixed_ips[0]!.ip_address
+        const errors = await codes({}, { ...mapping, networks: [{ from: 'Front', to: 'lab-net', keepMac: true, fixedIp: ip }] })
+        expect(errors).toEqual([
+          expect.stringMatching(new RegExp(`^mac-in-use: NIC nic-0 keeps MAC ${vm.nics[0]!.mac}, which port guts-it-holder-${run} already has on network "lab-net"`)),
+          expect.stringMatching(new RegExp(`^fixed-ip-in-use: NIC nic-0 asks for fixed IP ${ip.replace(/\./g, '\\.')}, which port guts-it-holder-${run}`)),
+        ])
+        expect(await codes({}, { ...mapping, networks: [{ from: 'Front', to: 'lab-net', keepMac: false }] })).toEqual([])
+      } finally {
+        await client.neutron.deletePort(other.id)
+      }
+    }, TIMEOUT)
+
     it('created nothing', async () => {
       expect(await leftovers(client, `it${run}p`, `pre-${run}`)).toEqual([])
     }, TIMEOUT)

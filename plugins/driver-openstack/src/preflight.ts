@@ -4,7 +4,7 @@ import type { Flavor } from './client/nova.js'
 import { fits, resolveFlavor } from './flavor.js'
 import { gibCeil } from './image-properties.js'
 import type { OpenStackOptions } from './options.js'
-import { planImport, rootDiskGiB, type OpenStackSessionData } from './session.js'
+import { markTag, planImport, rootDiskGiB, type OpenStackSessionData, type SessionNic } from './session.js'
 
 /** A quota row: what the VM needs against what is left (-1 = unlimited). */
 export function quotaFinding(what: string, need: number, limit: number, used: number, ref: string, unit = ''): Finding | undefined {
@@ -79,6 +79,7 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
     } else if (network && nic.fixedIp && !(await client.neutron.subnetsOf(network.id, signal)).length) {
       add('error', 'subnet-missing', `Network "${nic.network}" has no subnet, so NIC ${nic.id} cannot get fixed IP ${nic.fixedIp}.`)
     }
+    if (network) for (const f of await addressesInUse(client, network.id, nic, markTag(plan.mark), signal)) add('error', f.code, f.message)
   }
   if (plan.securityGroups?.length) {
     const { missing } = await client.neutron.securityGroups(plan.securityGroups, projectId, signal)
@@ -117,4 +118,24 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
   if (portQuota) quota.push(quotaFinding('ports', ports, portQuota.limit, portQuota.used + portQuota.reserved, ref))
   findings.push(...quota.filter((f): f is Finding => f !== undefined))
   return findings
+}
+
+/**
+ * A MAC (kept from the source) or fixed IP another port on the network already holds: Neutron would
+ * refuse the port after the disks were uploaded. Ports of this same migration (an earlier attempt,
+ * reused on resume) do not count.
+ */
+async function addressesInUse(client: OpenStackClient, networkId: string, nic: SessionNic, ownTag: string, signal: AbortSignal): Promise<{ code: string; message: string }[]> {
+  const out: { code: string; message: string }[] = []
+  const holders = async (what: { mac?: string; ip?: string }) =>
+    (await client.neutron.portsUsing(networkId, what, signal)).filter((p) => !(p.tags ?? []).includes(ownTag)).map((p) => `port ${p.name || p.id}${p.device_id ? ` of ${p.device_owner || 'device'} ${p.device_id}` : ''}`)
+  if (nic.keepMac && nic.mac) {
+    const used = await holders({ mac: nic.mac })
+    if (used.length) out.push({ code: 'mac-in-use', message: `NIC ${nic.id} keeps MAC ${nic.mac}, which ${used.join(', ')} already has on network "${nic.network}". Delete that port (is the VM already migrated?), or set keepMac: false.` })
+  }
+  if (nic.fixedIp) {
+    const used = await holders({ ip: nic.fixedIp })
+    if (used.length) out.push({ code: 'fixed-ip-in-use', message: `NIC ${nic.id} asks for fixed IP ${nic.fixedIp}, which ${used.join(', ')} already has on network "${nic.network}". Free it, or change fixedIp.` })
+  }
+  return out
 }

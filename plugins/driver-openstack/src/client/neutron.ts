@@ -25,6 +25,7 @@ export interface Port {
   mac_address: string
   fixed_ips: { subnet_id: string; ip_address: string }[]
   device_id: string
+  device_owner?: string
   status: string
   description?: string
   tags?: string[]
@@ -111,6 +112,14 @@ export class Neutron {
   async findPorts(name: string, tag: string, signal?: AbortSignal): Promise<Port[]> {
     const ports = await this.http.list<Port>('network', '/ports', 'ports', { query: { name, tags: tag }, ...opt(signal) })
     return ports.filter((p) => p.name === name && (p.tags ?? []).includes(tag))
+  }
+
+  /** Ports on a network holding this MAC, or this fixed IP (each is unique per network). */
+  async portsUsing(networkId: string, what: { mac?: string; ip?: string }, signal?: AbortSignal): Promise<Port[]> {
+    const query: Record<string, string> = { network_id: networkId }
+    if (what.mac) query.mac_address = what.mac
+    if (what.ip) query.fixed_ips = `ip_address=${what.ip}`
+    return this.http.list<Port>('network', '/ports', 'ports', { query, ...opt(signal) })
   }
 
   async findPortsByTag(tag: string, signal?: AbortSignal): Promise<Port[]> {
