@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { PassThrough, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { GutsError } from '@guts/sdk'
-import { request } from 'undici'
+import { readText } from './stream-request.js'
 import { apiError, networkError } from './errors.js'
 import { requestIdOf, type OpenStackHttp } from './http.js'
 import { waitUntil } from './wait.js'
@@ -83,17 +83,17 @@ export class Glance {
   /** Streams an image's data into a local file (tests and checks read disks back this way). */
   async download(id: string, path: string, signal?: AbortSignal): Promise<void> {
     const url = `${await this.http.endpoint('image', signal)}/images/${id}/file`
-    const r = await request(url, { method: 'GET', headers: { 'X-Auth-Token': await this.http.token(signal) }, dispatcher: this.http.dispatcher, ...(signal ? { signal } : {}) })
-    if (r.statusCode !== 200) {
-      const text = await r.body.text()
-      throw apiError({ service: 'image', method: 'GET', url, status: r.statusCode, body: text }, this.http.secrets())
+    const r = await this.http.stream(url, { method: 'GET', headers: { 'X-Auth-Token': await this.http.token(signal) }, ...(signal ? { signal } : {}) })
+    if (r.status !== 200) {
+      const text = await readText(r.body)
+      throw apiError({ service: 'image', method: 'GET', url, status: r.status, body: text }, this.http.secrets())
     }
     await pipeline(r.body, createWriteStream(path))
   }
 
   /**
    * A sink that PUTs the bytes written into it to `/images/{id}/file` as one streamed request
-   * (undici: no buffering, about twice fetch's throughput). It finishes only once Glance has
+   * (undici under Node: no buffering, about twice fetch's throughput; Bun's fetch under Bun). It finishes only once Glance has
    * answered 204, and, if Glance reports a sha512 `os_hash_value`, that equals the sha512 of the
    * bytes that went through, so a completed write means the data is stored and intact.
    */
@@ -106,17 +106,15 @@ export class Glance {
     const onAbort = (): void => aborter.abort(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
     let bytes = 0
-    const done = request(url, {
+    const done = this.http.stream(url, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/octet-stream', 'X-Auth-Token': token },
       body,
       signal: aborter.signal,
-      dispatcher: this.http.dispatcher,
     }).then(async (r) => {
-      const text = await r.body.text()
-      if (r.statusCode !== 204 && r.statusCode !== 200) {
-        const headers = new Headers(Object.entries(r.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as [string, string]] : [])))
-        throw apiError({ service: 'image', method: 'PUT', url, status: r.statusCode, body: text, requestId: requestIdOf(headers) }, this.http.secrets())
+      const text = await readText(r.body)
+      if (r.status !== 204 && r.status !== 200) {
+        throw apiError({ service: 'image', method: 'PUT', url, status: r.status, body: text, requestId: requestIdOf(r.headers) }, this.http.secrets())
       }
     }, (error: unknown) => {
       if (signal.aborted) throw new GutsError('GUTS_ABORTED', 'Aborted during the Glance upload.', { cause: error })

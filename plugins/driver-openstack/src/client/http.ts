@@ -1,6 +1,8 @@
 import { GutsError, type Logger } from '@guts/sdk'
 import type { Agent } from 'undici'
+import type { Readable } from 'node:stream'
 import type { KeystoneAuth } from './auth.js'
+import { streamRequest, type StreamResponse } from './stream-request.js'
 import { findEndpoint, versionedRoot, type Service } from './catalog.js'
 import { apiError, networkError } from './errors.js'
 
@@ -97,6 +99,11 @@ export class OpenStackHttp {
 
   get dispatcher(): Agent {
     return this.agent
+  }
+
+  /** A streamed request (image data) with this cloud's TLS settings, under Node and Bun alike. */
+  stream(url: string, o: { method: 'GET' | 'PUT'; headers: Record<string, string>; body?: Readable; signal?: AbortSignal }): Promise<StreamResponse> {
+    return streamRequest(url, { ...o, agent: this.agent, fetchTls: this.fetchTls })
   }
 
   async request<T = unknown>(service: Service, method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse<T>> {
