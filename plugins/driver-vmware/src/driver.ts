@@ -100,7 +100,7 @@ export class VmwareSource implements SourceDriver {
     const s = await this.connected(ctx)
     const ref = { id: vm.id, name: vm.name }
     if (options.mode === 'snapshot') {
-      const { data, changeIds, stop } = await beginSnapshotExport(s, vm, options, ctx.log, ctx.signal)
+      const { data, changeIds, stop } = await beginSnapshotExport(s, vm, options, ctx.log, ctx.signal, { quiesce: this.options.quiesce === true })
       this.keepAlive.set(data.lease, stop)
       return { vm: ref, mode: 'snapshot', data: snapshotJson(data), ...(changeIds ? { changeIds } : {}) }
     }

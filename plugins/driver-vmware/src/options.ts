@@ -17,5 +17,6 @@ export const vmwareOptionsSchema: JsonSchema = {
     caCert: { type: 'string', minLength: 1, description: 'PEM CA bundle that signed the server certificate.' },
     insecure: { type: 'boolean', default: false, description: 'Skip TLS verification (labs only).' },
     datacenter: { type: 'string', minLength: 1, description: 'Only list VMs of this datacenter.' },
+    quiesce: { type: 'boolean', default: false, description: 'Quiesce the guest file systems (and VSS writers on Windows) through VMware Tools when snapshot and warm exports take their snapshots: application-consistent instead of crash-consistent. Needs VMware Tools running in the guest.' },
   },
 }

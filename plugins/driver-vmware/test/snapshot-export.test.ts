@@ -19,7 +19,7 @@ const DEVICES: XmlValue = {
   ],
 }
 
-type Step = 'ExportSnapshot' | 'lease' | 'datacenter'
+type Step = 'ExportSnapshot' | 'lease' | 'datacenter' | 'quiesce'
 
 /** A small vCenter: one VM in DC0/vm, an optional leftover snapshot, and one step that fails. */
 function vcenter(o: { cbt?: boolean; failAt?: Step; leftover?: boolean } = {}) {
@@ -58,6 +58,7 @@ function vcenter(o: { cbt?: boolean; failAt?: Step; leftover?: boolean } = {}) {
       return task()
     }
     if (method === 'CreateSnapshot_Task') {
+      if (o.failAt === 'quiesce') fault(method, 'ApplicationQuiesceFault', 'An error occurred while quiescing the virtual machine.')
       snapshots.add('snapshot-9')
       return task(mo('VirtualMachineSnapshot', 'snapshot-9'))
     }
@@ -111,6 +112,16 @@ describe('snapshot export', () => {
     expect(actions(off)).toEqual(['CreateSnapshot_Task', 'ExportSnapshot'])
     expect(off.cbt()).toBe(false)
     expect(r.changeIds).toBeUndefined()
+  })
+
+  it('quiesce: asks VMware Tools for an application-consistent snapshot; a failure says what to do', async () => {
+    const c = vcenter()
+    ;(await beginSnapshotExport(c, VM, options(), silentLogger, signal, { quiesce: true })).stop()
+    expect(c.calls.find(([m]) => m === 'CreateSnapshot_Task')![1]).toMatchObject({ memory: false, quiesce: true })
+    const bad = vcenter({ failAt: 'quiesce' })
+    const error = (await beginSnapshotExport(bad, VM, options(), silentLogger, signal, { quiesce: true }).then(() => undefined, (e: unknown) => e)) as GutsError
+    expect(error.message).toMatch(/^app-01: the quiesced snapshot failed \(.*quiescing.*\)\. Quiescing needs VMware Tools running in the guest; set quiesce: false/)
+    expect([...bad.snapshots]).toEqual([])
   })
 
   for (const [step, calls] of [

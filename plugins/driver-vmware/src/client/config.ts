@@ -10,6 +10,8 @@ export interface VmwareOptions {
   caCert?: string
   insecure?: boolean
   datacenter?: string
+  /** Quiesce the guest (VMware Tools: VSS on Windows, fsfreeze on Linux) for snapshot and warm exports. */
+  quiesce?: boolean
 }
 
 export interface VimConfig {

@@ -1,4 +1,4 @@
-import { GutsError, type ExportOptions, type ExportSession, type JsonObject, type Logger, type VmDescriptor } from '@guts/sdk'
+import { GutsError, isGutsError, type ExportOptions, type ExportSession, type JsonObject, type Logger, type VmDescriptor } from '@guts/sdk'
 import { retrieve, type Caller } from '../client/property-collector.js'
 import { runTask } from '../client/tasks.js'
 import { isMoref, mustMoref, type Moref, type XmlValue } from '../client/xml.js'
@@ -37,8 +37,8 @@ export const snapshotRef = (d: SnapshotData): Moref => ({ type: 'VirtualMachineS
 export const leaseRef = (d: { lease: string }): Moref => ({ type: 'HttpNfcLease', value: d.lease })
 
 /**
- * Live export: a snapshot (no memory, no quiescing: crash-consistent, as a power cut would leave
- * the disks) freezes the disks while the VM runs on, and ExportSnapshot serves the frozen disks
+ * Live export: a snapshot (no memory; crash-consistent, as a power cut would leave the disks,
+ * unless the `quiesce` option asks VMware Tools for an application-consistent one) freezes the disks while the VM runs on, and ExportSnapshot serves the frozen disks
  * over an NFC lease like a cold export. Leftovers of a crashed earlier attempt (same marks) go
  * first; with changeTracking, CBT is turned on before the snapshot so that the snapshot's disks
  * carry change ids. Anything failing after the snapshot exists releases the lease and the snapshot.
@@ -49,13 +49,18 @@ export async function beginSnapshotExport(
   options: ExportOptions,
   log: Logger,
   signal: AbortSignal,
+  o: { quiesce?: boolean } = {},
 ): Promise<{ data: SnapshotData; changeIds?: Record<string, string>; stop: () => void }> {
   const ref: Moref = { type: 'VirtualMachine', value: vm.id }
   const marks = options.marks ?? {}
   const released = await releaseLeftovers(session, vm.id, marks, log, signal)
   if (released) log.info(`removed ${released} leftover export snapshot(s) of ${vm.name}`, { vm: vm.id })
   if (options.changeTracking) await enableChangeTracking(session, ref, vm.name, log, signal)
-  const created = await runTask(session, 'CreateSnapshot_Task', { _this: ref, name: snapshotName(marks), description: snapshotDescription(marks), memory: false, quiesce: false }, { signal })
+  const quiesce = o.quiesce === true
+  const created = await runTask(session, 'CreateSnapshot_Task', { _this: ref, name: snapshotName(marks), description: snapshotDescription(marks), memory: false, quiesce }, { signal }).catch((error: unknown) => {
+    if (!quiesce || !isGutsError(error) || error.code === 'GUTS_ABORTED') throw error
+    throw new GutsError(error.code, `${vm.name}: the quiesced snapshot failed (${error.message}). Quiescing needs VMware Tools running in the guest; set quiesce: false for a crash-consistent snapshot.`, { cause: error, ...(error.details ? { details: error.details } : {}) })
+  })
   if (!isMoref(created)) throw new GutsError('GUTS_DRIVER_ERROR', `vSphere CreateSnapshot_Task of ${vm.name} returned no snapshot.`)
   const snapshot: Moref = created
   let lease: Moref | undefined
