@@ -30,6 +30,8 @@ export function runtimeSource(driver: SourceDriver): SourceDriver {
     // Cleanup must run even after an abort, so these skip the abort check.
     endExport: (session, outcome, ctx) => call('endExport', undefined, () => driver.endExport(session, outcome, ctx)),
     dispose: () => call('dispose', undefined, () => driver.dispose()),
+    // Restoring a source after a failure runs after an abort too, like rollback.
+    ...(caps.powerControl && driver.powerOn ? { powerOn: (vm, ctx) => call('powerOn', undefined, () => driver.powerOn!(vm, ctx)) } : {}),
     ...(driver.releaseLeftovers ? { releaseLeftovers: (vm, marks, ctx) => call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx)) } : {}),
   }
 }

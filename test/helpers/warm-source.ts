@@ -121,6 +121,13 @@ export class WarmSource implements SourceDriver {
     for (const b of blocks) yield { offset: b * BLOCK, length: Math.min(BLOCK, this.diskSizes[i]! - b * BLOCK) }
   }
 
+  readonly powerOns: string[] = []
+
+  async powerOn(vm: VmRef): Promise<void> {
+    this.powerOns.push(vm.name)
+    this.powerState.set(vm.id, 'on')
+  }
+
   async powerOff(vm: VmRef, options: PowerOffOptions): Promise<void> {
     this.powerOffs.push(options)
     this.powerState.set(vm.id, 'off')

@@ -42,6 +42,11 @@ if (labAvailable()) {
       await driver.powerOff(vm, { method: 'shutdown', timeoutMs: 30_000 }, ctx())
       await driver.powerOff(vm, { method: 'force', timeoutMs: 30_000 }, ctx())
       expect(await powerState(session, ref)).toBe('poweredOff')
+      // powerOn (the core's restore after a failed cutover) is idempotent too.
+      await driver.powerOn(vm, ctx())
+      expect(await powerState(session, ref)).toBe('poweredOn')
+      await driver.powerOn(vm, ctx())
+      expect(await powerState(session, ref)).toBe('poweredOn')
       await driver.dispose()
     })
 

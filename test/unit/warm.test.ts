@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { defineDestinationDriver, defineSourceDriver } from '@guts/sdk'
+import { defineDestinationDriver, defineSourceDriver, GutsError } from '@guts/sdk'
 import { fakeDestinationDriver } from '@guts/sdk/testing'
 import { DriverRegistry } from '../../src/drivers/registry.js'
 import { createMigrationService } from '../../src/core/service.js'
@@ -30,10 +30,16 @@ async function setup(opts = { randomAccess: true }) {
   return setupWith(dir, source)
 }
 
-async function setupWith(dir: string, source: WarmSource) {
+async function setupWith(dir: string, source: WarmSource, o: { failBoot?: boolean } = {}) {
   const schema = { type: 'object', additionalProperties: true }
   const src = defineSourceDriver({ name: 'warm-src', description: 'test', optionsSchema: schema, capabilities: source.capabilities, create: () => source })
-  const dst = defineDestinationDriver({ name: 'fake-dst', description: 'test', optionsSchema: schema, create: () => fakeDestinationDriver({ dir: join(dir, 'dest'), targetKind: 'file' }) })
+  const dst = defineDestinationDriver({
+    name: 'fake-dst', description: 'test', optionsSchema: schema,
+    create: () => {
+      const inner = fakeDestinationDriver({ dir: join(dir, 'dest'), targetKind: 'file' })
+      return o.failBoot ? Object.assign(Object.create(inner), { boot: async () => { throw new GutsError('GUTS_NOT_FOUND', 'flavor gone (injected)') } }) : inner
+    },
+  })
   const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({ name, role, plugin: 'test', version: '0', builtin: false, load: async () => module })
   const registry = new DriverRegistry([entry('warm-src', 'source', src), entry('fake-dst', 'destination', dst)])
   const store = await openStateStore({ url: 'sqlite::memory:' })
@@ -176,6 +182,31 @@ vms: [{ match: { name: "a-*" }, mode: warm }]
     expect(String(report.vms[0]!.error!.message)).toMatch(/keeps replicas of its disks \(1048576\.0 GiB\) in .* free/)
     expect(source.snapshots.size).toBe(0)
     expect(syncs(t.events)).toEqual([])
+  })
+
+  it('a cutover that fails at the destination rolls back and powers the source on again', async () => {
+    const dir = tempDir('guts-warm-fail-')
+    mkdirSync(join(dir, 'dest'))
+    const source = new WarmSource(dir, { id: 'vm-1', name: 'web-01' }, [128 * KiB])
+    const t = await setupWith(dir, source, { failBoot: true })
+    const m = await t.service.createMigration(plan(`, cutoverAt: "${new Date(Date.now() - 1000).toISOString()}"`), '/plans/warm.yaml')
+    const report = await run(t, m.id)
+    expect(report.status).toBe('failed')
+    expect(source.powerOffs.length).toBe(1)
+    expect(source.powerOns).toEqual(['web-01'])
+    expect(source.powerState.get('vm-1')).toBe('on')
+    expect(t.events.some((e) => e.type === 'vm.poweron')).toBe(true)
+  })
+
+  it('with --keep-on-failure the source stays off, and the user is told why', async () => {
+    const dir = tempDir('guts-warm-keep-')
+    mkdirSync(join(dir, 'dest'))
+    const source = new WarmSource(dir, { id: 'vm-1', name: 'web-01' }, [128 * KiB])
+    const t = await setupWith(dir, source, { failBoot: true })
+    const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: force'), '/plans/warm.yaml', { keepOnFailure: true })
+    expect((await run(t, m.id)).status).toBe('failed')
+    expect(source.powerOns).toEqual([])
+    expect(t.events.some((e) => e.type === 'log' && e.message.includes('stays powered off at the source: its destination copy was kept'))).toBe(true)
   })
 
   it('cutover of a migration with no warm VM is a usage error naming what is warm', async () => {

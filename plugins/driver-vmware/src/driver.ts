@@ -20,7 +20,7 @@ import { resolveConfig, type VimConfig, type VmwareOptions } from './client/conf
 import { VimSession } from './client/session.js'
 import { describeVm } from './describe.js'
 import { listVms } from './inventory.js'
-import { powerOffVm } from './power.js'
+import { powerOffVm, powerOnVm } from './power.js'
 import { preflightFindings } from './preflight.js'
 import { changedAreas } from './export/changed.js'
 import { asJson, beginColdExport, coldData, endColdExport, leaseDiskSource } from './export/cold.js'
@@ -90,6 +90,10 @@ export class VmwareSource implements SourceDriver {
   /** Shutdown through the guest with a timeout, or force; an already powered-off VM is fine. */
   async powerOff(vm: VmRef, options: PowerOffOptions, ctx: DriverContext): Promise<void> {
     await powerOffVm(vm, options, { caller: await this.connected(ctx), log: ctx.log, signal: ctx.signal })
+  }
+
+  async powerOn(vm: VmRef, ctx: DriverContext): Promise<void> {
+    await powerOnVm(vm, { caller: await this.connected(ctx), log: ctx.log, signal: ctx.signal })
   }
 
   /**

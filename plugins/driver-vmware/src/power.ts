@@ -92,3 +92,17 @@ export async function powerStateOf(deps: Pick<PowerOffDeps, 'caller' | 'signal'>
   if (typeof state !== 'string') throw new GutsError('GUTS_NOT_FOUND', `VM ${ref.value} was not found in vSphere (no power state).`, { ref: ref.value })
   return state
 }
+
+/** Powers a VM on, idempotently (a VM already on is fine): the source runs again after a failed cutover. */
+export async function powerOnVm(vm: VmRef, deps: PowerOffDeps): Promise<void> {
+  const ref: Moref = { type: 'VirtualMachine', value: vm.id }
+  const name = vm.name || vm.id
+  if ((await powerStateOf(deps, ref)) === 'poweredOn') return
+  try {
+    await runTask(deps.caller, 'PowerOnVM_Task', { _this: ref }, { timeoutMs: deps.taskTimeoutMs ?? 10 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) })
+  } catch (error) {
+    if (faultNameOf(error) === 'InvalidPowerState' && (await powerStateOf(deps, ref)) === 'poweredOn') return
+    throw named(error, 'power on', name)
+  }
+  deps.log.info(`${name} powered on again`, { vm: ref.value })
+}

@@ -10,7 +10,7 @@ export interface SourceCapabilities {
   readonly liveExport: boolean
   /** Implements `changedExtents` (CBT): enables warm migration. Default false. */
   readonly changedBlocks: boolean
-  /** Implements `powerOff` (cold export of a running VM, warm cutover). Default false. */
+  /** Implements `powerOff` (cold export of a running VM, warm cutover), ideally `powerOn`. Default false. */
   readonly powerControl: boolean
   /** The kinds of `DiskSource` `openDisk` may return, best first. Default `['stream']`. */
   readonly diskAccess: readonly DiskAccess[]
@@ -103,6 +103,11 @@ export interface SourceDriver {
   changedExtents?(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent>
   /** Only with `capabilities.powerControl`. Idempotent: an already powered-off VM is fine. */
   powerOff?(vm: VmRef, options: PowerOffOptions, ctx: DriverContext): Promise<void>
+  /**
+   * Optional, with `capabilities.powerControl`. Idempotent. The core powers a source VM back on
+   * when a migration that powered it off fails and is rolled back, so the workload runs again.
+   */
+  powerOn?(vm: VmRef, ctx: DriverContext): Promise<void>
   /** Idempotent: releases what beginExport took (snapshots, leases), whatever the outcome. */
   endExport(session: ExportSession, outcome: Outcome, ctx: DriverContext): Promise<void>
   /**

@@ -18,6 +18,7 @@ export type MigrationEvent =
   | { type: 'vm.sync'; vm: string; sync: number; kind: 'full' | 'delta' | 'final'; bytesChanged: number; bytesMoved: number; seconds: number }
   | { type: 'vm.warm'; vm: string; state: 'waiting' | 'cutover'; nextSyncAt?: string; cutoverAt?: string }
   | { type: 'vm.poweroff'; vm: string; state: 'started' | 'done'; method: 'shutdown' | 'force' }
+  | { type: 'vm.poweron'; vm: string }
   | { type: 'vm.downtime'; vm: string; seconds: number; poweredOffAt: string; runningAt: string }
   | { type: 'vm.succeeded'; vm: string; instance: { id: string; data: JsonObject }; seconds: number }
   | { type: 'vm.failed'; vm: string; error: JsonObject; rolledBack: boolean; stage?: string }

@@ -167,9 +167,27 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
     if (!o.keepOnFailure) {
       rolledBack = await rollbackVm({ store, migrationId, vmKey: vm, checkpoint: cp, drivers, ctx, outcome: aborted ? 'aborted' : 'failed', emit })
     }
+    if (cp.poweredOffAt) await restoreSource(rolledBack)
     await store.upsertVm(migrationId, vm, { status, error: err, ...(rolledBack ? { checkpoint: RESET, stage: 'discover' } : {}) })
     emit({ type: 'vm.failed', vm, error: err, rolledBack, stage: current })
     return status
+  }
+
+  /**
+   * guts powered the source off (cold export, cutover) and the VM did not make it: with the
+   * destination rolled back, the source is powered on again so the workload runs as before. With a
+   * destination copy left (kept, or a failed rollback) it stays off: two running copies would clash.
+   */
+  async function restoreSource(rolledBack: boolean): Promise<void> {
+    const warn = (message: string) => emit({ type: 'log', level: 'warn', vm, message })
+    if (!rolledBack) return warn(`${job.ref.name} stays powered off at the source: its destination copy was kept; power it on once that copy is gone.`)
+    if (!drivers.source.powerOn) return warn(`${job.ref.name} stays powered off at the source: the ${drivers.source.name} driver cannot power VMs on.`)
+    try {
+      await drivers.source.powerOn(job.ref, { ...ctx, signal: AbortSignal.timeout(10 * 60_000) })
+      emit({ type: 'vm.poweron', vm })
+    } catch (error) {
+      warn(`could not power ${job.ref.name} on again at the source: ${(error as Error).message}; power it on yourself.`)
+    }
   }
 
   /** Emits findings once each: the core and a driver may both report the same problem (same code and ref). */
