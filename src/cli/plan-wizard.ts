@@ -1,8 +1,8 @@
 import { checkbox, input, password, select } from '@inquirer/prompts'
-import type { DriverModule, VmSummary } from '@guts/sdk'
+import type { DriverModule, SourceCapabilities, VmSummary } from '@guts/sdk'
 import type { DriverRegistry } from '../drivers/registry.js'
 import { listVms, sourceNetworks } from '../core/inventory.js'
-import type { PlanDraft } from '../core/plan/build-plan.js'
+import { modeProblem, type PlanDraft } from '../core/plan/build-plan.js'
 
 const SECRET = /(password|secret|token|key)/i
 
@@ -18,6 +18,7 @@ export async function planWizard(registry: DriverRegistry, defaults: { name?: st
   const vms = await listVms(registry, sourceDriver, { ...source.live, baseDir: process.cwd() }, {}, AbortSignal.timeout(300_000))
   if (!vms.length) throw new Error('The source has no VMs to migrate.')
   const picked = await checkbox<VmSummary>({ message: 'VMs to migrate', required: true, choices: vms.map((v) => ({ name: `${v.name} (${v.powerState})`, value: v })) })
+  const mode = await askMode(sourceModule)
   const destDriver = await select({ message: 'Destination', choices: registry.list().filter((e) => e.role === 'destination').map((e) => ({ name: `${e.name} (${e.plugin})`, value: e.name })) })
   const destination = await askOptions(await registry.load(destDriver, 'destination'))
   const networks: PlanDraft['networks'] = []
@@ -32,7 +33,19 @@ export async function planWizard(registry: DriverRegistry, defaults: { name?: st
     networks.push({ from, to: await input({ message: `Destination network for "${from}"`, required: true }) })
     from = await input({ message: 'Map another source network (empty to finish)', default: '' })
   }
-  return { name, source: { driver: sourceDriver, options: source.written }, destination: { driver: destDriver, options: destination.written }, vms: picked.map((v) => v.name), networks }
+  return { name, source: { driver: sourceDriver, options: source.written }, destination: { driver: destDriver, options: destination.written }, vms: picked.map((v) => v.name), networks, ...(mode ? { mode } : {}) }
+}
+
+/** The export modes the source can do; asked only when there is a choice. */
+async function askMode(module: DriverModule): Promise<PlanDraft['mode']> {
+  const caps = (module.capabilities ?? {}) as Partial<SourceCapabilities>
+  const choices = [
+    { name: 'cold — powered off, then copied (downtime: the whole copy)', value: 'cold' as const },
+    { name: 'snapshot — copied from a snapshot while it runs (crash-consistent)', value: 'snapshot' as const },
+    { name: 'warm — synced while it runs, cut over later (downtime: the last changes)', value: 'warm' as const },
+  ].filter((c) => !modeProblem(caps, c.value))
+  if (choices.length === 1) return undefined
+  return select({ message: 'How should the VMs leave the source?', choices })
 }
 
 /** Asks each option of a driver's schema; returns what goes in the plan and what is used to connect now. */

@@ -41,4 +41,17 @@ describe('guts config and guts plan init', () => {
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/already exists/)
   })
+
+  it('plan init --mode: written as defaults.mode; a mode the source cannot do is a usage error', async () => {
+    const dir = tempDir()
+    const plan = join(dir, 'cold.yaml')
+    const base = ['plan', 'init', '--source', 'files', '--source-option', `path=${join(dir, 'web.ova')}`, '--destination', 'local', '--destination-option', 'directory=out', '--vm', 'web']
+    const cold = await runCli([...base, '--mode', 'cold', '--out', plan], { dataDir: dir })
+    expect({ code: cold.code, stderr: cold.stderr }).toEqual({ code: 0, stderr: '' })
+    expect(readFileSync(plan, 'utf8')).toMatch(/defaults:\n\s+mode: cold/)
+    const warm = await runCli([...base, '--mode', 'warm', '--out', join(dir, 'warm.yaml')], { dataDir: dir })
+    expect(warm.code).toBe(2)
+    expect(warm.stderr).toMatch(/The files source cannot do --mode warm: warm migration needs live export, changed-block tracking and power control/)
+    expect(existsSync(join(dir, 'warm.yaml'))).toBe(false)
+  })
 })

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { Flags } from '@oclif/core'
-import { GutsError } from '@guts/sdk'
+import { GutsError, type SourceCapabilities } from '@guts/sdk'
 import { BaseCommand } from '../../cli/base-command.js'
 import { planWizard } from '../../cli/plan-wizard.js'
-import { buildPlanYaml, parseKeyValues, type PlanDraft } from '../../core/plan/build-plan.js'
+import { buildPlanYaml, modeProblem, parseKeyValues, type PlanDraft } from '../../core/plan/build-plan.js'
 import { planInvalidError } from '../../core/plan/issues.js'
 
 export default class PlanInit extends BaseCommand<typeof PlanInit> {
@@ -24,6 +24,7 @@ export default class PlanInit extends BaseCommand<typeof PlanInit> {
     'destination-option': Flags.string({ description: 'Destination driver option key=value (repeatable)', multiple: true }),
     vm: Flags.string({ description: 'VM to migrate (repeatable)', multiple: true }),
     network: Flags.string({ description: 'Network mapping from=to (repeatable)', multiple: true }),
+    mode: Flags.string({ description: 'How VMs leave the source (default cold)', options: ['cold', 'snapshot', 'warm'] }),
   }
 
   async run(): Promise<void> {
@@ -42,6 +43,7 @@ export default class PlanInit extends BaseCommand<typeof PlanInit> {
         destination: { driver: f.destination, options: opt(f['destination-option'], '--destination-option') },
         vms: f.vm,
         networks: Object.entries(opt(f.network, '--network')).map(([from, to]) => ({ from, to: String(to) })),
+        ...(f.mode ? { mode: f.mode as PlanDraft['mode'] } : {}),
       }
     } else {
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -51,6 +53,8 @@ export default class PlanInit extends BaseCommand<typeof PlanInit> {
       }
       draft = await planWizard(this.registry(), f.name ? { name: f.name } : {})
     }
+    const problem = draft.mode ? modeProblem((await this.registry().load(draft.source.driver, 'source')).capabilities as Partial<SourceCapabilities> | undefined, draft.mode) : undefined
+    if (problem) throw new GutsError('GUTS_USAGE', `The ${draft.source.driver} source cannot do --mode ${draft.mode}: ${problem}.`)
     const text = buildPlanYaml(draft)
     const service = await this.service()
     const check = await service.validatePlan(text, f.out)

@@ -6,6 +6,8 @@ export interface PlanDraft {
   destination: { driver: string; options: Record<string, unknown> }
   vms: string[]
   networks: { from: string; to: string }[]
+  /** How VMs leave the source (plan `defaults.mode`); cold when absent. */
+  mode?: 'cold' | 'snapshot' | 'warm'
 }
 
 /** Writes a plan as YAML, with a header that says how to check and run it. */
@@ -15,13 +17,24 @@ export function buildPlanYaml(draft: PlanDraft): string {
     name: draft.name,
     source: { driver: draft.source.driver, ...draft.source.options },
     destination: { driver: draft.destination.driver, ...draft.destination.options },
-    ...(draft.networks.length ? { defaults: { networks: draft.networks.map((n) => ({ from: n.from, to: n.to })) } } : {}),
+    ...(draft.networks.length || draft.mode
+      ? { defaults: { ...(draft.mode ? { mode: draft.mode } : {}), ...(draft.networks.length ? { networks: draft.networks.map((n) => ({ from: n.from, to: n.to })) } : {}) } }
+      : {}),
     policy: { concurrency: 4, onFailure: 'rollback' },
+    // Warm VMs sync every hour until `guts migration cutover` (or a cutoverAt added here).
+    ...(draft.mode === 'warm' ? { warm: { syncInterval: '1h' } } : {}),
     vms: draft.vms.map((name) => ({ name })),
   }
   const doc = new Document(body)
   doc.commentBefore = ' Written by `guts plan init`. Check it with `guts plan validate`, run it with `guts migrate`.\n Secrets are ${env:NAME} references: set those variables before running.'
   return doc.toString({ lineWidth: 0 })
+}
+
+/** Why a source with these capabilities cannot export in `mode`, or undefined when it can. */
+export function modeProblem(caps: { liveExport?: boolean; changedBlocks?: boolean; powerControl?: boolean } | undefined, mode: NonNullable<PlanDraft['mode']>): string | undefined {
+  if (mode === 'snapshot' && !caps?.liveExport) return 'it cannot export running VMs'
+  if (mode === 'warm' && !(caps?.liveExport && caps.changedBlocks && caps.powerControl)) return 'warm migration needs live export, changed-block tracking and power control'
+  return undefined
 }
 
 /** `key=value` flags → options; values that look like numbers or booleans become those. */
