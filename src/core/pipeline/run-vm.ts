@@ -102,7 +102,7 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
       await drivers.source.releaseLeftovers?.(job.ref, marksFor(job, migrationId), ctx)
       if (warm) {
         await runWarm({ ...power, store, migrationId, checkpoint: cp, drivers, exportOptions, diskConcurrency: o.diskConcurrency, save: patch, idle: o.idle ?? ((fn) => fn()) })
-        return emit({ type: 'vm.stage', vm, stage: 'export', state: 'done' })
+        return save('export', {})
       }
       if (exportOptions.mode === 'cold' && cp.descriptor!.powerState !== 'off' && job.settings.powerOff !== 'refuse') {
         if (!cp.poweredOffAt) await patch({ poweredOffAt: new Date().toISOString() })
