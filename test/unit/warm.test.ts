@@ -8,6 +8,8 @@ import { createMigrationService } from '../../src/core/service.js'
 import type { MigrationEvent } from '../../src/core/pipeline/events.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
 import { tempDir } from '../helpers/cli.js'
+import { runWarm } from '../../src/core/pipeline/vm-warm.js'
+import type { VmCheckpoint } from '../../src/core/pipeline/vm-job.js'
 import { WarmSource } from '../helpers/warm-source.js'
 
 const KiB = 1024
@@ -235,5 +237,38 @@ vms: [{ match: { name: "a-*" }, mode: warm }]
     expect(String(report.vms[0]!.error!.message)).toContain('powerOff: refuse')
     expect(t.source.powerOffs).toEqual([])
     expect(t.source.snapshots.size).toBe(0)
+  })
+})
+
+describe('warm migration resumed where its replicas are not', () => {
+  it('starts over with a full sync; after the power-off that full sync is the final one', async () => {
+    const dir = tempDir('guts-warm-elsewhere-')
+    const source = new WarmSource(dir, { id: 'vm-1', name: 'web-01' }, [256 * KiB])
+    source.write(0, 64 * KiB, Buffer.alloc(1000, 0x5a))
+    const store = await openStateStore({ url: 'sqlite::memory:' })
+    const m = await store.createMigration({ id: 'm-else', name: 'else', planText: 'x: 1\n' })
+    const descriptor = await source.describeVm(source.vm)
+    const events: MigrationEvent[] = []
+    let cp = {
+      descriptor,
+      poweredOffAt: new Date().toISOString(),
+      warm: { replicas: { 'disk-0': join(dir, 'on-another-host', 'disk-0.replica.raw') }, changeIds: { 'disk-0': 'gen-1' }, syncs: 4, lastSyncAt: new Date().toISOString() },
+    } as VmCheckpoint
+    const workDir = join(dir, 'work')
+    mkdirSync(workDir)
+    await runWarm({
+      store, migrationId: m.id, vmKey: 'web-01', checkpoint: cp,
+      drivers: { source, destination: fakeDestinationDriver() },
+      ctx: { signal: new AbortController().signal, workDir, log: { debug() {}, info() {}, warn: (msg: string) => events.push({ type: 'log', level: 'warn', message: msg }), error() {} }, recordUndo: async () => undefined },
+      exportOptions: { mode: 'snapshot', powerOff: 'shutdown', changeTracking: true },
+      diskConcurrency: 1, emit: (e) => events.push(e),
+      save: async (p) => { cp = { ...cp, ...p } as VmCheckpoint },
+      settings: { syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' }, powerOff: 'shutdown', idle: (fn) => fn(),
+    })
+    expect(events.some((e) => e.type === 'log' && e.message.includes('not on this host'))).toBe(true)
+    expect(syncs(events).map((e) => e.kind)).toEqual(['full'])
+    expect(cp.warm).toMatchObject({ cutOver: true, syncs: 1 })
+    expect(readFileSync(cp.warm!.replicas['disk-0']!).equals(readFileSync(source.diskPath(0)))).toBe(true)
+    await store.close()
   })
 })

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { abortedError, GutsError, isGutsError, type DiskSource, type ExportSession, type SourceDriver } from '@guts/sdk'
 import { durationMs, type WarmSettings } from '../plan/schema.js'
 import type { StateStore } from '../state/store.js'
@@ -35,12 +36,19 @@ export async function runWarm(o: WarmOptions): Promise<void> {
     const warm = await syncWarmVm({ ...o, checkpoint: cp, save }, kind)
     await save({ warm })
   }
+  if (cp.warm && !Object.values(cp.warm.replicas).every((path) => existsSync(path))) {
+    // Resumed on another host (a shared PostgreSQL state), or the data dir was wiped: start over.
+    ctx.log.warn('the warm replicas are not on this host: starting a new full sync')
+    await save({ warm: null })
+  }
   if (cp.warm?.cutOver) return
   if (cp.exportSession) {
     // A sync was interrupted (crash, kill): release its snapshot before anything else.
     await o.drivers.source.endExport(cp.exportSession, 'aborted', ctx)
     await save({ exportSession: null })
   }
+  // A full sync of a VM already powered off for the cutover is final by itself.
+  const fullIsFinal = !cp.warm && Boolean(cp.poweredOffAt)
   if (!cp.warm) await sync('full')
 
   const cutoverAt = o.settings.cutoverAt ? Date.parse(o.settings.cutoverAt) : undefined
@@ -66,7 +74,8 @@ export async function runWarm(o: WarmOptions): Promise<void> {
   emit({ type: 'vm.warm', vm: vmKey, state: 'cutover' })
   if (!cp.poweredOffAt) await save({ poweredOffAt: new Date().toISOString() })
   await powerOffSource(o.drivers.source, o, cp)
-  await sync('final')
+  if (fullIsFinal) await save({ warm: { ...cp.warm!, cutOver: true } })
+  else await sync('final')
 }
 
 /** Powers the source VM off the way the plan says (idempotent, so a resumed cutover repeats it safely). */
