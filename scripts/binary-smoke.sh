@@ -134,5 +134,16 @@ else
   echo "  skip vmware: no vcsim lab (GUTS_LAB_VCSIM)"
 fi
 
+# The PostgreSQL state store inside the binary (postgres.js under bun), when the lab is up (CI starts it).
+if [ -n "${GUTS_LAB_POSTGRES:-}" ]; then
+  PG_SCHEMA="smoke_$$"
+  if GUTS_DATABASE_URL="$GUTS_LAB_POSTGRES?schema=$PG_SCHEMA" run "migration list (postgres)" 0 migration list; then
+    ok "guts migration list with GUTS_DATABASE_URL=postgres://… (schema $PG_SCHEMA)"
+  fi
+  psql "$GUTS_LAB_POSTGRES" -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+elif [ -n "${CI:-}" ]; then
+  ko "GUTS_LAB_POSTGRES is not set in CI: the PostgreSQL store inside the binary was not checked"
+fi
+
 echo "binary smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -40,7 +40,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async service(options: { configFrom?: string } = {}): Promise<MigrationService> {
     const dir = await this.dataDir()
     const { config } = await loadGutsConfig({ ...(this.flags.config ? { explicitPath: this.flags.config } : {}), ...(options.configFrom ? { from: options.configFrom } : {}) })
-    const store = async () => (this.store = await openStateStore({ dataDir: dir }))
+    // GUTS_DATABASE_URL (postgres://…) shares migrations between hosts; unset, SQLite in the data dir.
+    // An env variable, not a flag: the URL may hold a password, which must not show in `ps`.
+    const url = process.env.GUTS_DATABASE_URL || undefined
+    const store = async () => (this.store = await openStateStore({ dataDir: dir, ...(url ? { url } : {}) }))
     return createMigrationService({ registry: this.registry(), store, config, workRoot: join(dir, 'work') })
   }
 

@@ -32,15 +32,36 @@ async function openUninitialised({ dataDir, url }: OpenStateStoreOptions): Promi
   if (url === undefined) return openSqliteFile(join(ensureDir(dataDir ?? defaultDataDir()), 'guts.db'))
   if (url === 'sqlite::memory:') return new SqliteStateStore(await openSqliteDatabase(':memory:'))
   if (url.startsWith('sqlite:')) return openSqliteFile(url.slice('sqlite:'.length))
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    // The PostgreSQL store plugs in here; it implements the same StateStore interface.
-    throw new GutsError('GUTS_UNSUPPORTED', 'PostgreSQL state stores are not supported yet: they come with the multi-host mode.', {
-      suggestions: ['Leave the state URL unset to use the local SQLite database.'],
-    })
-  }
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
   throw new GutsError('GUTS_CONFIG_INVALID', `Unknown state store URL ${redact(url)}.`, {
     suggestions: ['Use sqlite::memory:, sqlite:<path> or postgres://…, or leave it unset.'],
   })
+}
+
+/**
+ * `postgres://user:password@host:port/db?schema=guts&sslmode=require`: guts keeps its tables in a
+ * PostgreSQL schema of their own (`schema`, default `guts`), so it can share a database. Loaded
+ * lazily: single-host users never load the driver.
+ */
+async function openPostgres(url: string): Promise<StateStore> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new GutsError('GUTS_CONFIG_INVALID', `The state store URL ${redact(url)} is not a valid URL.`)
+  }
+  const schema = parsed.searchParams.get('schema') ?? 'guts'
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new GutsError('GUTS_CONFIG_INVALID', `schema=${schema} in the state store URL: use lower-case letters, digits and _.`)
+  parsed.searchParams.delete('schema')
+  const [{ default: postgres }, { PgStateStore }] = await Promise.all([import('postgres'), import('./pg-store.js')])
+  const sql = postgres(parsed.toString(), {
+    max: 4,
+    idle_timeout: 30,
+    connect_timeout: 15,
+    onnotice: () => undefined,
+    connection: { search_path: schema, application_name: 'guts' },
+  })
+  return new PgStateStore(sql, schema)
 }
 
 async function openSqliteFile(path: string): Promise<StateStore> {
