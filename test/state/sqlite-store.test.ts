@@ -64,11 +64,10 @@ describe('sqlite state store', () => {
     }
   })
 
-  it('says PostgreSQL comes later, and rejects unknown URLs', async () => {
-    await expect(openStateStore({ url: 'postgres://u:secret@db/guts' })).rejects.toMatchObject({
-      code: 'GUTS_UNSUPPORTED',
-      message: expect.stringContaining('multi-host'),
-    })
+  it('rejects unknown URLs and bad PostgreSQL schema names, never echoing the password', async () => {
+    const bad: unknown = await openStateStore({ url: 'postgres://u:secret@127.0.0.1:1/guts?schema=Bad-Name' }).catch((e: unknown) => e)
+    expect(bad).toMatchObject({ code: 'GUTS_CONFIG_INVALID', message: expect.stringContaining('schema=Bad-Name') })
+    expect(String((bad as Error).message)).not.toContain('secret')
     const err: unknown = await openStateStore({ url: 'mysql://u:secret@db/guts' }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'GUTS_CONFIG_INVALID' })
     expect(String((err as Error).message)).not.toContain('secret')
