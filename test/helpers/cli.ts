@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
+import { afterAll } from 'vitest'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const BIN = join(ROOT, 'bin/run.js')
@@ -11,9 +12,26 @@ export const BIN = join(ROOT, 'bin/run.js')
 const REAL_PATH = (process.env.PATH ?? '').split(delimiter).filter((d) => !/bun-node/.test(d)).join(delimiter)
 const NODE = typeof (globalThis as { Bun?: unknown }).Bun === 'undefined' ? process.execPath : 'node'
 
+const made: string[] = []
+
+/**
+ * A fresh temporary directory, removed after the test file (some hold GiB-sized disk images, and
+ * CI machines are reused). GUTS_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+ */
 export function tempDir(prefix = 'guts-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
 }
+
+// Registered once per test file that imports this module (vitest and bun evaluate it per file).
+afterAll(() => {
+  if (process.env.GUTS_KEEP_TEST_DIRS) return
+  for (const dir of made.splice(0)) {
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(`${dir}-home`, { recursive: true, force: true })
+  }
+})
 
 export interface CliResult {
   code: number | null

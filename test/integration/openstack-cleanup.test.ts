@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
+import { tempDir } from '../helpers/cli.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createMigrationService } from '../../src/core/service.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
@@ -19,7 +18,7 @@ const TIMEOUT = 300_000
 
 if (labAvailable()) {
   const run = randomBytes(3).toString('hex')
-  const dir = mkdtempSync(join(tmpdir(), 'guts-openstack-cleanup-'))
+  const dir = tempDir('guts-openstack-cleanup-')
   const client = labClient()
   const registry = new DriverRegistry([
     ...DriverRegistry.builtin().list(),

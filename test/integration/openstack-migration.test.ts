@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/cli.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { DestinationDriver, DriverContext, ImportSession, InstanceRef, TargetMapping, VmDescriptor } from '@guts/sdk'
 import { copyDisk, createTestContext, exportOptionsFor, testMapping, testVm, type TestContext } from '@guts/sdk/testing'
@@ -20,7 +19,7 @@ const TIMEOUT = 300_000
 
 if (labAvailable()) {
   const run = randomBytes(3).toString('hex')
-  const dir = mkdtempSync(join(tmpdir(), 'guts-openstack-mig-'))
+  const dir = tempDir('guts-openstack-mig-')
   const client = labClient()
   afterAll(() => client.close())
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/cli.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '@guts/sdk'
 import { createTestContext, testMapping, testVm } from '@guts/sdk/testing'
@@ -21,7 +20,7 @@ const TIMEOUT = 300_000
 
 if (labAvailable()) {
   const run = randomBytes(3).toString('hex')
-  const dir = mkdtempSync(join(tmpdir(), 'guts-openstack-planquota-'))
+  const dir = tempDir('guts-openstack-planquota-')
   const admin = labClient()
   const demo = new OpenStackClient(loadCloudConfig({ cloud: 'lab-demo' }), silentLogger)
   const registry = new DriverRegistry([

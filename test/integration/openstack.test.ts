@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/cli.js'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type DiskDescriptor, type InstanceRef, type NetworkMapping, type TargetMapping } from '@guts/sdk'
 import { destinationDriverSuite, pipelineSuite, testMapping, testVm, type TestApi } from '@guts/sdk/testing'
@@ -15,7 +14,7 @@ const test: TestApi = { describe, it, beforeAll, afterAll }
 if (labAvailable()) {
   const run = randomBytes(3).toString('hex')
   const networks = (...from: string[]): NetworkMapping[] => from.map((f) => ({ from: f, to: 'lab-net', keepMac: true }))
-  const dir = mkdtempSync(join(tmpdir(), 'guts-openstack-it-'))
+  const dir = tempDir('guts-openstack-it-')
   const client = labClient()
 
   /** Reads a landed disk back from Glance, for the pipeline suite's content comparison. */
