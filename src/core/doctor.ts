@@ -1,4 +1,6 @@
-import { access, constants, mkdir } from 'node:fs/promises'
+import { access, constants, mkdir, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
+import { openStateStore } from './state/open-store.js'
 import { TOOL_INSTALL_HINTS } from './tools/external.js'
 import { qemuImgVersion } from './tools/qemu-img.js'
 import { runTool } from './tools/external.js'
@@ -13,7 +15,7 @@ export interface DoctorCheck {
 }
 
 /** Everything guts needs from the machine, checked without side effects beyond creating the data dir. */
-export async function runDoctor(options: { dataDir: string }): Promise<DoctorCheck[]> {
+export async function runDoctor(options: { dataDir: string; databaseUrl?: string }): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
   const nodeOk = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' || major > 20 || (major === 20 && minor >= 19)
@@ -34,5 +36,29 @@ export async function runDoctor(options: { dataDir: string }): Promise<DoctorChe
   } catch (e) {
     checks.push({ name: 'data dir', ok: false, required: true, detail: `${options.dataDir}: ${(e as Error).message}`, fix: 'Set GUTS_DATA_DIR to a writable directory.' })
   }
+  try {
+    const s = await statfs(options.dataDir)
+    const free = (Number(s.bavail) * Number(s.bsize)) / 2 ** 30
+    // Staging and warm replicas live here: a few GiB is too little for most VMs.
+    checks.push({ name: 'data dir space', ok: free >= 10, required: false, detail: `${free.toFixed(1)} GiB free`, ...(free >= 10 ? {} : { fix: 'Warm migrations keep replicas and some transfers stage disks in the data dir: point GUTS_DATA_DIR at a larger filesystem.' }) })
+  } catch {
+    // Not every runtime or filesystem answers statfs; nothing to report then.
+  }
+  checks.push(await stateStoreCheck(options))
   return checks
+}
+
+/** Opens the state store guts would use (PostgreSQL when GUTS_DATABASE_URL says so) and counts its migrations. */
+async function stateStoreCheck(o: { dataDir: string; databaseUrl?: string }): Promise<DoctorCheck> {
+  const where = o.databaseUrl ? `PostgreSQL ${o.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}` : `SQLite ${join(o.dataDir, 'guts.db')}`
+  try {
+    const store = await openStateStore({ dataDir: o.dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) })
+    try {
+      return { name: 'state store', ok: true, required: true, detail: `${where}: ${(await store.listMigrations()).length} migration(s)` }
+    } finally {
+      await store.close()
+    }
+  } catch (e) {
+    return { name: 'state store', ok: false, required: true, detail: `${where}: ${(e as Error).message}`, fix: o.databaseUrl ? 'Check GUTS_DATABASE_URL and that the server is up.' : 'Check that the data dir is writable.' }
+  }
 }

@@ -15,6 +15,7 @@ describe('guts config and guts plan init', () => {
     expect(JSON.parse(get.stdout)).toEqual({ dataDir: join(home, 'state') })
     const doctor = await runCli(['doctor', '--json'], { dataDir: home, env })
     expect(JSON.parse(doctor.stdout)).toContainEqual(expect.objectContaining({ name: 'data dir', ok: true, detail: join(home, 'state') }))
+    expect(JSON.parse(doctor.stdout)).toContainEqual(expect.objectContaining({ name: 'state store', ok: true, detail: `SQLite ${join(home, 'state', 'guts.db')}: 0 migration(s)` }))
     expect(readFileSync(join(home, 'config', 'guts', 'settings.json'), 'utf8')).toContain('state')
   })
 

@@ -37,6 +37,8 @@ if (labGate({ lab: 'postgres lab', variable: 'GUTS_LAB_POSTGRES', value: url, st
       expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: report.id, name: 'pg-wave', status: 'succeeded' })])
       const show = await runCli(['migration', 'show', report.id.slice(0, 8)], { dataDir: hostB, cwd: dir, env })
       expect(show.stdout).toMatch(new RegExp(`^${report.id}  pg-wave  succeeded`))
+      const doctor = await runCli(['doctor', '--json'], { dataDir: hostB, cwd: dir, env })
+      expect(JSON.parse(doctor.stdout)).toContainEqual(expect.objectContaining({ name: 'state store', ok: true, detail: expect.stringMatching(/^PostgreSQL postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/guts\?schema=e2e_.*: 1 migration\(s\)$/) }))
       for (const host of [hostA, hostB]) expect(existsSync(join(host, 'guts.db'))).toBe(false)
     })
 
