@@ -4,7 +4,7 @@ import { request } from 'node:https'
 
 // ---- a few vim25 calls (the baseline's control path; the data goes through curl) ----
 
-const envelope = (body) =>
+export const envelope = (body) =>
   `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`
 const returnval = (xml) => /<returnval[^>]*>([^<]*)<\/returnval>/.exec(xml)?.[1]
 

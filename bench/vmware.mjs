@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { VimClient } from './vim-client.mjs'
+import { VimClient, envelope } from './vim-client.mjs'
 import { deltaSyncBench } from './warm-delta.mjs'
 import { MiB, alternate, median, medianIndex, round, run, sync, transferSeconds } from './lib.mjs'
 
