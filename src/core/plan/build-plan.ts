@@ -1,4 +1,5 @@
 import { Document } from 'yaml'
+import { missingCapabilities } from '../pipeline/mode-findings.js'
 
 export interface PlanDraft {
   name: string
@@ -32,9 +33,8 @@ export function buildPlanYaml(draft: PlanDraft): string {
 
 /** Why a source with these capabilities cannot export in `mode`, or undefined when it can. */
 export function modeProblem(caps: { liveExport?: boolean; changedBlocks?: boolean; powerControl?: boolean } | undefined, mode: NonNullable<PlanDraft['mode']>): string | undefined {
-  if (mode === 'snapshot' && !caps?.liveExport) return 'it cannot export running VMs'
-  if (mode === 'warm' && !(caps?.liveExport && caps.changedBlocks && caps.powerControl)) return 'warm migration needs live export, changed-block tracking and power control'
-  return undefined
+  if (!missingCapabilities(mode, caps).length) return undefined
+  return mode === 'snapshot' ? 'it cannot export running VMs' : 'warm migration needs live export, changed-block tracking and power control'
 }
 
 /** `key=value` flags → options; values that look like numbers or booleans become those. */
