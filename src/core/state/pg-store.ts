@@ -1,5 +1,6 @@
 import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { Sql, TransactionSql } from 'postgres'
+import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { migratePgSchema } from './pg-schema.js'
 import type { EventRecord, Lease, MigrationPatch, MigrationRecord, MigrationStatus, NewMigration, StateStore, UndoRecord, VmPatch, VmRecord, VmStatus } from './store.js'
 
@@ -54,12 +55,10 @@ export class PgStateStore implements StateStore {
 
   async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {
     return this.sql.begin(async (tx) => {
-      const cur = toMigration(await lockMigration(tx, id))
-      const error = patch.error === undefined ? cur.error : (patch.error ?? undefined)
+      const next = patchedMigration(toMigration(await lockMigration(tx, id)), patch)
       const [row] = await tx<MigrationRow[]>`
-        UPDATE migrations SET status = ${patch.status ?? cur.status}, started_at = ${patch.startedAt ?? cur.startedAt ?? null},
-          finished_at = ${patch.finishedAt ?? cur.finishedAt ?? null}, cancel_requested = ${patch.cancelRequested ?? cur.cancelRequested},
-          error = ${error ? tx.json(error) : null}, updated_at = ${now()}
+        UPDATE migrations SET status = ${next.status}, started_at = ${next.startedAt}, finished_at = ${next.finishedAt},
+          cancel_requested = ${next.cancelRequested}, error = ${next.error ? tx.json(next.error) : null}, updated_at = ${now()}
         WHERE id = ${id} RETURNING *`
       return toMigration(row!)
     })
@@ -74,12 +73,10 @@ export class PgStateStore implements StateStore {
     return this.sql.begin(async (tx) => {
       await lockMigration(tx, migrationId)
       const [cur] = await tx<VmRow[]>`SELECT * FROM vms WHERE migration_id = ${migrationId} AND vm_key = ${vmKey}`
-      const status: VmStatus = patch.status ?? (cur?.status as VmStatus | undefined) ?? 'pending'
-      const checkpoint = { ...(cur?.checkpoint ?? {}), ...(patch.checkpoint ?? {}) }
-      const error = patch.error === undefined ? (cur?.error ?? undefined) : (patch.error ?? undefined)
+      const { status, stage, checkpoint, error } = patchedVm(cur && toVm(cur), patch)
       const [row] = await tx<VmRow[]>`
         INSERT INTO vms (migration_id, vm_key, status, stage, checkpoint, error, updated_at)
-        VALUES (${migrationId}, ${vmKey}, ${status}, ${patch.stage ?? cur?.stage ?? null}, ${tx.json(checkpoint)}, ${error ? tx.json(error) : null}, ${now()})
+        VALUES (${migrationId}, ${vmKey}, ${status}, ${stage}, ${tx.json(checkpoint)}, ${error ? tx.json(error) : null}, ${now()})
         ON CONFLICT (migration_id, vm_key) DO UPDATE SET status = excluded.status, stage = excluded.stage,
           checkpoint = excluded.checkpoint, error = excluded.error, updated_at = excluded.updated_at
         RETURNING *`
@@ -140,10 +137,7 @@ export class PgStateStore implements StateStore {
       const t = Date.now()
       const expiresAt = new Date(t + ttlMs).toISOString()
       const [held] = await tx<LeaseRow[]>`SELECT owner, expires_at FROM leases WHERE migration_id = ${migrationId}`
-      if (held) {
-        const lease = { owner: held.owner, expiresAt: held.expires_at }
-        if (!(held.owner === owner || Date.parse(held.expires_at) <= t || (canSteal?.(lease) ?? false))) return false
-      }
+      if (!mayTakeLease(held && { owner: held.owner, expiresAt: held.expires_at }, owner, t, canSteal)) return false
       await tx`INSERT INTO leases (migration_id, owner, expires_at) VALUES (${migrationId}, ${owner}, ${expiresAt})
         ON CONFLICT (migration_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`
       return true

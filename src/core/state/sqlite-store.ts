@@ -1,5 +1,6 @@
 import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { SqliteDatabase } from './sqlite-driver.js'
+import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { configureConnection, migrateSchema } from './sqlite-schema.js'
 import { toEvent, toMigration, toUndo, toVm, type EventRow, type LeaseRow, type MigrationRow, type VmRow, type UndoRow } from './sqlite-rows.js'
 import type {
@@ -13,7 +14,6 @@ import type {
   UndoRecord,
   VmPatch,
   VmRecord,
-  VmStatus,
 } from './store.js'
 
 const now = (): string => new Date().toISOString()
@@ -72,22 +72,13 @@ export class SqliteStateStore implements StateStore {
 
   async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {
     return this.db.transaction(() => {
-      const cur = this.mustGetMigration(id)
-      const error = patch.error === undefined ? cur.error : (patch.error ?? undefined)
+      const next = patchedMigration(this.mustGetMigration(id), patch)
       this.db
         .prepare(
           `UPDATE migrations SET status = ?, started_at = ?, finished_at = ?, cancel_requested = ?, error = ?, updated_at = ?
            WHERE id = ?`,
         )
-        .run(
-          patch.status ?? cur.status,
-          patch.startedAt ?? cur.startedAt ?? null,
-          patch.finishedAt ?? cur.finishedAt ?? null,
-          (patch.cancelRequested ?? cur.cancelRequested) ? 1 : 0,
-          json(error),
-          now(),
-          id,
-        )
+        .run(next.status, next.startedAt, next.finishedAt, next.cancelRequested ? 1 : 0, json(next.error), now(), id)
       return this.mustGetMigration(id)
     })
   }
@@ -100,11 +91,7 @@ export class SqliteStateStore implements StateStore {
   async upsertVm(migrationId: string, vmKey: string, patch: VmPatch): Promise<VmRecord> {
     return this.db.transaction(() => {
       this.mustExist(migrationId)
-      const cur = this.getVm(migrationId, vmKey)
-      const status: VmStatus = patch.status ?? cur?.status ?? 'pending'
-      const stage = patch.stage ?? cur?.stage ?? null
-      const checkpoint = { ...(cur?.checkpoint ?? {}), ...(patch.checkpoint ?? {}) }
-      const error = patch.error === undefined ? cur?.error : (patch.error ?? undefined)
+      const { status, stage, checkpoint, error } = patchedVm(this.getVm(migrationId, vmKey), patch)
       this.db
         .prepare(
           `INSERT INTO vms (migration_id, vm_key, status, stage, checkpoint, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -203,12 +190,11 @@ export class SqliteStateStore implements StateStore {
       const t = Date.now()
       const expiresAt = new Date(t + ttlMs).toISOString()
       const held = this.readLease(migrationId)
+      if (!mayTakeLease(held, owner, t, canSteal)) return false
       if (!held) {
         this.db.prepare('INSERT INTO leases (migration_id, owner, expires_at) VALUES (?, ?, ?)').run(migrationId, owner, expiresAt)
         return true
       }
-      const mayTake = held.owner === owner || Date.parse(held.expiresAt) <= t || (canSteal?.(held) ?? false)
-      if (!mayTake) return false
       this.db.prepare('UPDATE leases SET owner = ?, expires_at = ? WHERE migration_id = ?').run(owner, expiresAt, migrationId)
       return true
     })
