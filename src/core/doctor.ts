@@ -1,5 +1,6 @@
-import { access, constants, mkdir, statfs } from 'node:fs/promises'
+import { access, constants, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { freeBytes } from './pipeline/replica-space.js'
 import { openStateStore } from './state/open-store.js'
 import { TOOL_INSTALL_HINTS } from './tools/external.js'
 import { qemuImgVersion } from './tools/qemu-img.js'
@@ -36,13 +37,11 @@ export async function runDoctor(options: { dataDir: string; databaseUrl?: string
   } catch (e) {
     checks.push({ name: 'data dir', ok: false, required: true, detail: `${options.dataDir}: ${(e as Error).message}`, fix: 'Set GUTS_DATA_DIR to a writable directory.' })
   }
-  try {
-    const s = await statfs(options.dataDir)
-    const free = (Number(s.bavail) * Number(s.bsize)) / 2 ** 30
+  const bytes = await freeBytes(options.dataDir)
+  if (bytes !== undefined) {
+    const free = bytes / 2 ** 30
     // Staging and warm replicas live here: a few GiB is too little for most VMs.
     checks.push({ name: 'data dir space', ok: free >= 10, required: false, detail: `${free.toFixed(1)} GiB free`, ...(free >= 10 ? {} : { fix: 'Warm migrations keep replicas and some transfers stage disks in the data dir: point GUTS_DATA_DIR at a larger filesystem.' }) })
-  } catch {
-    // Not every runtime or filesystem answers statfs; nothing to report then.
   }
   checks.push(await stateStoreCheck(options))
   return checks

@@ -10,13 +10,8 @@ const GiB = 2 ** 30
  * usually need much less). Skipped when the filesystem cannot be asked.
  */
 export async function replicaSpaceFindings(vm: VmDescriptor, workDir: string): Promise<Finding[]> {
-  let free: number
-  try {
-    const s = await statfs(workDir)
-    free = Number(s.bavail) * Number(s.bsize)
-  } catch {
-    return []
-  }
+  const free = await freeBytes(workDir)
+  if (free === undefined) return []
   const known = vm.disks.every((d) => d.allocatedSize !== undefined)
   const needed = vm.disks.reduce((n, d) => n + (d.allocatedSize ?? d.virtualSize), 0)
   if (needed <= free) return []
@@ -27,4 +22,14 @@ export async function replicaSpaceFindings(vm: VmDescriptor, workDir: string): P
     ref: vm.name,
     message: `${vm.name}: warm migration keeps replicas of its disks (${gib(needed)}${known ? '' : ' virtual; thin disks need less'}) in ${workDir}, which has ${gib(free)} free. Point --data-dir / GUTS_DATA_DIR at a larger filesystem, or use mode: cold or snapshot.`,
   }]
+}
+
+/** Bytes free for this user on the filesystem holding `dir`; undefined when it cannot be asked. */
+export async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir)
+    return Number(s.bavail) * Number(s.bsize)
+  } catch {
+    return undefined
+  }
 }

@@ -79,13 +79,13 @@ export async function runWarm(o: WarmOptions): Promise<void> {
 }
 
 /** Powers the source VM off the way the plan says (idempotent, so a resumed cutover repeats it safely). */
-export async function powerOffSource(source: SourceDriver, o: { ctx: WarmOptions['ctx']; emit: WarmOptions['emit']; vmKey: string; powerOff: WarmOptions['powerOff']; settings?: WarmSettings }, cp: VmCheckpoint): Promise<void> {
+export async function powerOffSource(source: SourceDriver, o: { ctx: WarmOptions['ctx']; emit: WarmOptions['emit']; vmKey: string; powerOff: WarmOptions['powerOff']; settings: WarmSettings }, cp: VmCheckpoint): Promise<void> {
   if (!source.capabilities.powerControl || !source.powerOff) {
     throw new GutsError('GUTS_UNSUPPORTED', `The ${source.name} driver cannot power VMs off; shut ${o.vmKey} down yourself and resume the migration.`)
   }
   const method = o.powerOff === 'force' ? 'force' : 'shutdown'
   o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'started', method })
-  await source.powerOff(cp.job?.ref ?? { id: cp.descriptor!.id, name: cp.descriptor!.name }, { method, timeoutMs: durationMs(o.settings?.shutdownTimeout ?? '5m') }, o.ctx)
+  await source.powerOff(cp.job?.ref ?? { id: cp.descriptor!.id, name: cp.descriptor!.name }, { method, timeoutMs: durationMs(o.settings.shutdownTimeout) }, o.ctx)
   o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'done', method })
 }
 
