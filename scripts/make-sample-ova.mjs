@@ -9,7 +9,7 @@ if (!target || target.startsWith('-')) {
   console.error('usage: node scripts/make-sample-ova.mjs <path/to/name.ova>')
   process.exit(2)
 }
-const { makeSampleOva } = await import('../dist/core/fixtures/make-sample-ova.js').catch((error) => {
+const { makeSampleOva } = await import('../dist-fixtures/test/fixtures/make-sample-ova.js').catch((error) => {
   console.error(`Cannot load dist/: run \`npm run build\` first (${error.message})`)
   process.exit(1)
 })

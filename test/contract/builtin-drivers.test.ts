@@ -6,7 +6,7 @@ import {
 } from '@guts/sdk/testing'
 import files from '../../src/drivers/files/index.js'
 import local from '../../src/drivers/local/index.js'
-import { makeSampleOva } from '../../src/core/fixtures/make-sample-ova.js'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { tempDir } from '../helpers/cli.js'
 
 // The built-in offline drivers pass the same published suites a third-party driver must pass.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { makeSampleOva } from '../../src/core/fixtures/make-sample-ova.js'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { runCli, tempDir } from '../helpers/cli.js'
 
 describe('guts config and guts plan init', () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DiskFormat, DriverContext, SourceDriver, VmDescriptor } from '@guts/sdk'
 import files from '../../src/drivers/files/index.js'
-import { makeSampleOva, type SampleOva } from '../../src/core/fixtures/make-sample-ova.js'
-import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/core/tools/qemu-img.js'
+import { makeSampleOva, type SampleOva } from '../fixtures/make-sample-ova.js'
+import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
 import { errorOf } from '../helpers/error-of.js'
 
 const MiB = 2 ** 20

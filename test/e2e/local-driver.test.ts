@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DestinationDriver, DriverContext, TargetMapping, UndoEntry, VmDescriptor } from '@guts/sdk'
 import local from '../../src/drivers/local/index.js'
-import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/core/tools/qemu-img.js'
+import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
 import { errorOf } from '../helpers/error-of.js'
 
 const MiB = 2 ** 20

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { makeSampleOva } from '../../src/core/fixtures/make-sample-ova.js'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { runCli, tempDir } from '../helpers/cli.js'
 
 /** The user-facing flow, through the real CLI: plan in, qcow2 + manifest out, state and exit codes. */

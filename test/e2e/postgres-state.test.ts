@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import postgres from 'postgres'
-import { makeSampleOva } from '../../src/core/fixtures/make-sample-ova.js'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { runCli, tempDir } from '../helpers/cli.js'
 import { labGate } from '../helpers/lab-gate.js'
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { makeSampleOva } from '../../src/core/fixtures/make-sample-ova.js'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
 
 /**

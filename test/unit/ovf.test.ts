@@ -3,7 +3,7 @@ import { parseOvf } from '../../src/drivers/files/ovf.js'
 import { allocationUnitBytes, toBytes } from '../../src/drivers/files/units.js'
 import { derivedMac, normalizeMac } from '../../src/drivers/files/mac.js'
 import { parseXml } from '../../src/drivers/files/xml.js'
-import { sampleOvf } from '../../src/core/fixtures/sample-ovf.js'
+import { sampleOvf } from '../fixtures/sample-ovf.js'
 
 const NS = 'xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf"'
 

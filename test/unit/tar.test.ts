@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findTarMember, listTarMembers, parseNumericField, parsePax, readTarMemberText } from '../../src/drivers/files/tar-reader.js'
-import { ustarHeader, writeTar } from '../../src/core/fixtures/tar-writer.js'
+import { ustarHeader, writeTar } from '../fixtures/tar-writer.js'
 import { errorOf } from '../helpers/error-of.js'
 
 let dir: string

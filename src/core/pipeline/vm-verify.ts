@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import type { DriverContext, Finding } from '@guts/sdk'
-import { qemuImgCompare, qemuImgInfo } from '../tools/qemu-img.js'
+import { qemuImgCompare, qemuImgInfo } from '../../tools/qemu-img.js'
 import type { VmCheckpoint } from './vm-job.js'
 import type { VmDrivers } from './run-vm.js'
 

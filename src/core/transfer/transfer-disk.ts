@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { GutsError, throwIfAborted, type DiskDescriptor, type DiskSource, type DiskTarget, type TransferResult } from '@guts/sdk'
-import { qemuImgConvert } from '../tools/qemu-img.js'
+import { qemuImgConvert } from '../../tools/qemu-img.js'
 import { copyStreamToSink, copyStreamToSparseFile } from './stream-copy.js'
 
 export interface TransferOptions {

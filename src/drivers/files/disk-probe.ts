@@ -2,7 +2,7 @@ import { constants } from 'node:fs'
 import { access, open, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { GutsError, isGutsError, type DiskFormat } from '@guts/sdk'
-import { asDiskFormat, qemuByteRangePath, qemuImgInfo } from '../../core/tools/qemu-img.js'
+import { asDiskFormat, qemuByteRangePath, qemuImgInfo } from '../../tools/qemu-img.js'
 
 /** What the files driver learned about one disk image, and how qemu-img must be pointed at it. */
 export interface ProbedDisk {

@@ -15,7 +15,7 @@ import {
   type VmRef,
   type VmSummary,
 } from '@guts/sdk'
-import { isQemuJsonPath } from '../../core/tools/qemu-img.js'
+import { isQemuJsonPath } from '../../tools/qemu-img.js'
 import { buildCatalog, type VmEntry } from './catalog.js'
 import { describeLoaded, filesFindings } from './describe.js'
 import { checkFileReadable } from './disk-probe.js'

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isGutsError, type Finding } from '@guts/sdk'
-import { qemuImgCheck, qemuImgInfo } from '../../core/tools/qemu-img.js'
+import { qemuImgCheck, qemuImgInfo } from '../../tools/qemu-img.js'
 import { MANIFEST, type LocalSessionData } from './manifest.js'
 
 /** Checks what boot left behind: the manifest, every disk file, its size and (qcow2) its consistency. */
