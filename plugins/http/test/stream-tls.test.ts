@@ -1,20 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bunTlsOption, closeAgent, createAgent } from '../src/client/tls.js'
-import { streamRequest } from '../src/client/stream-request.js'
+import { HttpPool, streamRequest } from '../src/index.js'
+import { testCertificate } from '../src/testing/index.js'
 
 /**
- * Image data (Glance upload and download) goes over `streamRequest`, which must honour the cloud's
- * CA bundle and insecure switch under Node (undici pool) and under Bun (fetch `tls`): a private-CA
+ * Disk data (Glance upload and download, NFC) goes over `streamRequest`, which must honour the
+ * pool's CA bundle and insecure switch under Node (undici pool) and under Bun (fetch `tls`): a private-CA
  * cloud works with its CA, fails without it, and works with insecure. Loopback only.
  */
-const CERT = join(import.meta.dirname, 'fixtures', 'test-cert.pem')
-const KEY = join(import.meta.dirname, 'fixtures', 'test-key.pem')
+const { certPath: CERT, cert, key } = testCertificate()
 const DATA = randomBytes(3 * 1024 * 1024 + 17)
 
 let server: Server
@@ -22,7 +19,7 @@ let url = ''
 const received: string[] = []
 
 beforeAll(async () => {
-  server = createServer({ cert: readFileSync(CERT), key: readFileSync(KEY) }, (req, res) => {
+  server = createServer({ cert, key }, (req, res) => {
     if (req.method === 'PUT') {
       const hash = createHash('sha256')
       req.on('data', (c: Buffer) => hash.update(c))
@@ -40,10 +37,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())))
 
 async function call(tls: { caCert?: string; insecure?: boolean }, method: 'GET' | 'PUT') {
-  const agent = createAgent(tls)
+  const pool = new HttpPool(tls)
   try {
-    const r = await streamRequest(url, {
-      method, headers: {}, agent, fetchTls: bunTlsOption(tls),
+    const r = await streamRequest(pool, url, {
+      method, headers: {},
       ...(method === 'PUT' ? { body: Readable.from([DATA.subarray(0, 1000), DATA.subarray(1000)]) } : {}),
     })
     const chunks: Buffer[] = []
@@ -51,7 +48,7 @@ async function call(tls: { caCert?: string; insecure?: boolean }, method: 'GET' 
     const body = Buffer.concat(chunks)
     return { status: r.status, body }
   } finally {
-    await closeAgent(agent)
+    await pool.close()
   }
 }
 
