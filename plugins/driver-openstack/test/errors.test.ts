@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { apiError, codeForStatus, networkError, redact, serviceMessage } from '../src/client/errors.js'
-import { backoffMs, shouldRetry } from '../src/client/http.js'
+import { backoffMs } from '@guts/sdk'
+import { shouldRetry } from '../src/client/http.js'
 
 describe('OpenStack errors', () => {
   it('finds the message in every service\'s error body', () => {
@@ -38,6 +39,8 @@ describe('OpenStack errors', () => {
     expect(e.message).toBe('Cannot reach OpenStack identity at http://127.0.0.1:5000: connect ECONNREFUSED 127.0.0.1:5000')
     const tls = Object.assign(new TypeError('fetch failed'), { cause: { code: 'SELF_SIGNED_CERT_IN_CHAIN', message: 'self-signed certificate in certificate chain' } })
     expect(networkError('image', 'https://g', tls).suggestions.join(' ')).toMatch(/caCert/)
+    // The same meaning as in every driver: the server failed to prove who it is.
+    expect(networkError('image', 'https://g', tls)).toMatchObject({ code: 'GUTS_AUTH_FAILED', retryable: false })
   })
 
   it('retries only where repeating is safe', () => {

@@ -1,5 +1,5 @@
 import { GutsError } from '@guts/sdk'
-import type { Agent } from 'undici'
+import type { HttpPool } from '@guts/http'
 import { identityRoot, type CatalogEntry } from './catalog.js'
 import type { CloudConfig } from './cloud-config.js'
 import { apiError, networkError } from './errors.js'
@@ -46,8 +46,7 @@ export class KeystoneAuth {
 
   constructor(
     private readonly config: CloudConfig,
-    private readonly agent: Agent,
-    private readonly fetchTls: object = {},
+    private readonly pool: HttpPool,
   ) {}
 
   /** Values that must never appear in an error or a log line. */
@@ -73,14 +72,11 @@ export class KeystoneAuth {
     const url = `${identityRoot(this.config.authUrl)}/auth/tokens`
     let response: Response
     try {
-      response = await fetch(url, {
+      response = await this.pool.fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
         body: JSON.stringify(authBody(this.config)),
         ...(signal ? { signal } : {}),
-        ...this.fetchTls,
-        // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
-        dispatcher: this.agent,
       })
     } catch (error) {
       if (signal?.aborted) throw new GutsError('GUTS_ABORTED', 'Aborted while logging in to Keystone.', { cause: error })

@@ -1,6 +1,5 @@
-import { GutsError } from '@guts/sdk'
+import { GutsError, poll } from '@guts/sdk'
 import type { OpenStackHttp } from './http.js'
-import { waitUntil } from './wait.js'
 
 export interface Volume {
   id: string
@@ -62,7 +61,7 @@ export class Cinder {
 
   /** Waits for `available`; on `error` says so with Cinder's reason when it gives one. */
   async waitAvailable(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Volume> {
-    return waitUntil(async () => {
+    return poll(async () => {
       const v = await this.get(id, signal)
       if (!v) throw new GutsError('GUTS_NOT_FOUND', `Cinder volume ${id} disappeared while guts waited for it.`)
       if (v.status === 'available' || v.status === 'in-use') return v
@@ -76,7 +75,7 @@ export class Cinder {
    * (after its server was deleted) cannot be deleted yet, so that is waited out first.
    */
   async deleteAndWait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const settled = await waitUntil(async () => {
+    const settled = await poll(async () => {
       const v = await this.get(id, signal)
       if (!v) return 'gone' as const
       return TRANSITIONAL.has(v.status) || (v.status === 'in-use' && !v.attachments?.length) ? undefined : v
@@ -86,7 +85,7 @@ export class Cinder {
       throw new GutsError('GUTS_CONFLICT', `Cinder volume ${settled.name} (${id}) is still attached to server ${settled.attachments?.[0]?.server_id}; it is not deleted.`)
     }
     await this.http.request('volume', 'DELETE', `/volumes/${id}`, { accept: [404], ...opt(signal) })
-    await waitUntil(async () => {
+    await poll(async () => {
       const v = await this.get(id, signal)
       if (!v) return true
       if (v.status === 'error_deleting') throw new GutsError('GUTS_DRIVER_ERROR', `Cinder could not delete volume ${v.name} (${id}): error_deleting${await this.reason(id, signal)}.`)

@@ -1,4 +1,4 @@
-import { GutsError, type GutsErrorCode } from '@guts/sdk'
+import { GutsError, networkError as sdkNetworkError, type GutsErrorCode } from '@guts/sdk'
 
 /** What we know about a failed OpenStack API call; everything here is safe to show. */
 export interface ApiFailure {
@@ -85,27 +85,28 @@ export function apiError(f: ApiFailure, secrets: readonly (string | undefined)[]
   })
 }
 
-/** Network-level failures (no HTTP answer at all). */
+/**
+ * Network-level failures (no HTTP answer at all), classified by the SDK so that they mean the same
+ * as in every other driver: a TLS verification failure is GUTS_AUTH_FAILED, the rest
+ * GUTS_UNREACHABLE. Only the origin of the URL is shown.
+ */
 export function networkError(service: string, url: string, error: unknown, secrets: readonly (string | undefined)[] = []): GutsError {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause
-  const code = cause?.code ?? (error as { code?: string })?.code ?? ''
-  const detail = redact(cause?.message ?? (error as Error)?.message ?? String(error), secrets)
-  const origin = safeOrigin(url)
-  if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET)$/.test(code)) {
-    return new GutsError('GUTS_UNREACHABLE', `Cannot reach OpenStack ${service} at ${origin}: ${detail}`, {
-      retryable: true,
-      suggestions: ['Check auth_url / the service catalog and that the endpoint is reachable from this machine.'],
-    })
-  }
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code)) {
-    return new GutsError('GUTS_UNREACHABLE', `TLS verification failed for OpenStack ${service} at ${origin}: ${detail}`, {
-      suggestions: ['Point caCert (or cacert in clouds.yaml, OS_CACERT) at the CA bundle that signed the endpoint, or set insecure: true for a lab.'],
-    })
-  }
-  return new GutsError('GUTS_UNREACHABLE', `OpenStack ${service} at ${origin} did not answer: ${detail}`, { retryable: true })
+  return sdkNetworkError(error, {
+    what: `OpenStack ${service}`,
+    endpoint: safeUrl(url),
+    redact: (text) => redact(text, secrets),
+    hints: {
+      tls: ['Point caCert (or cacert in clouds.yaml, OS_CACERT) at the CA bundle that signed the endpoint, or set insecure: true for a lab.'],
+      refused: [REACH],
+      dns: [REACH],
+      unreachable: [REACH],
+    },
+  })
 }
 
-function safeOrigin(url: string): string {
+const REACH = 'Check auth_url / the service catalog and that the endpoint is reachable from this machine.'
+
+function safeUrl(url: string): string {
   try {
     return new URL(url).origin
   } catch {

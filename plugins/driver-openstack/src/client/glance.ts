@@ -2,11 +2,10 @@ import { createHash, type Hash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { PassThrough, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { GutsError } from '@guts/sdk'
-import { readText } from './stream-request.js'
+import { GutsError, poll } from '@guts/sdk'
+import { readText } from '@guts/http'
 import { apiError, networkError } from './errors.js'
 import { requestIdOf, type OpenStackHttp } from './http.js'
-import { waitUntil } from './wait.js'
 
 export interface Image {
   id: string
@@ -69,7 +68,7 @@ export class Glance {
   }
 
   async waitActive(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Image> {
-    return waitUntil(async () => {
+    return poll(async () => {
       const image = await this.get(id, signal)
       if (!image) throw new GutsError('GUTS_NOT_FOUND', `Glance image ${id} disappeared while guts waited for it.`)
       if (image.status === 'active') return image

@@ -1,8 +1,6 @@
-import { GutsError, type Logger } from '@guts/sdk'
-import type { Agent } from 'undici'
-import type { Readable } from 'node:stream'
+import { GutsError, isGutsError, type Logger } from '@guts/sdk'
+import { retrying, streamRequest, type HttpPool, type StreamRequestOptions, type StreamResponse } from '@guts/http'
 import type { KeystoneAuth } from './auth.js'
-import { streamRequest, type StreamResponse } from './stream-request.js'
 import { findEndpoint, versionedRoot, type Service } from './catalog.js'
 import { apiError, networkError } from './errors.js'
 
@@ -27,13 +25,6 @@ export const MICROVERSIONS: Partial<Record<Service, string>> = { compute: '2.67'
 const RETRIES = 4
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'DELETE', 'PUT'])
 
-/** Backoff for attempt n (0-based): 0.5 s, 1 s, 2 s, 4 s plus jitter, or the server's Retry-After. */
-export function backoffMs(attempt: number, retryAfter?: string | null): number {
-  const seconds = retryAfter ? Number(retryAfter) : NaN
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 30_000)
-  return 500 * 2 ** attempt + Math.floor(Math.random() * 250)
-}
-
 /**
  * When a failed call may be repeated. 5xx and 429 only for idempotent methods: a POST that timed
  * out at a proxy may still have created the server. 409 (a resource in a transitional state) for
@@ -46,30 +37,22 @@ export function shouldRetry(method: string, status: number): boolean {
   return false
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GutsError('GUTS_ABORTED', 'Aborted.', { cause: signal.reason }))
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new GutsError('GUTS_ABORTED', 'Aborted.', { cause: signal?.reason }))
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+/** One answer, read whole (JSON APIs only; image data goes over `stream`). */
+interface Answer {
+  status: number
+  ok: boolean
+  headers: Headers
+  text: string
 }
 
 /** JSON calls to the OpenStack services of one cloud, with auth, retries and error mapping. */
 export class OpenStackHttp {
   constructor(
     private readonly auth: KeystoneAuth,
-    private readonly agent: Agent,
+    readonly pool: HttpPool,
     private readonly iface: string,
     private readonly region: string | undefined,
     private readonly log: Logger,
-    private readonly fetchTls: object = {},
   ) {}
 
   /** The versioned root URL of a service, from the token's catalog. */
@@ -97,20 +80,48 @@ export class OpenStackHttp {
     return this.auth.secrets()
   }
 
-  get dispatcher(): Agent {
-    return this.agent
-  }
-
   /** A streamed request (image data) with this cloud's TLS settings, under Node and Bun alike. */
-  stream(url: string, o: { method: 'GET' | 'PUT'; headers: Record<string, string>; body?: Readable; signal?: AbortSignal }): Promise<StreamResponse> {
-    return streamRequest(url, { ...o, agent: this.agent, fetchTls: this.fetchTls })
+  stream(url: string, o: StreamRequestOptions): Promise<StreamResponse> {
+    return streamRequest(this.pool, url, o)
   }
 
+  /**
+   * One API call: a token (logging in again once on a 401), retries where repeating is safe
+   * (`shouldRetry`; a refused connection for any method, since it never reached the service), and
+   * the service's error mapped to a GutsError.
+   */
   async request<T = unknown>(service: Service, method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse<T>> {
-    let reauthed = false
-    for (let attempt = 0; ; attempt++) {
+    let url = path
+    let answer: Answer
+    try {
+      answer = await retrying(
+        async () => {
+          url = (path.startsWith('http') ? path : `${await this.endpoint(service, o.signal)}${path}`) + queryString(o.query)
+          return this.send(service, method, url, o)
+        },
+        {
+          idempotent: IDEMPOTENT.has(method),
+          attempts: RETRIES,
+          ...(o.signal ? { signal: o.signal } : {}),
+          retryAnswer: (a) => (a.ok || o.accept?.includes(a.status) || !shouldRetry(method, a.status) ? undefined : a.headers.get('retry-after')),
+          onRetry: ({ attempt, reason }) => this.log.debug('openstack: retrying', { service, method, reason, attempt }),
+        },
+      )
+    } catch (error) {
+      if (o.signal?.aborted) throw new GutsError('GUTS_ABORTED', `Aborted during ${service} ${method}.`, { cause: error })
+      // GutsErrors (a failed login, an unknown endpoint) are already what the user should see.
+      throw isGutsError(error) ? error : networkError(service, url, error, this.secrets())
+    }
+    if (answer.ok || o.accept?.includes(answer.status)) {
+      return { status: answer.status, body: (answer.text ? parseJson(answer.text, service) : undefined) as T, headers: answer.headers }
+    }
+    throw apiError({ service, method, url, status: answer.status, body: answer.text, requestId: requestIdOf(answer.headers) }, this.secrets())
+  }
+
+  /** One attempt; a 401 (token revoked or expired early) logs in again and repeats it, once. */
+  private async send(service: Service, method: string, url: string, o: RequestOptions): Promise<Answer> {
+    for (let reauthed = false; ; reauthed = true) {
       const session = await this.auth.session(o.signal)
-      const url = (path.startsWith('http') ? path : `${await this.endpoint(service, o.signal)}${path}`) + queryString(o.query)
       const micro = MICROVERSIONS[service]
       const headers: Record<string, string> = {
         Accept: 'application/json',
@@ -119,47 +130,15 @@ export class OpenStackHttp {
         ...(micro ? { 'OpenStack-API-Version': `${service} ${micro}`, 'X-OpenStack-Nova-API-Version': micro } : {}),
         ...o.headers,
       }
-      let response: Response
-      try {
-        response = await fetch(url, {
-          method,
-          headers,
-          ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
-          ...this.fetchTls,
-          // @ts-expect-error undici's dispatcher option is not in the DOM RequestInit type
-          dispatcher: this.agent,
-        })
-      } catch (error) {
-        if (o.signal?.aborted) throw new GutsError('GUTS_ABORTED', `Aborted during ${service} ${method}.`, { cause: error })
-        const e = networkError(service, url, error, this.secrets())
-        // A refused connection never reached the service, so even a POST is safe to repeat.
-        if (attempt < RETRIES && (IDEMPOTENT.has(method) || /ECONNREFUSED/.test(String((error as { cause?: { code?: string } }).cause?.code)))) {
-          this.log.debug('openstack: retrying after a network error', { service, method, attempt })
-          await sleep(backoffMs(attempt), o.signal)
-          continue
-        }
-        throw e
-      }
-      const text = await response.text()
-      if (response.ok || o.accept?.includes(response.status)) {
-        return { status: response.status, body: (text ? parseJson(text, service) : undefined) as T, headers: response.headers }
-      }
-      if (response.status === 401 && !reauthed) {
-        // Token revoked or expired early: log in again, once.
-        reauthed = true
-        this.auth.invalidate(session.token)
-        continue
-      }
-      if (attempt < RETRIES && shouldRetry(method, response.status)) {
-        this.log.debug('openstack: retrying', { service, method, status: response.status, attempt })
-        await sleep(backoffMs(attempt, response.headers.get('retry-after')), o.signal)
-        continue
-      }
-      throw apiError(
-        { service, method, url, status: response.status, body: text, requestId: requestIdOf(response.headers) },
-        this.secrets(),
-      )
+      const response = await this.pool.fetch(url, {
+        method,
+        headers,
+        ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      })
+      const answer = { status: response.status, ok: response.ok, headers: response.headers, text: await response.text() }
+      if (answer.status !== 401 || reauthed) return answer
+      this.auth.invalidate(session.token)
     }
   }
 

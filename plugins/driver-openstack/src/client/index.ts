@@ -6,7 +6,7 @@ import { Glance } from './glance.js'
 import { OpenStackHttp } from './http.js'
 import { Neutron } from './neutron.js'
 import { Nova } from './nova.js'
-import { bunTlsOption, closeAgent, createAgent } from './tls.js'
+import { HttpPool } from '@guts/http'
 
 /** One authenticated OpenStack cloud: the four services guts uses, sharing a token and a pool. */
 export class OpenStackClient {
@@ -15,14 +15,14 @@ export class OpenStackClient {
   readonly cinder: Cinder
   readonly nova: Nova
   readonly neutron: Neutron
-  private readonly agent
+  private readonly pool: HttpPool
 
   constructor(readonly config: CloudConfig, log: Logger) {
-    const tls = { ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure }
-    this.agent = createAgent(tls)
-    const fetchTls = bunTlsOption(tls)
-    const auth = new KeystoneAuth(config, this.agent, fetchTls)
-    this.http = new OpenStackHttp(auth, this.agent, config.interface, config.region, log, fetchTls)
+    // One pool per cloud, carrying its CA bundle or the explicit insecure switch. Long uploads
+    // go through the same pool; idle sockets are kept briefly only.
+    this.pool = new HttpPool({ ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure }, { what: 'OpenStack', keepAliveTimeout: 10_000 })
+    const auth = new KeystoneAuth(config, this.pool)
+    this.http = new OpenStackHttp(auth, this.pool, config.interface, config.region, log)
     this.glance = new Glance(this.http)
     this.cinder = new Cinder(this.http)
     this.nova = new Nova(this.http)
@@ -30,7 +30,7 @@ export class OpenStackClient {
   }
 
   async close(): Promise<void> {
-    await closeAgent(this.agent)
+    await this.pool.close()
   }
 }
 

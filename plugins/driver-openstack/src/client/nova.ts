@@ -1,6 +1,5 @@
-import { GutsError } from '@guts/sdk'
+import { GutsError, poll } from '@guts/sdk'
 import type { OpenStackHttp } from './http.js'
-import { waitUntil } from './wait.js'
 
 export interface Flavor {
   id: string
@@ -112,7 +111,7 @@ export class Nova {
 
   /** Waits for ACTIVE; ERROR becomes a GutsError carrying Nova's fault message. */
   async waitActive(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Server> {
-    return waitUntil(async () => {
+    return poll(async () => {
       const s = await this.server(id, signal)
       if (!s) throw new GutsError('GUTS_NOT_FOUND', `Server ${id} disappeared while guts waited for it to boot.`)
       if (s.status === 'ACTIVE') return s
@@ -128,6 +127,6 @@ export class Nova {
   /** Deletes a server and waits until Nova no longer lists it. */
   async deleteAndWait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await this.http.request('compute', 'DELETE', `/servers/${id}`, { accept: [404], ...opt(signal) })
-    await waitUntil(async () => ((await this.server(id, signal)) ? undefined : true), { what: `server ${id} to be deleted`, timeoutMs, ...opt(signal) })
+    await poll(async () => ((await this.server(id, signal)) ? undefined : true), { what: `server ${id} to be deleted`, timeoutMs, ...opt(signal) })
   }
 }
