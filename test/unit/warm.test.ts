@@ -1,15 +1,15 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { defineDestinationDriver, defineSourceDriver, GutsError } from '@guts/sdk'
-import { fakeDestinationDriver } from '@guts/sdk/testing'
+import { defineDestinationDriver, defineSourceDriver, GutsError, silentLogger } from '@guts/sdk'
+import { createTestContext, fakeDestinationDriver } from '@guts/sdk/testing'
 import { DriverRegistry } from '../../src/drivers/registry.js'
 import { createMigrationService } from '../../src/core/service.js'
 import type { MigrationEvent } from '../../src/core/pipeline/events.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
 import { tempDir } from '../helpers/cli.js'
 import { runWarm } from '../../src/core/pipeline/vm-warm.js'
-import type { VmCheckpoint } from '../../src/core/pipeline/vm-job.js'
+import { Checkpoints } from '../../src/core/pipeline/checkpoints.js'
 import { WarmSource } from '../helpers/warm-source.js'
 
 const KiB = 1024
@@ -249,26 +249,30 @@ describe('warm migration resumed where its replicas are not', () => {
     const m = await store.createMigration({ id: 'm-else', name: 'else', planText: 'x: 1\n' })
     const descriptor = await source.describeVm(source.vm)
     const events: MigrationEvent[] = []
-    let cp = {
+    const checkpoints = new Checkpoints(store, m.id, 'web-01', {
       descriptor,
       poweredOffAt: new Date().toISOString(),
       warm: { replicas: { 'disk-0': join(dir, 'on-another-host', 'disk-0.replica.raw') }, changeIds: { 'disk-0': 'gen-1' }, syncs: 4, lastSyncAt: new Date().toISOString() },
-    } as VmCheckpoint
+    })
     const workDir = join(dir, 'work')
     mkdirSync(workDir)
+    const ctx = createTestContext({ workDir, log: { ...silentLogger, warn: (msg: string) => events.push({ type: 'log', level: 'warn', message: msg }) } })
     await runWarm({
-      store, migrationId: m.id, vmKey: 'web-01', checkpoint: cp,
+      store, migrationId: m.id, vmKey: 'web-01', checkpoints,
       drivers: { source, destination: fakeDestinationDriver() },
-      ctx: { signal: new AbortController().signal, workDir, log: { debug() {}, info() {}, warn: (msg: string) => events.push({ type: 'log', level: 'warn', message: msg }), error() {} }, recordUndo: async () => undefined },
+      ctx,
       exportOptions: { mode: 'snapshot', powerOff: 'shutdown', changeTracking: true },
       diskConcurrency: 1, emit: (e) => events.push(e),
-      save: async (p) => { cp = { ...cp, ...p } as VmCheckpoint },
       settings: { syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' }, powerOff: 'shutdown', idle: (fn) => fn(),
     })
     expect(events.some((e) => e.type === 'log' && e.message.includes('not on this host'))).toBe(true)
     expect(syncs(events).map((e) => e.kind)).toEqual(['full'])
+    const cp = checkpoints.current
     expect(cp.warm).toMatchObject({ cutOver: true, syncs: 1 })
     expect(readFileSync(cp.warm!.replicas['disk-0']!).equals(readFileSync(source.diskPath(0)))).toBe(true)
+    // What the store holds is what the run acted on: a resumed process reads the same warm state.
+    const stored = (await store.listVms(m.id)).find((v) => v.vmKey === 'web-01')!.checkpoint
+    expect(stored.warm).toEqual(cp.warm)
     await store.close()
   })
 })

@@ -75,7 +75,7 @@ async function vmsToClean(o: { store: StateStore; migrationId: string; vms: VmRe
   const todo: CleanupTodo[] = []
   let connected = false
   for (const v of o.vms) {
-    const cp = asCheckpoint(v.checkpoint)
+    const cp = asCheckpoint(v.checkpoint, v.vmKey)
     const pending = await o.store.listUndo(o.migrationId, v.vmKey, { pendingOnly: true })
     let leftovers: UndoEntry[] = []
     if (o.destination.findLeftovers && cp.job) {

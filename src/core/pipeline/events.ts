@@ -1,7 +1,7 @@
 import type { Finding, JsonObject } from '@guts/sdk'
 
-/** The stages of one VM, in order. Each is idempotent and checkpointed. */
-export const STAGES = ['discover', 'preflight', 'export', 'transfer', 'import', 'boot', 'verify', 'cleanup'] as const
+/** The stages of one VM, in order (stages/index.ts runs them). Each is idempotent and checkpointed. */
+export const STAGES = ['discover', 'preflight', 'export', 'transfer', 'boot', 'verify', 'cleanup'] as const
 export type Stage = (typeof STAGES)[number]
 
 /**

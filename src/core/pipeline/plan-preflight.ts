@@ -2,7 +2,7 @@ import { GutsError, type DestinationDriver, type Finding, type JsonObject, type 
 import type { StateStore, VmStatus } from '../state/store.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
 import type { EventListener } from './events.js'
-import { errorJson } from './run-vm.js'
+import { errorJson } from './vm-drivers.js'
 import { asCheckpoint, targetMapping, toJson, type VmJob } from './vm-job.js'
 
 /**
@@ -27,7 +27,7 @@ export async function preflightWholePlan(o: {
 }): Promise<Record<string, VmStatus>> {
   const { store, migrationId, drivers, emit } = o
   if (!drivers.destination.preflightPlan || !o.jobs.length || o.signal.aborted) return {}
-  const records = new Map((await store.listVms(migrationId)).map((v) => [v.vmKey, asCheckpoint(v.checkpoint)]))
+  const records = new Map((await store.listVms(migrationId)).map((v) => [v.vmKey, asCheckpoint(v.checkpoint, v.vmKey)]))
   const planned: (PlannedVm & { key: string })[] = []
   for (const job of o.jobs) {
     const cp = records.get(job.key) ?? {}

@@ -6,7 +6,8 @@ import { eventLogger } from './driver-context.js'
 import type { EventListener } from './events.js'
 import { expandVms } from './expand-vms.js'
 import { preflightWholePlan } from './plan-preflight.js'
-import { errorJson, runVm } from './run-vm.js'
+import { runVm } from './run-vm.js'
+import { errorJson } from './vm-drivers.js'
 import { HeldSlots, KeyedSemaphore, Semaphore } from './semaphore.js'
 import { asCheckpoint, type VmJob } from './vm-job.js'
 
@@ -97,7 +98,7 @@ async function jobsFor(o: ExecuteOptions, source: SourceDriver, ctx: Parameters<
   let jobs: VmJob[]
   if (existing.length) {
     // A resume migrates exactly the VMs the first run selected, even if the inventory changed since.
-    jobs = existing.map((v) => asCheckpoint(v.checkpoint).job).filter((j): j is VmJob => Boolean(j))
+    jobs = existing.map((v) => asCheckpoint(v.checkpoint, v.vmKey).job).filter((j): j is VmJob => Boolean(j))
     for (const v of existing) if (v.status === 'succeeded') statuses[v.vmKey] = 'succeeded'
     jobs = jobs.filter((j) => statuses[j.key] !== 'succeeded' && (!o.only || o.only.includes(j.key)))
   } else {
@@ -115,7 +116,7 @@ async function jobsFor(o: ExecuteOptions, source: SourceDriver, ctx: Parameters<
 
 async function knownDisks(store: StateStore, migrationId: string, key: string) {
   const rec = (await store.listVms(migrationId)).find((v) => v.vmKey === key)
-  const disks = asCheckpoint(rec?.checkpoint ?? {}).descriptor?.disks ?? []
+  const disks = asCheckpoint(rec?.checkpoint ?? {}, key).descriptor?.disks ?? []
   return disks.map((d) => ({ id: d.id, virtualSize: d.virtualSize }))
 }
 

@@ -1,5 +1,6 @@
 import type { DiskFormat, DiskSource, ExportOptions, ExportSession, Finding, ImportSession, InstanceRef, JsonObject, TargetMapping, TransferResult, VmDescriptor, VmRef } from '@guts/sdk'
 import type { NetworkMappingEntry, Plan, PlanDefaults, VmEntry } from '../plan/schema.js'
+import { parseCheckpoint } from './checkpoint-schema.js'
 
 /** One VM to migrate, with every setting resolved from the plan (defaults merged in). Persisted as JSON. */
 export interface VmJob {
@@ -46,8 +47,13 @@ export interface WarmState {
   cutOver?: boolean
 }
 
-export function asCheckpoint(json: JsonObject): VmCheckpoint {
-  return json as unknown as VmCheckpoint
+/**
+ * A stored checkpoint, validated (see checkpoint-schema.ts): throws GUTS_STATE_ERROR naming the VM
+ * and the bad path for a corrupted or foreign record. `vmKey` names the VM when the record has no job.
+ */
+export function asCheckpoint(json: JsonObject, vmKey?: string): VmCheckpoint {
+  // The schema checks what the stages rely on; the interfaces above stay the documented types.
+  return parseCheckpoint(json, vmKey) as unknown as VmCheckpoint
 }
 
 export function toJson(value: unknown): JsonObject {

@@ -3,7 +3,7 @@ import { isGutsError, type DriverContext, type Outcome, type UndoEntry } from '@
 import type { StateStore } from '../state/store.js'
 import type { EventListener } from './events.js'
 import { marksFor, type VmCheckpoint } from './vm-job.js'
-import type { VmDrivers } from './run-vm.js'
+import type { VmDrivers } from './vm-drivers.js'
 
 /** Rollback must finish even after Ctrl-C, but not hang forever on a dead endpoint. */
 const ROLLBACK_TIMEOUT_MS = 10 * 60_000

@@ -3,7 +3,7 @@ import { transferDisk } from '../transfer/transfer-disk.js'
 import type { EventListener } from './events.js'
 import { forEachLimited } from './semaphore.js'
 import type { DiskCheckpoint, VmCheckpoint } from './vm-job.js'
-import type { VmDrivers } from './run-vm.js'
+import type { VmDrivers } from './vm-drivers.js'
 
 const PROGRESS_EVERY_MS = 250
 

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import type { DriverContext, Finding } from '@guts/sdk'
 import { qemuImgCompare, qemuImgInfo } from '../../tools/qemu-img.js'
 import type { VmCheckpoint } from './vm-job.js'
-import type { VmDrivers } from './run-vm.js'
+import type { VmDrivers } from './vm-drivers.js'
 
 /**
  * The core's own content check, on top of the destination's `verify`: every disk that landed in a

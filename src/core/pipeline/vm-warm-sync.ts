@@ -4,19 +4,19 @@ import { applyExtents } from '../transfer/apply-extents.js'
 import { transferDisk } from '../transfer/transfer-disk.js'
 import type { EventListener } from './events.js'
 import { forEachLimited } from './semaphore.js'
-import type { VmDrivers } from './run-vm.js'
-import type { VmCheckpoint, WarmState } from './vm-job.js'
+import type { VmDrivers } from './vm-drivers.js'
+import type { Checkpoints } from './checkpoints.js'
+import type { WarmState } from './vm-job.js'
 
 export interface SyncOptions {
   vmKey: string
-  checkpoint: VmCheckpoint
+  /** The VM's checkpoint; a sync saves its open export session there while it runs. */
+  checkpoints: Checkpoints
   drivers: VmDrivers
   ctx: DriverContext
   exportOptions: ExportOptions
   diskConcurrency: number
   emit: EventListener
-  /** Persists a checkpoint patch (the open export session while a sync runs; null clears a key). */
-  save: (patch: { [K in keyof VmCheckpoint]?: VmCheckpoint[K] | null }) => Promise<void>
 }
 
 /**
@@ -26,11 +26,12 @@ export interface SyncOptions {
  * after every disk is done, so an interrupted sync is simply repeated from the same point.
  */
 export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final'): Promise<WarmState> {
-  const { drivers, ctx, checkpoint: cp } = o
+  const { drivers, ctx } = o
+  const cp = o.checkpoints.current
   const vm = cp.descriptor!
   const started = Date.now()
   const session = await drivers.source.beginExport(vm, o.exportOptions, ctx)
-  await o.save({ exportSession: session })
+  await o.checkpoints.save({ exportSession: session })
   let outcome: 'succeeded' | 'failed' = 'failed'
   try {
     const changeIds = changeIdsOf(session, vm.disks)
@@ -49,7 +50,7 @@ export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final
   } finally {
     // The snapshot must go whatever happened; a failure to remove it must not hide the sync's own error.
     await drivers.source.endExport(session, outcome, ctx).then(
-      () => o.save({ exportSession: null }),
+      () => o.checkpoints.save({ exportSession: null }),
       (error: unknown) => {
         if (outcome === 'succeeded') throw error
         ctx.log.warn(`could not release the export after a failed sync: ${(error as Error).message}`)
@@ -73,7 +74,7 @@ async function fullCopy(o: SyncOptions, session: ExportSession, disk: DiskDescri
 }
 
 async function deltaCopy(o: SyncOptions, session: ExportSession, disk: DiskDescriptor, replica: string) {
-  const since = o.checkpoint.warm?.changeIds[disk.id]
+  const since = o.checkpoints.current.warm?.changeIds[disk.id]
   if (!since) throw new GutsError('GUTS_STATE_ERROR', `${o.vmKey} ${disk.id}: no change id from the previous sync; run a new migration for a fresh full sync.`)
   const extents: Extent[] = []
   try {

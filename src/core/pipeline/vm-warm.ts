@@ -3,7 +3,8 @@ import { abortedError, GutsError, isGutsError, type DiskSource, type ExportSessi
 import { durationMs, type WarmSettings } from '../plan/schema.js'
 import type { StateStore } from '../state/store.js'
 import { CUTOVER_EVENT } from './events.js'
-import type { VmDrivers } from './run-vm.js'
+import type { VmDrivers } from './vm-drivers.js'
+import type { CheckpointPatch } from './checkpoints.js'
 import type { VmCheckpoint, WarmState } from './vm-job.js'
 import { syncWarmVm, type SyncOptions } from './vm-warm-sync.js'
 
@@ -19,6 +20,9 @@ export interface WarmOptions extends SyncOptions {
   idle: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
+/** What powering the source off needs: the VM, how (the plan's policy) and how long a shutdown may take. */
+export type PowerOffOptions = Pick<WarmOptions, 'ctx' | 'emit' | 'vmKey' | 'powerOff' | 'settings'>
+
 /**
  * The warm phase of one VM: a full sync, then a delta sync every `syncInterval` while the VM keeps
  * running, until cutover is asked for (`guts migration cutover`, or `cutoverAt` in the plan). Then
@@ -26,37 +30,33 @@ export interface WarmOptions extends SyncOptions {
  * Resumable at every point: the state lives in the checkpoint, replicas in the VM's work dir.
  */
 export async function runWarm(o: WarmOptions): Promise<void> {
-  const { ctx, emit, vmKey } = o
-  let cp = o.checkpoint
-  const save = async (patch: Parameters<SyncOptions['save']>[0]) => {
-    cp = { ...cp, ...patch } as VmCheckpoint
-    await o.save(patch)
-  }
-  const sync = async (kind: 'full' | 'delta' | 'final') => {
-    const warm = await syncWarmVm({ ...o, checkpoint: cp, save }, kind)
-    await save({ warm })
-  }
-  if (cp.warm && !Object.values(cp.warm.replicas).every((path) => existsSync(path))) {
+  const { ctx, emit, vmKey, checkpoints } = o
+  const cp = () => checkpoints.current
+  const save = (patch: CheckpointPatch) => checkpoints.save(patch)
+  const sync = async (kind: 'full' | 'delta' | 'final') => save({ warm: await syncWarmVm(o, kind) })
+  const previous = cp().warm
+  if (previous && !Object.values(previous.replicas).every((path) => existsSync(path))) {
     // Resumed on another host (a shared PostgreSQL state), or the data dir was wiped: start over.
     ctx.log.warn('the warm replicas are not on this host: starting a new full sync')
     await save({ warm: null })
   }
-  if (cp.warm?.cutOver) return
-  if (cp.exportSession) {
+  if (cp().warm?.cutOver) return
+  const interrupted = cp().exportSession
+  if (interrupted) {
     // A sync was interrupted (crash, kill): release its snapshot before anything else.
-    await o.drivers.source.endExport(cp.exportSession, 'aborted', ctx)
+    await o.drivers.source.endExport(interrupted, 'aborted', ctx)
     await save({ exportSession: null })
   }
   // A full sync of a VM already powered off for the cutover is final by itself.
-  const fullIsFinal = !cp.warm && Boolean(cp.poweredOffAt)
-  if (!cp.warm) await sync('full')
+  const fullIsFinal = !cp().warm && Boolean(cp().poweredOffAt)
+  if (!cp().warm) await sync('full')
 
   const cutoverAt = o.settings.cutoverAt ? Date.parse(o.settings.cutoverAt) : undefined
   const interval = durationMs(o.settings.syncInterval)
   const requests = new CutoverRequests(o.store, o.migrationId, vmKey)
   let failures = 0
-  while (!cp.poweredOffAt) {
-    const next = Date.parse(cp.warm!.lastSyncAt) + interval
+  while (!cp().poweredOffAt) {
+    const next = Date.parse(cp().warm!.lastSyncAt) + interval
     emit({ type: 'vm.warm', vm: vmKey, state: 'waiting', nextSyncAt: new Date(next).toISOString(), ...(cutoverAt ? { cutoverAt: new Date(cutoverAt).toISOString() } : {}) })
     const wake = await o.idle(() => waitUntil(Math.min(next, cutoverAt ?? Infinity), () => requests.pending(), ctx.signal))
     if (wake === 'cutover' || (cutoverAt !== undefined && Date.now() >= cutoverAt)) break
@@ -67,19 +67,19 @@ export async function runWarm(o: WarmOptions): Promise<void> {
       if (ctx.signal.aborted || (isGutsError(error) && !error.retryable && error.code !== 'GUTS_UNREACHABLE' && error.code !== 'GUTS_TIMEOUT')) throw error
       if (++failures >= o.settings.maxSyncFailures) throw error
       ctx.log.warn(`delta sync failed (${failures} of ${o.settings.maxSyncFailures} allowed in a row), retrying at the next interval: ${(error as Error).message}`)
-      await save({ warm: { ...cp.warm!, lastSyncAt: new Date().toISOString() } })
+      await save({ warm: { ...cp().warm!, lastSyncAt: new Date().toISOString() } })
     }
   }
 
   emit({ type: 'vm.warm', vm: vmKey, state: 'cutover' })
-  if (!cp.poweredOffAt) await save({ poweredOffAt: new Date().toISOString() })
-  await powerOffSource(o.drivers.source, o, cp)
-  if (fullIsFinal) await save({ warm: { ...cp.warm!, cutOver: true } })
+  if (!cp().poweredOffAt) await save({ poweredOffAt: new Date().toISOString() })
+  await powerOffSource(o.drivers.source, o, cp())
+  if (fullIsFinal) await save({ warm: { ...cp().warm!, cutOver: true } })
   else await sync('final')
 }
 
 /** Powers the source VM off the way the plan says (idempotent, so a resumed cutover repeats it safely). */
-export async function powerOffSource(source: SourceDriver, o: { ctx: WarmOptions['ctx']; emit: WarmOptions['emit']; vmKey: string; powerOff: WarmOptions['powerOff']; settings: WarmSettings }, cp: VmCheckpoint): Promise<void> {
+export async function powerOffSource(source: SourceDriver, o: PowerOffOptions, cp: VmCheckpoint): Promise<void> {
   if (!source.capabilities.powerControl || !source.powerOff) {
     throw new GutsError('GUTS_UNSUPPORTED', `The ${source.name} driver cannot power VMs off; shut ${o.vmKey} down yourself and resume the migration.`)
   }

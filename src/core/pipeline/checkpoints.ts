@@ -1,0 +1,42 @@
+import type { StateStore } from '../state/store.js'
+import type { Stage } from './events.js'
+import { toJson, type VmCheckpoint } from './vm-job.js'
+
+/** A change to a checkpoint: the keys given replace the stored ones; `null` clears a key. */
+export type CheckpointPatch = { [K in keyof VmCheckpoint]?: VmCheckpoint[K] | null }
+
+/**
+ * One VM's checkpoint, the in-memory copy and the stored record kept together: every stage, the
+ * warm loop and the disk transfer save through `save`, so what a resumed process reads back is
+ * exactly what this one acted on.
+ */
+export class Checkpoints {
+  private cp: VmCheckpoint
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly migrationId: string,
+    private readonly vmKey: string,
+    initial: VmCheckpoint,
+  ) {
+    this.cp = initial
+  }
+
+  get current(): VmCheckpoint {
+    return this.cp
+  }
+
+  /** Applies `patch` here and in the store; with `stage`, also records that stage as the VM's last one done. */
+  async save(patch: CheckpointPatch, options: { stage?: Stage } = {}): Promise<void> {
+    const next: Record<string, unknown> = { ...this.cp }
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete next[key]
+      else if (value !== undefined) next[key] = value
+    }
+    this.cp = next as VmCheckpoint
+    await this.store.upsertVm(this.migrationId, this.vmKey, {
+      checkpoint: toJson(patch),
+      ...(options.stage ? { status: 'running' as const, stage: options.stage } : {}),
+    })
+  }
+}
