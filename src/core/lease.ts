@@ -25,7 +25,11 @@ export function holderIsGone(lease: Lease): boolean {
 
 /** True while a process holds the migration's lease and is alive (not expired, not a dead pid here). */
 export async function isLive(store: StateStore, migrationId: string): Promise<boolean> {
-  const lease = await store.getLease(migrationId)
+  return leaseIsLive(await store.getLease(migrationId))
+}
+
+/** True for a lease that has not expired and whose holder is not a dead process on this host. */
+export function leaseIsLive(lease: Lease | undefined): boolean {
   return Boolean(lease && Date.parse(lease.expiresAt) > Date.now() && !holderIsGone(lease))
 }
 

@@ -1,218 +1,51 @@
-import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
-import { GutsError, type JsonObject } from '@guts/sdk'
-import type { DriverRegistry } from '../drivers/registry.js'
-import type { GutsConfig } from './config/config-schema.js'
-import { holderIsGone, isLive, leaseOwner, LEASE_TTL_MS, startHeartbeat } from './lease.js'
-import { checkPlan, type PlanCheck } from './plan/load-plan.js'
-import { preparePlan } from './plan/prepare-plan.js'
-import { REDACTED, redactPlanText } from './plan/redact.js'
-import { eventSink } from './pipeline/event-sink.js'
-import { CUTOVER_EVENT, type EventListener } from './pipeline/events.js'
-import { asCheckpoint } from './pipeline/vm-job.js'
-import { executeMigration, type ResolvedEndpoints } from './pipeline/run-migration.js'
-import { cleanupMigration } from './pipeline/cleanup-migration.js'
-import { buildReport, type MigrationReport } from './report.js'
-import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type StateStore, type VmRecord } from './state/store.js'
+import { dirname } from 'node:path'
+import type { VmQuery, VmSummary } from '@guts/sdk'
+import type { PlanDraft } from './plan/build-plan.js'
+import { planJsonSchema } from './plan/schema.js'
+import { runDoctor, type DoctorCheck } from './service/doctor.js'
+import { describeDrivers, type DriverRow } from './service/drivers.js'
+import { listDriverVms, listSourceVms, sourceNetworks, type InventorySource } from './service/inventory.js'
+import { createMigrations, type ServiceDeps } from './service/migrations.js'
+import { draftPlan, draftQuestions, type OptionQuestion } from './service/plan-drafting.js'
+import type { StateStore } from './state/store.js'
 
-export interface ServiceDeps {
-  registry: DriverRegistry
-  /** Opened on first use, so validating a plan (or rejecting one) never touches the state. */
-  store: StateStore | (() => Promise<StateStore>)
-  config?: GutsConfig
-  /** Scratch space root (staging, extracted members); `<dataDir>/work` by default. */
-  workRoot: string
-  env?: Record<string, string | undefined>
-}
-
-export interface RunOptions {
-  signal?: AbortSignal
-  onEvent?: EventListener
-  keepOnFailure?: boolean
-  /** Only these VMs (retry). */
-  only?: string[]
-}
+export type { ServiceDeps, RunOptions, MigrationSummaryView } from './service/migrations.js'
+export type { DoctorCheck, DriverRow, InventorySource, OptionQuestion, PlanDraft }
 
 /**
- * The one API of guts: the CLI, the REST server and the AMQP worker all call this, never the pipeline
- * directly, so every front end validates, records and runs migrations the same way.
+ * The one API of guts. The CLI, the REST server and the workers call this, never the pipeline, the
+ * registry or the state store directly, so every front end validates, records, runs and lists the
+ * same way. Front ends parse their input, make one call here and render what it returns.
  */
 export function createMigrationService(deps: ServiceDeps) {
-  const { registry } = deps
   let opened: Promise<StateStore> | undefined
-  const prepared = new Map<string, ResolvedEndpoints>()
   const db = () => (opened ??= typeof deps.store === 'function' ? deps.store() : Promise.resolve(deps.store))
-  const env = { registry, ...(deps.config ? { config: deps.config } : {}), ...(deps.env ? { env: deps.env } : {}) }
-
-  async function validatePlan(text: string, file: string): Promise<PlanCheck> {
-    return checkPlan(text, file, env)
-  }
-
-  /** Validates and resolves the plan, then records the migration. Nothing is created on any error. */
-  async function createMigration(text: string, file: string, options: { keepOnFailure?: boolean } = {}): Promise<MigrationRecord> {
-    const { resolved } = await preparePlan(text, file, env)
-    const { text: planText } = redactPlanText(text)
-    const record = await (await db()).createMigration({
-      id: randomUUID(), name: resolved.plan.name, planText, planPath: resolve(file),
-      options: { keepOnFailure: Boolean(options.keepOnFailure) },
-    })
-    // The run that usually follows in this process reuses this; a resume elsewhere prepares again.
-    prepared.set(record.id, resolved)
-    return record
-  }
-
-  /** Runs or resumes a migration to a terminal state in this process. */
-  async function runMigration(idOrPrefix: string, options: RunOptions = {}): Promise<MigrationReport> {
-    const store = await db()
-    const migration = await getMigration(idOrPrefix)
-    const id = migration.id
-    const owner = leaseOwner()
-    if (!(await store.acquireLease(id, owner, LEASE_TTL_MS, holderIsGone))) {
-      const lease = await store.getLease(id)
-      throw new GutsError('GUTS_CONFLICT', `Migration ${short(id)} is being run by ${lease?.owner ?? 'another process'}.`, {
-        suggestions: ['Wait for it, or cancel it with `guts migration cancel ' + short(id) + '`.'],
-      })
-    }
-    const controller = new AbortController()
-    const onAbort = () => controller.abort(options.signal?.reason)
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    const stopHeartbeat = startHeartbeat(store, id, owner, (reason) => controller.abort(new Error(reason)))
-    const sink = eventSink(store, id, options.onEvent)
-    const started = Date.now()
-    const resumed = migration.status !== 'pending'
-    try {
-      let resolved = prepared.get(id)
-      prepared.delete(id)
-      if (!resolved) {
-        const { text, file } = await planTextFor(migration)
-        resolved = (await preparePlan(text, file, env)).resolved
-      }
-      await store.updateMigration(id, { status: 'running', cancelRequested: false, error: null, ...(migration.startedAt ? {} : { startedAt: now() }) })
-      sink.emit({ type: 'migration.started', migrationId: id, name: migration.name, resumed })
-      const keepOnFailure = options.keepOnFailure ?? Boolean(migration.options.keepOnFailure)
-      const result = await executeMigration({
-        store, registry, migrationId: id, resolved, signal: controller.signal, emit: sink.emit,
-        workRoot: deps.workRoot, keepOnFailure, ...(options.only ? { only: options.only } : {}),
-      })
-      await finish(id, result.status)
-      const vms = await store.listVms(id)
-      sink.emit({
-        type: 'migration.finished', migrationId: id, status: result.status, seconds: (Date.now() - started) / 1000,
-        succeeded: vms.filter((v) => v.status === 'succeeded').length, failed: vms.filter((v) => v.status !== 'succeeded').length,
-      })
-    } catch (error) {
-      await finish(id, controller.signal.aborted ? 'cancelled' : 'failed', error)
-      throw error
-    } finally {
-      stopHeartbeat()
-      options.signal?.removeEventListener('abort', onAbort)
-      await sink.flush()
-      await store.releaseLease(id, owner)
-    }
-    return report(id)
-  }
-
-  async function finish(id: string, status: MigrationStatus, error?: unknown) {
-    const store = await db()
-    await store.updateMigration(id, {
-      status, finishedAt: now(),
-      ...(error ? { error: (error instanceof GutsError ? error.toJSON() : { code: 'GUTS_DRIVER_ERROR', message: String((error as Error)?.message ?? error) }) as JsonObject } : {}),
-    })
-  }
-
-  /** The plan as stored; a plan whose literal secrets were redacted is read again from its file. */
-  async function planTextFor(m: MigrationRecord): Promise<{ text: string; file: string }> {
-    const file = m.planPath ?? `${m.name}.yaml`
-    if (!m.planText.includes(REDACTED)) return { text: m.planText, file }
-    try {
-      return { text: await readFile(file, 'utf8'), file }
-    } catch {
-      throw new GutsError('GUTS_USAGE', `The plan of migration ${short(m.id)} held literal secrets, which guts does not store, and ${file} cannot be read.`, {
-        suggestions: ['Put the plan back at that path, or use ${env:NAME} references for secrets.'],
-      })
-    }
-  }
-
-  /** Asks the running process to stop (it polls); a migration that is not running is marked cancelled. */
-  async function cancelMigration(idOrPrefix: string): Promise<MigrationRecord> {
-    const store = await db()
-    const m = await getMigration(idOrPrefix)
-    if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) return m
-    return store.updateMigration(m.id, (await isLive(store, m.id)) ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
-  }
-
-  /**
-   * Asks the warm VMs of a migration (all, or those named) to cut over: the process running it
-   * powers them off, syncs the last changes and boots them at the destination. Recorded as an
-   * event, so a migration that is not running right now cuts over as soon as it is resumed.
-   */
-  async function requestCutover(idOrPrefix: string, vmKeys: string[] = []): Promise<{ migration: MigrationRecord; vms: string[]; live: boolean }> {
-    const store = await db()
-    const m = await getMigration(idOrPrefix)
-    if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) throw new GutsError('GUTS_CONFLICT', `Migration ${short(m.id)} is ${m.status}; there is nothing to cut over.`)
-    const warm = (await store.listVms(m.id)).filter((v) => asCheckpoint(v.checkpoint).job?.settings.mode === 'warm' && v.status !== 'succeeded')
-    const unknown = vmKeys.filter((k) => !warm.some((v) => v.vmKey === k))
-    if (unknown.length || !warm.length) {
-      throw new GutsError('GUTS_USAGE', `${unknown.length ? `Not a warm VM still to cut over in ${short(m.id)}: ${unknown.join(', ')}.` : `Migration ${short(m.id)} has no warm VM still to cut over.`}`, {
-        suggestions: [`Warm VMs of it: ${warm.map((v) => v.vmKey).join(', ') || 'none'} (see \`guts migration show ${short(m.id)}\`).`],
-      })
-    }
-    await store.appendEvent(m.id, { type: CUTOVER_EVENT, data: { vms: vmKeys } })
-    return { migration: m, vms: vmKeys.length ? vmKeys : warm.map((v) => v.vmKey), live: await isLive(store, m.id) }
-  }
-
-  async function getMigration(idOrPrefix: string): Promise<MigrationRecord> {
-    const store = await db()
-    const exact = await store.getMigration(idOrPrefix)
-    if (exact) return exact
-    const matches = idOrPrefix.length >= 4 ? (await store.listMigrations()).filter((m) => m.id.startsWith(idOrPrefix)) : []
-    if (matches.length === 1) return matches[0]!
-    throw new GutsError(matches.length ? 'GUTS_CONFLICT' : 'GUTS_NOT_FOUND', matches.length ? `"${idOrPrefix}" matches ${matches.length} migrations; give more of the id.` : `No migration with id "${idOrPrefix}".`, {
-      suggestions: ['Run `guts migration list` to see migrations and their ids.'],
-    })
-  }
-
-  async function report(idOrPrefix: string): Promise<MigrationReport> {
-    const store = await db()
-    const m = await getMigration(idOrPrefix)
-    return buildReport(m, await store.listVms(m.id))
-  }
-
-  async function cleanup(idOrPrefix: string, onEvent?: EventListener): Promise<{ migration: MigrationRecord; cleaned: string[]; failed: string[] }> {
-    const store = await db()
-    const m = await getMigration(idOrPrefix)
-    const { text, file } = await planTextFor(m)
-    const { resolved } = await preparePlan(text, file, env)
-    const sink = eventSink(store, m.id, onEvent)
-    try {
-      const r = await cleanupMigration({ store, registry, migration: m, resolved, workRoot: deps.workRoot, emit: sink.emit })
-      return { migration: await getMigration(m.id), ...r }
-    } finally {
-      await sink.flush()
-    }
-  }
-
+  const migrations = createMigrations(deps, db)
+  const env = () => deps.env ?? process.env
+  const loaded = () => ({ config: deps.config ?? {}, ...(deps.configFile ? { filepath: deps.configFile } : {}) })
   return {
-    validatePlan, createMigration, runMigration, cancelMigration, requestCutover, getMigration, report, cleanup,
-    /** Migrations, newest first; `interrupted` marks a "running" one whose process is gone (resume it). */
-    listMigrations: async (filter?: Parameters<StateStore['listMigrations']>[0]): Promise<(MigrationRecord & { interrupted: boolean })[]> => {
-      const store = await db()
-      const all = await store.listMigrations(filter)
-      return Promise.all(all.map(async (m) => ({ ...m, interrupted: m.status === 'running' && !(await isLive(store, m.id)) })))
-    },
-    listVms: async (id: string): Promise<VmRecord[]> => (await db()).listVms((await getMigration(id)).id),
-    events: async (id: string, afterSeq?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq),
-    workDirFor: (id: string) => join(deps.workRoot, id),
+    ...migrations,
+    /** The VMs of a source profile or of a plan's source (connects, read-only). */
+    listSourceVms: (source: InventorySource | undefined, query: VmQuery = {}, signal = AbortSignal.timeout(300_000)): Promise<VmSummary[]> =>
+      listSourceVms(source, loaded(), { registry: deps.registry, env: env() }, query, signal),
+    /** The source networks the given VMs' NICs are on, for network-mapping questions. */
+    sourceNetworks: (driver: string, options: Record<string, unknown>, vms: VmSummary[], signal = AbortSignal.timeout(300_000)) =>
+      sourceNetworks(deps.registry, driver, options, vms, signal),
+    /** VMs of a source given by driver and options (plan drafting: options as typed, not yet a plan). */
+    listDraftSourceVms: (driver: string, options: Record<string, unknown>, signal = AbortSignal.timeout(300_000)) =>
+      listDriverVms(deps.registry, driver, options, process.cwd(), signal),
+    /** Installed drivers with their capabilities (loads modules, connects to nothing). */
+    listDrivers: (): Promise<DriverRow[]> => describeDrivers(deps.registry),
+    /** What this machine has and lacks for guts: tools, data dir, its free space, the state store. */
+    doctor: (): Promise<DoctorCheck[]> =>
+      runDoctor({ dataDir: deps.dataDir ?? dirname(deps.workRoot), ...(deps.databaseUrl ? { databaseUrl: deps.databaseUrl } : {}) }),
+    /** The questions for a driver's options (plan wizards). */
+    draftQuestions: (driver: string, role: 'source' | 'destination'): Promise<OptionQuestion[]> => draftQuestions(deps.registry, driver, role, env()),
+    /** A validated plan as YAML from a draft; nothing is written or created. */
+    draftPlan: (draft: PlanDraft, file = 'plan.yaml'): Promise<string> => draftPlan(deps.registry, draft, file, migrations.validatePlan),
+    /** The plan's JSON Schema, for editors and API clients. */
+    planSchema: () => planJsonSchema(),
   }
 }
 
 export type MigrationService = ReturnType<typeof createMigrationService>
-
-export function short(id: string): string {
-  return id.slice(0, 8)
-}
-
-function now(): string {
-  return new Date().toISOString()
-}

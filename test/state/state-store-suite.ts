@@ -61,6 +61,29 @@ export function stateStoreSuite(name: string, factory: () => Promise<StateStore>
       expect(await store.listMigrations({ status: [] })).toEqual([])
     })
 
+    it('summaries: newest first, each with its VMs (sorted) and lease, filtered and limited like listMigrations', async () => {
+      for (const id of ['a', 'b', 'c']) await create(id)
+      await store.upsertVm('b', 'web-02', { status: 'failed', stage: 'transfer' })
+      await store.upsertVm('b', 'web-01', { status: 'succeeded', stage: 'cleanup' })
+      await store.updateMigration('b', { status: 'partial' })
+      expect(await store.acquireLease('c', 'host:1', 60_000)).toBe(true)
+      const all = await store.listMigrationSummaries()
+      expect(all.map((m) => m.id)).toEqual(['c', 'b', 'a'])
+      const b = all.find((m) => m.id === 'b')!
+      expect(b.vms).toEqual([
+        { name: 'web-01', status: 'succeeded', stage: 'cleanup' },
+        { name: 'web-02', status: 'failed', stage: 'transfer' },
+      ])
+      expect(b).not.toHaveProperty('planText')
+      expect(b).toMatchObject({ status: 'partial', name: 'b', options: { keepOnFailure: true } })
+      expect(all.find((m) => m.id === 'a')!.vms).toEqual([])
+      expect(all.find((m) => m.id === 'c')!.lease).toMatchObject({ owner: 'host:1' })
+      expect(all.find((m) => m.id === 'a')!.lease).toBeUndefined()
+      expect((await store.listMigrationSummaries({ limit: 1 })).map((m) => m.id)).toEqual(['c'])
+      expect((await store.listMigrationSummaries({ status: ['partial'] })).map((m) => m.id)).toEqual(['b'])
+      expect(await store.listMigrationSummaries({ status: [] })).toEqual([])
+    })
+
     it('updates with a patch and leaves other fields alone', async () => {
       const m = await create('m1')
       await sleep(5)

@@ -1,6 +1,7 @@
 import { defineDestinationDriver } from '@guts/sdk'
 import { OPENSTACK_CAPABILITIES, OpenStackDestination } from './driver.js'
 import { openstackOptionsSchema, SECRET_OPTIONS, type OpenStackOptions } from './options.js'
+import { OPENSTACK_SETUP } from './setup.js'
 
 export default defineDestinationDriver<OpenStackOptions>({
   name: 'openstack',
@@ -8,6 +9,7 @@ export default defineDestinationDriver<OpenStackOptions>({
   capabilities: OPENSTACK_CAPABILITIES,
   optionsSchema: openstackOptionsSchema,
   secretOptions: SECRET_OPTIONS,
+  setup: OPENSTACK_SETUP,
   create: (options) => new OpenStackDestination(options ?? {}),
 })
 

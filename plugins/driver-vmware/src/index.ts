@@ -1,6 +1,7 @@
 import { defineSourceDriver } from '@guts/sdk'
 import { VMWARE_CAPABILITIES, VmwareSource } from './driver.js'
 import { SECRET_OPTIONS, vmwareOptionsSchema, type VmwareOptions } from './options.js'
+import { VMWARE_SETUP } from './setup.js'
 
 export default defineSourceDriver<VmwareOptions>({
   name: 'vmware',
@@ -8,6 +9,7 @@ export default defineSourceDriver<VmwareOptions>({
   capabilities: VMWARE_CAPABILITIES,
   optionsSchema: vmwareOptionsSchema,
   secretOptions: SECRET_OPTIONS,
+  setup: VMWARE_SETUP,
   create: (options) => new VmwareSource(options ?? {}),
 })
 

@@ -1,6 +1,7 @@
 import { GutsError } from './errors.js'
 import type { DestinationCapabilities, DestinationDriver } from './destination.js'
 import type { SourceCapabilities, SourceDriver } from './source.js'
+import type { SetupHints } from './setup.js'
 
 /** The contract version this SDK speaks. The core refuses drivers built for another. */
 export const API_VERSION = 1 as const
@@ -32,6 +33,8 @@ interface DriverModuleBase<Options> {
   optionsSchema: JsonSchema
   /** Option keys whose values are secrets: never logged, stored or echoed. */
   secretOptions?: readonly string[]
+  /** How plan wizards ask for the options: which first, which the environment supplies, choices. */
+  setup?: SetupHints
   /** Fresh, unconnected instance; options were validated against optionsSchema. */
   create(options: Options): Promise<unknown> | unknown
 }

@@ -10,10 +10,11 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     value: Args.string({ description: 'Its value', required: true }),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<Record<string, unknown>> {
     const { args } = await this.parse(ConfigSet)
     const settings = await openUserSettings()
     settings.set(args.key, args.value)
     this.log(`${args.key} = ${args.value}`)
+    return { [args.key]: settings.get(args.key as (typeof SETTING_KEYS)[number]) }
   }
 }

@@ -1,11 +1,9 @@
 import { dirname } from 'node:path'
 import { Flags } from '@oclif/core'
-import type { VmQuery } from '@guts/sdk'
+import type { VmQuery, VmSummary } from '@guts/sdk'
 import { BaseCommand } from '../../cli/base-command.js'
-import { readPlanFile } from '../../cli/read-plan.js'
+import { inventorySourceOf, withSourceFlagHint } from '../../cli/source-flag.js'
 import { table } from '../../cli/tables.js'
-import { loadGutsConfig } from '../../core/config/load-config.js'
-import { listPlanSourceVms, listProfileVms, listSourceOf, noSourceError } from '../../core/inventory.js'
 
 export default class VmList extends BaseCommand<typeof VmList> {
   static override summary = 'List the VMs of a source: a profile from guts.config.yaml or a plan'
@@ -21,29 +19,16 @@ export default class VmList extends BaseCommand<typeof VmList> {
     name: Flags.string({ description: 'Glob on the VM name' }),
     folder: Flags.string({ description: 'Folder / path prefix' }),
     'power-state': Flags.string({ options: ['on', 'off', 'suspended'], description: 'Only VMs in this power state' }),
-    json: Flags.boolean({ description: 'Print as JSON' }),
   }
 
-  async run(): Promise<void> {
-    const { source, plan, name, folder, json } = this.flags
-    const query: VmQuery = {
-      ...(name ? { name } : {}),
-      ...(folder ? { folder } : {}),
-      ...(this.flags['power-state'] ? { powerState: this.flags['power-state'] as NonNullable<VmQuery['powerState']> } : {}),
-    }
-    const target = listSourceOf({ source, plan })
-    const configAt = (from: string) => loadGutsConfig({ from, ...(this.flags.config ? { explicitPath: this.flags.config } : {}) })
-    const signal = AbortSignal.timeout(300_000)
-    let vms
-    if (target?.kind === 'plan') {
-      const { config } = await configAt(dirname(target.file))
-      vms = await listPlanSourceVms(await readPlanFile(target.file), target.file, { registry: this.registry(), config }, query, signal)
-    } else {
-      const loaded = await configAt(process.cwd())
-      if (!target) throw noSourceError(loaded)
-      vms = await listProfileVms(target.name, loaded, { registry: this.registry() }, query, signal)
-    }
-    if (json) return this.log(JSON.stringify(vms, null, 2))
+  async run(): Promise<VmSummary[]> {
+    const { name, folder } = this.flags
+    const power = this.flags['power-state'] as VmQuery['powerState']
+    const query: VmQuery = { ...(name ? { name } : {}), ...(folder ? { folder } : {}), ...(power ? { powerState: power } : {}) }
+    const { source, planFile } = await inventorySourceOf(this.flags)
+    const service = await this.service(planFile ? { configFrom: dirname(planFile) } : {})
+    const vms = await service.listSourceVms(source, query).catch((e: unknown) => Promise.reject(withSourceFlagHint(e)))
     for (const line of table([['NAME', 'ID', 'POWER', 'FOLDER', 'HOST'], ...vms.map((v) => [v.name, v.id, v.powerState, v.folder ?? '', v.host ?? ''])])) this.log(line)
+    return vms
   }
 }

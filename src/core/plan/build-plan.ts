@@ -36,16 +36,3 @@ export function modeProblem(caps: { liveExport?: boolean; changedBlocks?: boolea
   if (!missingCapabilities(mode, caps).length) return undefined
   return mode === 'snapshot' ? 'it cannot export running VMs' : 'warm migration needs live export, changed-block tracking and power control'
 }
-
-/** `key=value` flags → options; values that look like numbers or booleans become those. */
-export function parseKeyValues(pairs: readonly string[], flag: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const pair of pairs) {
-    const idx = pair.indexOf('=')
-    if (idx <= 0) throw new Error(`${flag} expects key=value, got "${pair}"`)
-    const key = pair.slice(0, idx)
-    const raw = pair.slice(idx + 1)
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw
-  }
-  return out
-}

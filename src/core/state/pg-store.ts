@@ -2,7 +2,7 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { Sql, TransactionSql } from 'postgres'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { migratePgSchema } from './pg-schema.js'
-import type { EventRecord, Lease, MigrationPatch, MigrationRecord, MigrationStatus, NewMigration, StateStore, UndoRecord, VmPatch, VmRecord, VmStatus } from './store.js'
+import type { EventRecord, Lease, MigrationPatch, MigrationRecord, MigrationStatus, MigrationSummary, NewMigration, StateStore, UndoRecord, VmPatch, VmRecord, VmStatus } from './store.js'
 
 const now = (): string => new Date().toISOString()
 type Q = Sql | TransactionSql
@@ -51,6 +51,23 @@ export class PgStateStore implements StateStore {
     const where = filter.status ? this.sql`WHERE status IN ${this.sql(filter.status)}` : this.sql``
     const rows = await this.sql<MigrationRow[]>`SELECT * FROM migrations ${where} ORDER BY created_at DESC, ord DESC LIMIT ${filter.limit ?? null}`
     return rows.map(toMigration)
+  }
+
+  async listMigrationSummaries(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationSummary[]> {
+    if (filter.status && !filter.status.length) return []
+    const where = filter.status ? this.sql`WHERE m.status IN ${this.sql(filter.status)}` : this.sql``
+    // One statement: the VMs come back as a JSON array per migration, the lease by a join.
+    const rows = await this.sql<(MigrationRow & { lease_owner: string | null; lease_expires_at: string | null; vm_states: { name: string; status: VmStatus; stage: string | null }[] })[]>`
+      SELECT m.*, l.owner AS lease_owner, l.expires_at AS lease_expires_at,
+        COALESCE((SELECT json_agg(json_build_object('name', v.vm_key, 'status', v.status, 'stage', v.stage) ORDER BY v.vm_key)
+                    FROM vms v WHERE v.migration_id = m.id), '[]'::json) AS vm_states
+      FROM migrations m LEFT JOIN leases l ON l.migration_id = m.id
+      ${where} ORDER BY m.created_at DESC, m.ord DESC LIMIT ${filter.limit ?? null}`
+    return rows.map((r) => {
+      const { planText: _plan, ...m } = toMigration(r)
+      const vms = r.vm_states.map((v) => ({ name: v.name, status: v.status, ...(v.stage !== null ? { stage: v.stage } : {}) }))
+      return { ...m, vms, ...(r.lease_owner !== null ? { lease: { owner: r.lease_owner, expiresAt: r.lease_expires_at! } } : {}) }
+    })
   }
 
   async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {

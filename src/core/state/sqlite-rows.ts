@@ -1,5 +1,5 @@
 import type { JsonObject } from '@guts/sdk'
-import type { EventRecord, MigrationRecord, MigrationStatus, UndoRecord, VmRecord, VmStatus } from './store.js'
+import type { EventRecord, MigrationRecord, MigrationStatus, MigrationSummary, UndoRecord, VmRecord, VmStatus } from './store.js'
 
 /**
  * Row shapes of the SQLite tables (snake_case, JSON as TEXT, NULL for absent) and their mapping to
@@ -69,6 +69,22 @@ export function toMigration(r: MigrationRow): MigrationRecord {
     cancelRequested: r.cancel_requested !== 0,
     ...(r.error !== null ? { error: parse(r.error) } : {}),
   }
+}
+
+export interface SummaryRow extends MigrationRow {
+  lease_owner: string | null
+  lease_expires_at: string | null
+  vm_states: string
+}
+
+export function toSummary(r: SummaryRow): MigrationSummary {
+  const { planText: _plan, ...m } = toMigration(r)
+  const vms = (JSON.parse(r.vm_states) as { name: string; status: VmStatus; stage: string | null }[]).map((v) => ({
+    name: v.name,
+    status: v.status,
+    ...(v.stage !== null ? { stage: v.stage } : {}),
+  }))
+  return { ...m, vms, ...(r.lease_owner !== null ? { lease: { owner: r.lease_owner, expiresAt: r.lease_expires_at! } } : {}) }
 }
 
 export function toVm(r: VmRow): VmRecord {

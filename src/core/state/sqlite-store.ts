@@ -2,13 +2,14 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { SqliteDatabase } from './sqlite-driver.js'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { configureConnection, migrateSchema } from './sqlite-schema.js'
-import { toEvent, toMigration, toUndo, toVm, type EventRow, type LeaseRow, type MigrationRow, type VmRow, type UndoRow } from './sqlite-rows.js'
+import { toEvent, toMigration, toSummary, toUndo, toVm, type EventRow, type LeaseRow, type MigrationRow, type SummaryRow, type VmRow, type UndoRow } from './sqlite-rows.js'
 import type {
   EventRecord,
   Lease,
   MigrationPatch,
   MigrationRecord,
   MigrationStatus,
+  MigrationSummary,
   NewMigration,
   StateStore,
   UndoRecord,
@@ -68,6 +69,27 @@ export class SqliteStateStore implements StateStore {
       .prepare(`SELECT * FROM migrations ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
       .all<MigrationRow>(...params)
     return rows.map(toMigration)
+  }
+
+  async listMigrationSummaries(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationSummary[]> {
+    const params: (string | number)[] = []
+    let where = ''
+    if (filter.status) {
+      where = `WHERE m.status IN (${filter.status.map(() => '?').join(', ') || 'NULL'})`
+      params.push(...filter.status)
+    }
+    params.push(filter.limit ?? -1)
+    // One statement: the VMs come back as a JSON array per migration, the lease by a join.
+    const rows = this.db
+      .prepare(
+        `SELECT m.*, l.owner AS lease_owner, l.expires_at AS lease_expires_at,
+           (SELECT json_group_array(json_object('name', v.vm_key, 'status', v.status, 'stage', v.stage))
+              FROM (SELECT * FROM vms WHERE migration_id = m.id ORDER BY vm_key) v) AS vm_states
+         FROM migrations m LEFT JOIN leases l ON l.migration_id = m.id
+         ${where} ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?`,
+      )
+      .all<SummaryRow>(...params)
+    return rows.map(toSummary)
   }
 
   async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {

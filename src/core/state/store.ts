@@ -83,6 +83,12 @@ export interface EventRecord {
   data: JsonObject
 }
 
+/** A migration as lists show it: the record without its plan, its VMs' states and its lease, read in one query. */
+export interface MigrationSummary extends Omit<MigrationRecord, 'planText'> {
+  vms: { name: string; status: VmStatus; stage?: string }[]
+  lease?: Lease
+}
+
 export interface Lease {
   owner: string
   expiresAt: string
@@ -95,6 +101,8 @@ export interface StateStore {
   getMigration(id: string): Promise<MigrationRecord | undefined>
   /** Newest first. */
   listMigrations(filter?: { status?: MigrationStatus[]; limit?: number }): Promise<MigrationRecord[]>
+  /** Newest first, each with its VMs' states and its lease: one query however many migrations. */
+  listMigrationSummaries(filter?: { status?: MigrationStatus[]; limit?: number }): Promise<MigrationSummary[]>
   updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord>
   deleteMigration(id: string): Promise<void>
 

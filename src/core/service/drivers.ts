@@ -1,5 +1,5 @@
 import { isGutsError } from '@guts/sdk'
-import type { DriverRegistry } from './registry.js'
+import type { DriverRegistry } from '../../drivers/registry.js'
 
 export interface DriverRow {
   name: string

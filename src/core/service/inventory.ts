@@ -1,42 +1,28 @@
-import { statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { GutsError, isGutsError, silentLogger, type VmQuery, type VmSummary } from '@guts/sdk'
-import type { DriverRegistry } from '../drivers/registry.js'
-import type { LoadedConfig } from './config/load-config.js'
-import { checkDriverOptions, driverOptions } from './plan/driver-options.js'
-import { formatPath, type PathSegment } from './plan/issues.js'
-import { preparePlan, type PrepareEnv } from './plan/prepare-plan.js'
-import { checkReferenceSyntax, resolveReferences } from './plan/references.js'
+import type { DriverRegistry } from '../../drivers/registry.js'
+import type { LoadedConfig } from '../config/load-config.js'
+import { checkDriverOptions, driverOptions } from '../plan/driver-options.js'
+import { formatPath, type PathSegment } from '../plan/issues.js'
+import { preparePlan, type PrepareEnv } from '../plan/prepare-plan.js'
+import { checkReferenceSyntax, resolveReferences } from '../plan/references.js'
 
-/** What `guts vm list` lists: the source of a plan file, or a named source profile of the guts config. */
-export type ListSource = { kind: 'plan'; file: string } | { kind: 'profile'; name: string }
+/** A source to list: a named source profile of the guts config, or the source of a plan. */
+export type InventorySource = { profile: string } | { plan: { text: string; file: string } }
 
-/**
- * `--source <profile|plan>` / `--plan <file>`. A `--source` value is a plan when it is an existing
- * file or ends in .yaml/.yml/.json, otherwise a profile name; `--plan` is always a plan file.
- * Undefined when neither is given (see {@link noSourceError}).
- */
-export function listSourceOf(flags: { source?: string | undefined; plan?: string | undefined }): ListSource | undefined {
-  if (flags.plan) return { kind: 'plan', file: flags.plan }
-  const value = flags.source
-  if (!value) return undefined
-  return isPlanPath(value) ? { kind: 'plan', file: value } : { kind: 'profile', name: value }
-}
-
-function isPlanPath(value: string): boolean {
-  if (/\.(ya?ml|json)$/i.test(value)) return true
-  try {
-    return statSync(value).isFile()
-  } catch {
-    return false
-  }
-}
-
-/** Neither --source nor --plan: a usage error (exit 2) that names the profiles there are. */
+/** No source given: a usage error (exit 2) that names the profiles there are. */
 export function noSourceError(loaded: LoadedConfig): GutsError {
-  return new GutsError('GUTS_USAGE', 'Say which source to list: --source <profile> (a source profile of guts.config.yaml) or --source <plan file>.', {
-    suggestions: [knownProfiles(loaded), 'e.g. guts vm list --source vc-prod --name "app-*"'],
+  return new GutsError('GUTS_USAGE', 'Say which source to list: a source profile of the guts config, or a plan.', {
+    suggestions: [knownProfiles(loaded)],
+    details: { profiles: Object.keys(loaded.config.profiles?.sources ?? {}) },
   })
+}
+
+/** The VMs of a source profile or of a plan's source, sorted by name. Read-only. */
+export async function listSourceVms(source: InventorySource | undefined, loaded: LoadedConfig, env: Omit<PrepareEnv, 'config'>, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
+  if (!source) throw noSourceError(loaded)
+  if ('plan' in source) return listPlanSourceVms(source.plan.text, source.plan.file, { ...env, config: loaded.config }, query, signal)
+  return listProfileVms(source.profile, loaded, env, query, signal)
 }
 
 /**
@@ -46,6 +32,18 @@ export function noSourceError(loaded: LoadedConfig): GutsError {
 export async function listPlanSourceVms(text: string, file: string, env: PrepareEnv, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
   const { resolved } = await preparePlan(text, file, env)
   return listVms(env.registry, resolved.plan.source.driver!, resolved.sourceOptions, query, signal)
+}
+
+/**
+ * The VMs a source reaches with options typed into a wizard (literal values, not yet a plan): the
+ * options are checked against the driver's schema first (GUTS_CONFIG_INVALID with every problem).
+ */
+export async function listDriverVms(registry: DriverRegistry, driver: string, options: Record<string, unknown>, baseDir: string, signal: AbortSignal): Promise<VmSummary[]> {
+  const module = await registry.load(driver, 'source')
+  const problems = checkDriverOptions(module, options, ['source'])
+  if (problems.length) throw new GutsError('GUTS_CONFIG_INVALID', problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('\n'))
+  const props = (module.optionsSchema as { properties?: Record<string, unknown> }).properties ?? {}
+  return listVms(registry, driver, 'baseDir' in props && options.baseDir === undefined ? { ...options, baseDir } : options, {}, signal)
 }
 
 /** Lists the VMs of the source profile `name` of the guts config. Read-only. */
@@ -67,14 +65,14 @@ export async function resolveSourceProfile(name: string, loaded: LoadedConfig, e
   if (!profile) {
     const where = loaded.filepath ? `in ${loaded.filepath}` : ': no guts config found (guts.config.yaml or .gutsrc*, searched upwards from the current directory)'
     throw new GutsError('GUTS_USAGE', `No source profile "${name}"${loaded.filepath ? ' ' : ''}${where}.`, {
-      suggestions: [knownProfiles(loaded), 'A plan file works too: --source plan.yaml.'],
+      suggestions: [knownProfiles(loaded), 'A plan works too: its source is listed.'],
     })
   }
   const at: PathSegment[] = ['profiles', 'sources', name]
   const file = loaded.filepath ?? 'guts config'
   const invalid = (problems: { path: PathSegment[]; message: string }[]) =>
     new GutsError('GUTS_CONFIG_INVALID', `Source profile "${name}" has problems:\n${problems.map((p) => `${file} ${formatPath(p.path)}: ${p.message}`).join('\n')}`, {
-      suggestions: ['Fix the profile in the guts config, or pass --config to use another one.'],
+      suggestions: ['Fix the profile in the guts config, or use another config file.'],
     })
   const driver = profile.driver
   if (!driver) throw invalid([{ path: at, message: 'a source profile needs a driver (e.g. driver: vmware)' }])
@@ -98,7 +96,7 @@ export async function resolveSourceProfile(name: string, loaded: LoadedConfig, e
 function knownProfiles(loaded: LoadedConfig): string {
   const names = Object.keys(loaded.config.profiles?.sources ?? {})
   if (names.length) return `Source profiles${loaded.filepath ? ` in ${loaded.filepath}` : ''}: ${names.join(', ')}.`
-  return loaded.filepath ? `${loaded.filepath} defines no source profiles (profiles: {sources: {<name>: {driver: …}}}).` : 'Define profiles in a guts.config.yaml (profiles: {sources: {<name>: {driver: …}}}), or pass --config <file>.'
+  return loaded.filepath ? `${loaded.filepath} defines no source profiles (profiles: {sources: {<name>: {driver: …}}}).` : 'Define profiles in a guts.config.yaml (profiles: {sources: {<name>: {driver: …}}}).'
 }
 
 /** The networks the given VMs' NICs are on (for mapping prompts), read with describeVm. */

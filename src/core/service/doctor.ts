@@ -1,10 +1,10 @@
 import { access, constants, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { freeBytes } from './pipeline/replica-space.js'
-import { openStateStore } from './state/open-store.js'
-import { TOOL_INSTALL_HINTS } from './tools/external.js'
-import { qemuImgVersion } from './tools/qemu-img.js'
-import { runTool } from './tools/external.js'
+import { freeBytes } from '../pipeline/replica-space.js'
+import { openStateStore } from '../state/open-store.js'
+import { TOOL_INSTALL_HINTS } from '../../tools/external.js'
+import { qemuImgVersion } from '../../tools/qemu-img.js'
+import { runTool } from '../../tools/external.js'
 
 export interface DoctorCheck {
   name: string

@@ -1,0 +1,75 @@
+import { z } from 'zod'
+
+/**
+ * The shapes guts shows the outside world: `--json` of every command (one JSON Schema each under
+ * `schemas/`, checked in CI so a breaking change is deliberate) and, later, the REST API's
+ * responses. Objects are open (`looseObject`): adding a field is not a breaking change.
+ */
+const error = z.looseObject({ code: z.string(), message: z.string(), ref: z.string().optional(), suggestions: z.array(z.string()).optional(), retryable: z.boolean().optional() })
+const migrationStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'partial', 'cancelled', 'rolled-back'])
+const vmStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled', 'rolled-back', 'skipped'])
+const iso = z.string().describe('ISO 8601 time')
+
+export const errorOutput = z.object({ error }).describe('What every command prints under --json when it fails')
+
+export const vmReport = z.looseObject({
+  name: z.string(),
+  status: vmStatus,
+  stage: z.string().optional(),
+  target: z.string().optional(),
+  instance: z.looseObject({ id: z.string() }).optional(),
+  error: error.optional(),
+  downtime: z.object({ seconds: z.number(), poweredOffAt: iso, runningAt: iso }).optional(),
+  warm: z.object({ syncs: z.number().int(), lastSyncAt: iso, cutOver: z.boolean() }).optional(),
+  disks: z.array(z.looseObject({ id: z.string(), virtualSize: z.number(), route: z.string().optional(), bytesWritten: z.number().optional(), sha256: z.string().optional() })),
+})
+
+export const migrationReport = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  status: migrationStatus,
+  createdAt: iso,
+  startedAt: iso.optional(),
+  finishedAt: iso.optional(),
+  seconds: z.number().optional(),
+  vms: z.array(vmReport),
+})
+
+/** `migrate`, `resume`, `retry`: the last of the JSON lines (events before it carry `type` and `at`). */
+export const runOutput = z.looseObject({ type: z.literal('report'), report: migrationReport })
+
+export const migrationShowOutput = migrationReport.extend({
+  events: z.array(z.looseObject({ seq: z.number().int(), at: iso, type: z.string(), vmKey: z.string().optional(), data: z.record(z.string(), z.unknown()) })).optional(),
+})
+
+export const migrationListOutput = z.array(
+  z.looseObject({
+    id: z.string(), name: z.string(), status: migrationStatus, interrupted: z.boolean(), createdAt: iso, updatedAt: iso,
+    startedAt: iso.optional(), finishedAt: iso.optional(), cancelRequested: z.boolean(), planPath: z.string().optional(), error: error.optional(),
+    vms: z.array(z.object({ name: z.string(), status: vmStatus, stage: z.string().optional() })),
+  }),
+)
+
+export const cancelOutput = z.looseObject({ id: z.string(), status: migrationStatus, cancelRequested: z.boolean() })
+export const cutoverOutput = z.looseObject({ id: z.string(), vms: z.array(z.string()), running: z.boolean() })
+export const cleanupOutput = z.looseObject({ id: z.string(), status: migrationStatus, cleaned: z.array(z.string()), failed: z.array(z.string()) })
+
+export const vmListOutput = z.array(
+  z.looseObject({ id: z.string(), name: z.string(), powerState: z.enum(['on', 'off', 'suspended']), folder: z.string().optional(), host: z.string().optional() }),
+)
+
+export const driversListOutput = z.array(
+  z.looseObject({ name: z.string(), role: z.enum(['source', 'destination']), plugin: z.string(), version: z.string(), description: z.string().optional(), capabilities: z.array(z.string()), error: z.string().optional() }),
+)
+
+export const doctorOutput = z.array(z.looseObject({ name: z.string(), ok: z.boolean(), required: z.boolean(), detail: z.string(), fix: z.string().optional() }))
+
+export const planValidateOutput = z.looseObject({
+  file: z.string(),
+  valid: z.boolean(),
+  issues: z.array(z.looseObject({ file: z.string(), path: z.string(), message: z.string(), line: z.number().int().optional(), col: z.number().int().optional(), severity: z.enum(['error', 'warning']) })),
+})
+
+export const planInitOutput = z.looseObject({ file: z.string(), vms: z.array(z.string()), source: z.string(), destination: z.string() })
+export const planSchemaOutput = z.record(z.string(), z.unknown()).describe('The JSON Schema of plans')
+export const configOutput = z.record(z.string(), z.unknown()).describe('User settings, key → value')
