@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { makeSampleOva } from '../fixtures/make-sample-ova.js'
 import { runCli, tempDir } from '../helpers/cli.js'
+import { OUTPUT_SCHEMAS } from '../../src/cli/output-schemas.js'
 
 /** The user-facing flow, through the real CLI: plan in, qcow2 + manifest out, state and exit codes. */
 describe('guts migrate (files → local)', () => {
@@ -35,6 +36,9 @@ ${extra}`
     expect(readdirSync(join(dir, 'out', 'sample')).sort()).toEqual(['sample-disk0.qcow2', 'sample-disk1.qcow2', 'vm.json'])
     const list = await runCli(['migration', 'list', '--json'], { dataDir })
     expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'e2e', status: 'succeeded', vms: [{ name: 'sample', status: 'succeeded' }] }])
+    expect(OUTPUT_SCHEMAS['migration:list']!.parse(JSON.parse(list.stdout))).toHaveLength(1)
+    const show = await runCli(['migration', 'show', JSON.parse(list.stdout)[0].id, '--json', '--events'], { dataDir })
+    expect(OUTPUT_SCHEMAS['migration:show']!.parse(JSON.parse(show.stdout))).toMatchObject({ status: 'succeeded', events: expect.arrayContaining([expect.objectContaining({ type: 'vm.succeeded' })]) })
   })
 
   it('emits NDJSON events and a final report with --json', async () => {
@@ -46,6 +50,7 @@ ${extra}`
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; report?: { status: string; vms: { disks: unknown[] }[] } })
     expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(['migration.started', 'vm.stage', 'disk.done', 'vm.succeeded', 'migration.finished', 'report']))
     const report = lines.at(-1)!.report!
+    expect(OUTPUT_SCHEMAS.migrate!.safeParse(lines.at(-1)).success).toBe(true)
     expect(report.status).toBe('succeeded')
     expect(report.vms[0]!.disks).toHaveLength(2)
   })
