@@ -1,17 +1,14 @@
-/** A counting semaphore: at most `limit` holders at once, FIFO. */
+import pLimit from 'p-limit'
+
+/**
+ * A counting semaphore: at most `limit` holders at once, FIFO. Kept beside p-limit because a VM's
+ * slots must be given back and taken again mid-run (a warm VM idling between syncs, `HeldSlots.idle`),
+ * which p-limit's run-this-function API cannot express.
+ */
 export class Semaphore {
   private active = 0
   private readonly waiting: (() => void)[] = []
   constructor(private readonly limit: number) {}
-
-  async use<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire()
-    try {
-      return await fn()
-    } finally {
-      release()
-    }
-  }
 
   /** Waits for a slot; the returned function gives it back (once, however often it is called). */
   async acquire(): Promise<() => void> {
@@ -31,11 +28,6 @@ export class Semaphore {
 export class KeyedSemaphore {
   private readonly byKey = new Map<string, Semaphore>()
   constructor(private readonly limit: number) {}
-
-  use<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
-    if (key === undefined) return fn()
-    return this.semaphore(key).use(fn)
-  }
 
   acquire(key: string | undefined): Promise<() => void> {
     return key === undefined ? Promise.resolve(() => undefined) : this.semaphore(key).acquire()
@@ -78,8 +70,8 @@ export class HeldSlots {
 
 /** Runs `fn` over items with at most `limit` at once; rejects with the first error after all settle. */
 export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const sem = new Semaphore(limit)
-  const results = await Promise.allSettled(items.map((item) => sem.use(() => fn(item))))
+  const run = pLimit(limit)
+  const results = await Promise.allSettled(items.map((item) => run(() => fn(item))))
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) throw failed.reason
 }

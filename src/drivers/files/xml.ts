@@ -1,10 +1,11 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { GutsError } from '@guts/sdk'
 
 /**
- * A small, tolerant XML reader for OVF descriptors: elements, attributes, text, CDATA, comments,
- * processing instructions and a DOCTYPE are understood; namespaces are not resolved. OVF files
- * from different tools bind the same namespaces to different prefixes (`ovf:`, `ns0:`, none), so
- * every lookup below works on *local* names and ignores the prefix.
+ * OVF descriptors as element trees, read with fast-xml-parser (validated first, so a broken file
+ * is refused with the line and column of the problem). Namespaces are not resolved: OVF files from
+ * different tools bind the same namespaces to different prefixes (`ovf:`, `ns0:`, none), so every
+ * lookup below works on *local* names and ignores the prefix.
  */
 export interface XmlElement {
   /** Qualified name as written (`rasd:ResourceType`). */
@@ -14,18 +15,8 @@ export interface XmlElement {
   /** Attributes by qualified name as written. */
   attrs: Record<string, string>
   children: XmlElement[]
-  /** Concatenated, entity-decoded text directly inside this element. */
+  /** Concatenated, entity-decoded text (and CDATA) directly inside this element. */
   text: string
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
-
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (whole, ref: string) => {
-    if (ref.startsWith('#x')) return String.fromCodePoint(parseInt(ref.slice(2), 16))
-    if (ref.startsWith('#')) return String.fromCodePoint(parseInt(ref.slice(1), 10))
-    return ENTITIES[ref] ?? whole
-  })
 }
 
 export function localName(qualified: string): string {
@@ -39,82 +30,53 @@ function xmlError(message: string): GutsError {
   })
 }
 
-const ATTR = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g
+const ATTRS = ':@'
+const TEXT = '#text'
+const CDATA = '#cdata'
+
+/** fast-xml-parser's ordered output: one key (the tag name, `#text` or `#cdata`) plus `:@` for attributes. */
+type OrderedNode = Record<string, unknown>
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  // Values stay strings exactly as written (trimmed where the OVF reader wants it).
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  cdataPropName: CDATA,
+  // Numeric character references (`&#x41;`) are decoded only with this on.
+  htmlEntities: true,
+})
 
 /** Parses a document and returns its root element. */
 export function parseXml(source: string): XmlElement {
-  const stack: XmlElement[] = []
-  let root: XmlElement | undefined
-  let i = source.charCodeAt(0) === 0xfeff ? 1 : 0
-  const appendText = (t: string) => {
-    const top = stack[stack.length - 1]
-    if (top) top.text += t
-  }
-  while (i < source.length) {
-    const lt = source.indexOf('<', i)
-    if (lt < 0) break
-    if (lt > i) appendText(decodeEntities(source.slice(i, lt)))
-    if (source.startsWith('<!--', lt)) {
-      const end = source.indexOf('-->', lt + 4)
-      if (end < 0) throw xmlError('unterminated comment')
-      i = end + 3
-    } else if (source.startsWith('<![CDATA[', lt)) {
-      const end = source.indexOf(']]>', lt + 9)
-      if (end < 0) throw xmlError('unterminated CDATA section')
-      appendText(source.slice(lt + 9, end))
-      i = end + 3
-    } else if (source.startsWith('<?', lt)) {
-      const end = source.indexOf('?>', lt + 2)
-      if (end < 0) throw xmlError('unterminated processing instruction')
-      i = end + 2
-    } else if (source.startsWith('<!', lt)) {
-      // DOCTYPE, possibly with an internal subset in brackets.
-      const bracket = source.indexOf('[', lt)
-      const close = source.indexOf('>', lt)
-      const end = bracket >= 0 && bracket < close ? source.indexOf(']>', bracket) + 1 : close
-      if (end <= 0) throw xmlError('unterminated declaration')
-      i = end + 1
-    } else if (source[lt + 1] === '/') {
-      const end = source.indexOf('>', lt)
-      if (end < 0) throw xmlError('unterminated end tag')
-      const name = source.slice(lt + 2, end).trim()
-      const open = stack.pop()
-      if (!open || open.name !== name) throw xmlError(`</${name}> does not match <${open?.name ?? '(nothing)'}>`)
-      i = end + 1
-    } else {
-      const end = findTagEnd(source, lt)
-      const selfClosing = source[end - 1] === '/'
-      const body = source.slice(lt + 1, selfClosing ? end - 1 : end)
-      const nameEnd = body.search(/[\s/]|$/)
-      const name = body.slice(0, nameEnd)
-      if (!name) throw xmlError(`empty tag name at offset ${lt}`)
-      const attrs: Record<string, string> = {}
-      for (const m of body.slice(nameEnd).matchAll(ATTR)) attrs[m[1]!] = decodeEntities(m[2] ?? m[3] ?? '')
-      const element: XmlElement = { name, local: localName(name), attrs, children: [], text: '' }
-      const parent = stack[stack.length - 1]
-      if (parent) parent.children.push(element)
-      else if (root) throw xmlError('more than one root element')
-      else root = element
-      if (!selfClosing) stack.push(element)
-      i = end + 1
-    }
-  }
-  if (stack.length) throw xmlError(`<${stack[stack.length - 1]!.name}> is never closed`)
-  if (!root) throw xmlError('no root element')
-  return root
+  const xml = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source
+  const valid = XMLValidator.validate(xml)
+  if (valid !== true) throw xmlError(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`)
+  const roots = (parser.parse(xml) as OrderedNode[]).map(toElement).filter((e): e is XmlElement => e !== undefined)
+  if (roots.length > 1) throw xmlError('more than one root element')
+  if (!roots[0]) throw xmlError('no root element')
+  return roots[0]
 }
 
-/** Index of the `>` that closes the tag starting at `lt`, skipping quoted attribute values. */
-function findTagEnd(source: string, lt: number): number {
-  let quote: string | undefined
-  for (let j = lt + 1; j < source.length; j++) {
-    const c = source[j]
-    if (quote) {
-      if (c === quote) quote = undefined
-    } else if (c === '"' || c === "'") quote = c
-    else if (c === '>') return j
+function toElement(node: OrderedNode): XmlElement | undefined {
+  const name = Object.keys(node).find((k) => k !== ATTRS)
+  if (name === undefined || name === TEXT || name === CDATA) return undefined
+  const element: XmlElement = { name, local: localName(name), attrs: {}, children: [], text: '' }
+  for (const [k, v] of Object.entries((node[ATTRS] ?? {}) as Record<string, unknown>)) element.attrs[k] = String(v)
+  for (const c of node[name] as OrderedNode[]) {
+    if (TEXT in c) element.text += String(c[TEXT])
+    else if (CDATA in c) element.text += (c[CDATA] as OrderedNode[]).map((t) => String(t[TEXT] ?? '')).join('')
+    else {
+      const child = toElement(c)
+      if (child) element.children.push(child)
+    }
   }
-  throw xmlError(`unterminated tag at offset ${lt}`)
+  return element
 }
 
 /** Direct children with this local name. */
