@@ -1,7 +1,7 @@
-import { GutsError, type Logger, type PowerOffOptions, type VmRef } from '@guts/sdk'
+import { GutsError, poll, type Logger, type PowerOffOptions, type VmRef } from '@guts/sdk'
 import { faultNameOf } from './client/faults.js'
 import { retrieve, type Caller } from './client/property-collector.js'
-import { runTask, sleep } from './client/tasks.js'
+import { runTask } from './client/tasks.js'
 import type { Moref } from './client/xml.js'
 
 /**
@@ -52,13 +52,20 @@ async function shutdownGuest(deps: PowerOffDeps, ref: Moref, name: string, timeo
     return false
   }
   deps.log.info(`${name}: guest shutdown requested, waiting up to ${Math.round(timeoutMs / 1000)} s`, { vm: ref.value })
-  const deadline = Date.now() + timeoutMs
   const pollMs = deps.pollMs ?? 2000
-  for (;;) {
-    if ((await powerStateOf(deps, ref)) === 'poweredOff') return true
-    const left = deadline - Date.now()
-    if (left <= 0) break
-    await sleep(Math.min(pollMs, left), deps.signal)
+  // Running out of time is no failure here: the plug is pulled instead.
+  const outOfTime = new Error('guest shutdown timed out')
+  try {
+    return await poll(async () => ((await powerStateOf(deps, ref)) === 'poweredOff' ? true : undefined), {
+      what: `${name} to shut down`,
+      timeoutMs,
+      intervalMs: pollMs,
+      maxIntervalMs: pollMs,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      timeoutError: () => outOfTime,
+    })
+  } catch (error) {
+    if (error !== outOfTime) throw error
   }
   deps.log.warn(`${name} did not shut down within ${Math.round(timeoutMs / 1000)} s, powering it off`, { vm: ref.value })
   return false

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SoapTransport } from '../src/client/soap.js'
-import { closeAgent, createAgent } from '../src/client/tls.js'
+import { HttpPool } from '@guts/http'
 import { folderUrl, parseDatastorePath, rangeReader, readDescriptor, type RangeTarget } from '../src/export/datastore-http.js'
 
 /** Deterministic bytes, so that any misplaced range shows. */
@@ -44,17 +44,17 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
 
 let server: ReturnType<typeof createServer>
 let transport: SoapTransport
-const agent = createAgent({})
+const pool = new HttpPool({})
 
 beforeAll(async () => {
   server = createServer(serve)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const endpoint = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`)
-  transport = new SoapTransport(endpoint, agent, {})
+  transport = new SoapTransport(endpoint, pool)
   transport.cookie = 'vmware_soap_session="s1"'
 })
 afterAll(async () => {
-  await closeAgent(agent)
+  await pool.close()
   server.closeAllConnections?.()
   await new Promise<void>((r) => server.close(() => r()))
 })

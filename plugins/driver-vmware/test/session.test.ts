@@ -68,14 +68,14 @@ describe('VimSession over HTTP', () => {
     await s.close()
   })
 
-  it('a refused connection is GUTS_UNREACHABLE', async () => {
+  it('a refused connection is GUTS_UNREACHABLE, after the retries a call that never arrived may have', async () => {
     const sim = await fakeVim(() => undefined)
     const url = sim.url
     await sim.close()
     const s = new VimSession(config(url))
-    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE' })
+    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE', details: { network: { kind: 'refused' } } })
     await s.close()
-  })
+  }, 30_000)
 })
 
 describe('TLS', () => {
@@ -86,7 +86,7 @@ describe('TLS', () => {
     const sim = await fakeVim(answer as never, true)
     closers.push(sim.close)
     const s = new VimSession(config(sim.url))
-    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', message: expect.stringMatching(/Cannot reach vSphere/) })
+    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', retryable: false, message: expect.stringMatching(/^TLS verification failed for vSphere/) })
     await s.close()
   })
 

@@ -1,4 +1,4 @@
-import { GutsError, type GutsErrorCode } from '@guts/sdk'
+import { GutsError, isGutsError, networkError, type GutsErrorCode } from '@guts/sdk'
 import { isObject, str, toMoref, type XmlObject, XSI_TYPE } from './xml.js'
 
 /** A SOAP fault as the server sent it, before it is mapped to a GutsError. */
@@ -72,4 +72,20 @@ export function faultNameOf(error: unknown): string | undefined {
   const details = (error as { details?: { vmware?: { fault?: unknown } } } | undefined)?.details
   const name = details?.vmware?.fault
   return typeof name === 'string' ? name : undefined
+}
+
+/**
+ * A failure below SOAP (no answer at all), classified by the SDK so that it means what it means in
+ * every driver: a TLS verification failure (or a pin mismatch) is GUTS_AUTH_FAILED, refused,
+ * reset, timeout and DNS failures are GUTS_UNREACHABLE.
+ */
+export function transportError(endpoint: URL, method: string, error: unknown, signal?: AbortSignal): GutsError {
+  if (signal?.aborted) return new GutsError('GUTS_ABORTED', `Aborted during vSphere ${method}.`, { cause: signal.reason })
+  if (isGutsError(error)) return error
+  return networkError(error, {
+    what: 'vSphere',
+    endpoint,
+    details: { vmware: { method } },
+    hints: { tls: ['Self-signed certificate? Pin it with thumbprint (GOVC_THUMBPRINT) or pass caCert; insecure: true only in labs.'] },
+  })
 }

@@ -1,9 +1,8 @@
 import { type Logger, silentLogger } from '@guts/sdk'
-import type { Agent } from 'undici'
+import { HttpPool } from '@guts/http'
 import type { VimConfig } from './config.js'
 import { faultError, isSessionFault } from './faults.js'
 import { SoapFaultError, SoapTransport } from './soap.js'
-import { closeAgent, createAgent } from './tls.js'
 import { isObject, moref, mustMoref, str, type Moref, type XmlArg, type XmlValue } from './xml.js'
 
 /** The managed objects every call starts from (`ServiceContent`). */
@@ -26,7 +25,7 @@ const KEEP_ALIVE_MS = 10 * 60_000
  */
 export class VimSession {
   readonly transport: SoapTransport
-  private readonly agent: Agent
+  private readonly pool: HttpPool
   private content: ServiceContent | undefined
   private login: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -35,8 +34,8 @@ export class VimSession {
     private readonly config: VimConfig,
     private readonly log: Logger = silentLogger,
   ) {
-    this.agent = createAgent(config.tls)
-    this.transport = new SoapTransport(config.endpoint, this.agent, config.tls)
+    this.pool = new HttpPool(config.tls, { what: 'vSphere', keepAliveTimeout: 30_000, connections: 8 })
+    this.transport = new SoapTransport(config.endpoint, this.pool)
   }
 
   get serviceContent(): ServiceContent {
@@ -111,7 +110,7 @@ export class VimSession {
     this.transport.cookie = undefined
     this.login = undefined
     await this.transport.closeOthers()
-    await closeAgent(this.agent)
+    await this.pool.close()
   }
 }
 

@@ -1,4 +1,4 @@
-import { abortedError, GutsError } from '@guts/sdk'
+import { GutsError, poll } from '@guts/sdk'
 import { faultError } from './faults.js'
 import { retrieve, type Caller, type PropValue } from './property-collector.js'
 import { isObject, mustMoref, str, XSI_TYPE, type Moref, type XmlArg } from './xml.js'
@@ -17,22 +17,28 @@ export interface WaitOptions {
  */
 export async function waitForTask(caller: Caller, task: Moref, options: WaitOptions = {}): Promise<PropValue> {
   const timeoutMs = options.timeoutMs ?? 30 * 60_000
-  const deadline = Date.now() + timeoutMs
-  let interval = options.intervalMs ?? 50
-  for (;;) {
+  let state: PropValue
+  // `poll` wants undefined for "not yet"; a task's result may itself be undefined, so box it.
+  const done = await poll(async () => {
     const [info] = await retrieve(caller, [task], 'Task', ['info.state', 'info.result', 'info.error', 'info.descriptionId'], options.signal)
-    const state = info?.props['info.state']
-    if (state === 'success') return info?.props['info.result']
+    state = info?.props['info.state']
+    if (state === 'success') return { result: info?.props['info.result'] }
     if (state === 'error') throw taskError(task, info?.props['info.descriptionId'], info?.props['info.error'])
-    if (Date.now() + interval > deadline) {
-      throw new GutsError('GUTS_TIMEOUT', `vSphere task ${task.value} did not finish within ${Math.round(timeoutMs / 1000)} s (state ${String(state)}).`, {
+    return undefined
+  }, {
+    what: `vSphere task ${task.value}`,
+    timeoutMs,
+    intervalMs: options.intervalMs ?? 50,
+    factor: 2,
+    maxIntervalMs: 2000,
+    ...(options.signal ? { signal: options.signal } : {}),
+    timeoutError: () =>
+      new GutsError('GUTS_TIMEOUT', `vSphere task ${task.value} did not finish within ${Math.round(timeoutMs / 1000)} s (state ${String(state)}).`, {
         details: { vmware: { task: task.value } },
         retryable: true,
-      })
-    }
-    await sleep(interval, options.signal)
-    interval = Math.min(interval * 2, 2000)
-  }
+      }),
+  })
+  return done.result
 }
 
 /** Starts a `*_Task` method and waits for it. */
@@ -48,20 +54,4 @@ export function taskError(task: Moref, description: PropValue, error: PropValue)
   const message = str(isObject(error) ? error : undefined, 'localizedMessage') ?? `task ${task.value} failed`
   const method = typeof description === 'string' ? description : `task ${task.value}`
   return faultError(method, { name, message, ...(isObject(fault) ? { detail: fault } : {}) })
-}
-
-/** An abortable sleep (rejects with GUTS_ABORTED). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(signal))
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(abortedError(signal))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
