@@ -96,7 +96,7 @@ export async function describeLoaded(vm: LoadedVm, signal?: AbortSignal): Promis
 
 function diskDescriptor(d: PackageDisk, probe: ProbedDisk | GutsError): DiskDescriptor {
   const base = { id: d.id, index: d.index, name: d.name, ...(d.controller ? { controller: d.controller } : {}) }
-  if (!(probe instanceof GutsError)) {
+  if (!isGutsError(probe)) {
     return {
       ...base,
       virtualSize: probe.virtualSize,
@@ -116,7 +116,7 @@ export async function filesFindings(vm: LoadedVm, described: VmDescriptor, signa
   const probes = await probeAll(vm, signal)
   for (const disk of vm.disks) {
     const probe = probes.get(disk.id)!
-    if (probe instanceof GutsError) {
+    if (isGutsError(probe)) {
       const code = probe.code === 'GUTS_NOT_FOUND' ? 'disk-missing' : probe.code === 'GUTS_PREFLIGHT_FAILED' ? 'disk-unreadable' : 'disk-unsupported'
       findings.push({ severity: 'error', code, message: [probe.message, ...probe.suggestions].join(' '), ref: `${vm.entry.name}/${disk.id}` })
       continue

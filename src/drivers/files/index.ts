@@ -1,6 +1,7 @@
 import { dirname } from 'node:path'
 import {
   GutsError,
+  isGutsError,
   defineSourceDriver,
   sourceCapabilities,
   throwIfAborted,
@@ -99,7 +100,7 @@ class FilesSource implements SourceDriver {
     try {
       loaded = await loadVm(await this.entry(vm), ctx.signal)
     } catch (error) {
-      if (!(error instanceof GutsError) || error.code === 'GUTS_ABORTED') throw error
+      if (!isGutsError(error) || error.code === 'GUTS_ABORTED') throw error
       const code = error.code === 'GUTS_NOT_FOUND' ? 'package-missing' : 'package-unreadable'
       return [...findings, { severity: 'error', code, message: [error.message, ...error.suggestions].join(' '), ref: vm.name }]
     }
@@ -115,7 +116,7 @@ class FilesSource implements SourceDriver {
     const disks: SessionDisk[] = []
     for (const disk of loaded.disks) {
       const probe = probes.get(disk.id)!
-      if (probe instanceof GutsError) throw probe
+      if (isGutsError(probe)) throw probe
       const described = vm.disks.find((d) => d.id === disk.id)
       if (!described || described.virtualSize !== probe.virtualSize) {
         throw new GutsError('GUTS_CONFLICT', `Disk ${disk.name} of ${vm.name} changed since the VM was described.`, {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { GutsError, type DiskDescriptor, type DiskFormat } from '@guts/sdk'
+import { GutsError, isGutsError, type DiskDescriptor, type DiskFormat } from '@guts/sdk'
 import type { VmEntry } from './catalog.js'
 import { checkFileReadable, type DiskLocation } from './disk-probe.js'
 import { parseOvf, type OvfDescriptor, type OvfDisk } from './ovf.js'
@@ -101,7 +101,7 @@ function withOvfDisks(
     }
     const index = disks.length
     const located = locate(d.file.href)
-    const location: DiskLocation = located instanceof GutsError ? { kind: 'file', path: resolve(folder, d.file.href) } : located
+    const location: DiskLocation = isGutsError(located) ? { kind: 'file', path: resolve(folder, d.file.href) } : located
     disks.push({
       id: `disk-${index}`,
       index,
@@ -110,7 +110,7 @@ function withOvfDisks(
       ...(d.capacity ? { capacity: d.capacity } : {}),
       ...optionalFormat(formatHint(d)),
       ...(d.controller ? { controller: d.controller } : {}),
-      ...(located instanceof GutsError ? { blocker: located } : blockerOf(d, entry)),
+      ...(isGutsError(located) ? { blocker: located } : blockerOf(d, entry)),
     })
   }
   return { entry, ovf, disks, folder, notes, ...(manifest ? { manifest } : {}) }
