@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { GutsError } from '@guts/sdk'
 import { parse } from 'yaml'
+import type { CloudOverrides } from '../options.js'
 
 /** Credentials and endpoints of one cloud, whatever they were read from. */
 export interface CloudConfig {
@@ -21,22 +22,7 @@ export interface CloudConfig {
   source: string
 }
 
-/** Driver options that may override or replace clouds.yaml / OS_* values. */
-export interface CloudOverrides {
-  cloud?: string
-  authUrl?: string
-  username?: string
-  password?: string
-  projectName?: string
-  userDomainName?: string
-  projectDomainName?: string
-  applicationCredentialId?: string
-  applicationCredentialSecret?: string
-  region?: string
-  interface?: 'public' | 'internal' | 'admin'
-  caCert?: string
-  insecure?: boolean
-}
+export type { CloudOverrides }
 
 type Env = Record<string, string | undefined>
 type Raw = Record<string, unknown>

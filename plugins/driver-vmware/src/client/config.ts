@@ -1,18 +1,8 @@
 import { GutsError } from '@guts/sdk'
+import type { VmwareOptions } from '../options.js'
 import type { TlsSettings } from './tls.js'
 
-/** What the driver accepts in a plan (`source.options`). */
-export interface VmwareOptions {
-  url?: string
-  username?: string
-  password?: string
-  thumbprint?: string
-  caCert?: string
-  insecure?: boolean
-  datacenter?: string
-  /** Quiesce the guest (VMware Tools: VSS on Windows, fsfreeze on Linux) for snapshot and warm exports. */
-  quiesce?: boolean
-}
+export type { VmwareOptions }
 
 export interface VimConfig {
   /** `https://host[:port]/sdk`, without credentials. */
