@@ -40,7 +40,8 @@ async function askOne(ask: Asker, q: OptionQuestion, previous?: Answers): Promis
   const before = previous?.live[q.key]
   switch (q.kind) {
     case 'secret': {
-      const name = await ask.text({ message: `Environment variable that will hold ${q.message.split(' — ')[0]}`, default: q.envName ?? 'GUTS_SECRET', validate: (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || 'a variable name' })
+      const earlier = /^\$\{env:(\w+)\}$/.exec(String(previous?.written[q.key] ?? ''))?.[1]
+      const name = await ask.text({ message: `Environment variable that will hold ${q.message.split(' — ')[0]}`, default: earlier ?? q.envName ?? 'GUTS_SECRET', validate: (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || 'a variable name' })
       const value = process.env[name] || (await ask.secret({ message: `${q.key} (used now to connect, never written; empty to leave out)` }))
       return value ? { written: `\${env:${name}}`, live: value } : undefined
     }

@@ -27,7 +27,8 @@ export function buildPlanYaml(draft: PlanDraft): string {
     vms: draft.vms.map((name) => ({ name })),
   }
   const doc = new Document(body)
-  doc.commentBefore = ' Written by `guts plan init`. Check it with `guts plan validate`, run it with `guts migrate`.\n Secrets are ${env:NAME} references: set those variables before running.'
+  const refs = [...new Set([...JSON.stringify(body).matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]))]
+  doc.commentBefore = ` Written by \`guts plan init\`. Check it with \`guts plan validate\`, run it with \`guts migrate\`.${refs.length ? `\n Secrets are \${env:NAME} references: set ${refs.join(', ')} before running.` : ''}`
   return doc.toString({ lineWidth: 0 })
 }
 

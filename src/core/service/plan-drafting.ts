@@ -29,7 +29,7 @@ type Prop = { type?: string; description?: string; enum?: string[]; default?: un
 
 /**
  * The questions for a driver's options: essential ones first (the driver's setup hints, else the
- * required ones), the rest marked advanced; options the environment supplies are marked so. Local
+ * required ones, else all), the rest marked advanced; options the environment supplies are marked so. Local
  * only: reads the schema, the hints and the environment, connects to nothing.
  */
 export async function draftQuestions(registry: DriverRegistry, driver: string, role: 'source' | 'destination', env: Record<string, string | undefined>): Promise<OptionQuestion[]> {
@@ -37,7 +37,8 @@ export async function draftQuestions(registry: DriverRegistry, driver: string, r
   const schema = module.optionsSchema as { properties?: Record<string, Prop>; required?: string[] }
   const hints = module.setup ?? {}
   const props = Object.entries(schema.properties ?? {}).filter(([key, p]) => key !== 'baseDir' && ['string', 'boolean', 'integer', 'number'].includes(p.type ?? ''))
-  const essential = hints.essential ?? schema.required ?? []
+  // Without hints the required options are the essential ones; with none required, all are.
+  const essential = hints.essential ?? (schema.required?.length ? schema.required : props.map(([key]) => key))
   const rank = (key: string) => (essential.includes(key) ? essential.indexOf(key) : essential.length)
   return props
     .sort(([a], [b]) => rank(a) - rank(b))
