@@ -9,8 +9,11 @@ import {
   sourceDriverSuite,
   testMapping,
   testVm,
+  createTestContext,
+  type DiskTransfer,
   type TestApi,
 } from '@guts/sdk/testing'
+import { engineTransfer } from '../../src/testing.js'
 import { createsBeforeRecordingDestination, upperCaseMacSource } from './broken-drivers.js'
 import { collectingApi, recordingApi } from './collecting-api.js'
 
@@ -32,21 +35,24 @@ await sourceDriverSuite({
 
 // Destinations: raw stream targets, and qcow2 file targets (qemu-img convert, path checks).
 const fixture = { vm: testVm(), mapping, unknownFlavorMapping }
-await destinationDriverSuite({ test, factory: () => fakeDestinationDriver(), fixture })
-await destinationDriverSuite({ test, factory: () => fakeDestinationDriver({ targetKind: 'file', format: 'qcow2' }), fixture })
+const transfer = engineTransfer
+await destinationDriverSuite({ test, factory: () => fakeDestinationDriver(), fixture, transfer })
+await destinationDriverSuite({ test, factory: () => fakeDestinationDriver({ targetKind: 'file', format: 'qcow2' }), fixture, transfer })
 
-// Pipelines over each copy route: raw stream → raw stream, file → qcow2 file, stream → qcow2 stream.
+// Pipelines over each engine route: raw stream → raw stream, file → qcow2 file, stream → qcow2 stream.
 const source = { factory: () => fakeSourceDriver(), fixture: { vm: FAKE_SOURCE_VM } }
-await pipelineSuite({ test, source, destination: { factory: () => fakeDestinationDriver(), mapping } })
+await pipelineSuite({ test, source, destination: { factory: () => fakeDestinationDriver(), mapping }, transfer })
 await pipelineSuite({
   test,
   source: { ...source, factory: () => fakeSourceDriver({ access: 'file' }) },
   destination: { factory: () => fakeDestinationDriver({ targetKind: 'file', format: 'qcow2' }), mapping },
+  transfer,
 })
 await pipelineSuite({
   test,
   source,
   destination: { factory: () => fakeDestinationDriver({ format: 'qcow2' }), mapping, readBack: readBackFakeDisk },
+  transfer,
 })
 
 const EXTENTS = /changedExtents/
@@ -94,9 +100,35 @@ describe('the suites catch contract violations', () => {
 
   it('a destination creating its target before recording the undo entry fails openDiskTarget', async () => {
     const runner = collectingApi(true)
-    await destinationDriverSuite({ test: runner.api, factory: createsBeforeRecordingDestination, fixture })
+    await destinationDriverSuite({ test: runner.api, factory: createsBeforeRecordingDestination, fixture, transfer })
     const failed = (await runner.run()).find((o) => o.status === 'failed')
     expect(failed?.name).toBe('openDiskTarget records an undo entry before the target exists')
     expect(String(failed?.error)).toMatch(/already existed when its undo entry was recorded/)
+  })
+
+  it('the pipeline suite moves every disk with the transfer it is given, and fails when that transfer corrupts one', async () => {
+    const moved: string[] = []
+    const counting: DiskTransfer = async (request) => {
+      moved.push(request.disk.id)
+      return engineTransfer(request)
+    }
+    const honest = collectingApi(true)
+    await pipelineSuite({ test: honest.api, source, destination: { factory: () => fakeDestinationDriver(), mapping }, transfer: counting })
+    expect((await honest.run()).filter((o) => o.status !== 'passed')).toEqual([])
+    const ctx = createTestContext()
+    const reference = fakeSourceDriver()
+    await reference.connect(ctx)
+    const disks = (await reference.describeVm(FAKE_SOURCE_VM, ctx)).disks.map((d) => d.id)
+    await reference.dispose()
+    await ctx.cleanup()
+    expect(moved).toEqual(disks)
+
+    // A transfer that reports a wrong hash stands for one that moved the wrong bytes.
+    const lying = collectingApi(true)
+    const corrupting: DiskTransfer = async (request) => ({ ...(await engineTransfer(request)), sha256: '0'.repeat(64) })
+    await pipelineSuite({ test: lying.api, source, destination: { factory: () => fakeDestinationDriver(), mapping }, transfer: corrupting })
+    const failed = (await lying.run()).find((o) => o.status === 'failed')
+    expect(failed?.name).toBe('every target disk equals its source disk')
+    expect(String(failed?.error)).toMatch(/differ from the source content/)
   })
 })

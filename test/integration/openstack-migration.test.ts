@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { tempDir } from '../helpers/cli.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { DestinationDriver, DriverContext, ImportSession, InstanceRef, TargetMapping, VmDescriptor } from '@guts/sdk'
-import { copyDisk, createTestContext, exportOptionsFor, testMapping, testVm, type TestContext } from '@guts/sdk/testing'
-import { OpenStackDestination } from '@guts/driver-openstack'
+import { createTestContext, exportOptionsFor, testMapping, testVm, type TestContext } from '@guts/sdk/testing'
+import { OpenStackDestination } from '@guts/driver-openstack/testing'
 import files from '../../src/drivers/files/index.js'
+import { engineTransfer } from '../../src/testing.js'
 import { cloud, labAvailable, labClient, leftovers, randomMac, writeRawDisk } from './openstack-lab.js'
 
 /**
@@ -54,8 +55,8 @@ if (labAvailable()) {
       for (const disk of vm.disks) {
         const from = await src.openDisk(exported, disk.id, ctx)
         const target = await dst.openDiskTarget(session, disk, ctx)
-        const copy = await copyDisk(from, target, ctx.workDir, ctx.signal)
-        await dst.commitDisk(session, disk, { diskId: disk.id, route: copy.route, virtualSize: disk.virtualSize, bytesWritten: copy.bytesWritten, format: target.format }, ctx)
+        const moved = await engineTransfer({ disk, source: from, target, workDir: ctx.workDir, signal: ctx.signal })
+        await dst.commitDisk(session, disk, moved, ctx)
         await from.close?.()
       }
       return { vm, session, instance: await dst.boot(session, ctx) }

@@ -6,6 +6,7 @@ import { type DiskDescriptor, type InstanceRef, type NetworkMapping, type Target
 import { destinationDriverSuite, pipelineSuite, testMapping, testVm, type TestApi } from '@guts/sdk/testing'
 import openstack, { type OpenStackOptions } from '@guts/driver-openstack'
 import files from '../../src/drivers/files/index.js'
+import { engineTransfer } from '../../src/testing.js'
 import { cloud, labAvailable, labClient, randomMac, writeRawDisk } from './openstack-lab.js'
 
 // The SDK's conformance suites against the real OpenStack lab (see openstack-lab.ts for the gating).
@@ -40,6 +41,7 @@ if (labAvailable()) {
         mapping,
         unknownFlavorMapping: { ...mapping, name: `${name}-badflavor`, flavor: 'guts-no-such-flavor' },
       },
+      transfer: engineTransfer,
     })
 
     // files → openstack: a 2-disk, 2-NIC UEFI VM, content read back from Glance.
@@ -56,6 +58,7 @@ if (labAvailable()) {
         mapping: testMapping({ name: `guts-it-${run}-pipe-${bootFrom}`, flavor: 'auto', networks: networks('VM Network', 'Backend') }),
         readBack,
       },
+      transfer: engineTransfer,
     })
   }
 

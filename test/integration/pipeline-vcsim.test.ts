@@ -3,9 +3,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { DiskDescriptor, InstanceRef, NetworkMapping } from '@guts/sdk'
 import { pipelineSuite, testMapping, type TestApi } from '@guts/sdk/testing'
-import vmware, { resolveConfig, VimSession } from '@guts/driver-vmware'
+import vmware from '@guts/driver-vmware'
+import { resolveConfig, VimSession } from '@guts/driver-vmware/testing'
 import openstack from '@guts/driver-openstack'
 import local from '../../src/drivers/local/index.js'
+import { engineTransfer } from '../../src/testing.js'
 import { tempDir } from '../helpers/cli.js'
 import * as os from './openstack-lab.js'
 import { createLabVm, destroyLabVm, guestWrite, power } from './vcsim-vm.js'
@@ -32,7 +34,7 @@ if (labAvailable()) {
   const source = { factory: () => vmware.create(options), fixture: { vm: { id: vm.id, name } } }
   const dir = tempDir('guts-pipe-vcsim-')
 
-  await pipelineSuite({ test, source, destination: { factory: () => local.create({ directory: join(dir, 'local') }), mapping: testMapping({ name: `${name}-local` }) } })
+  await pipelineSuite({ test, source, destination: { factory: () => local.create({ directory: join(dir, 'local') }), mapping: testMapping({ name: `${name}-local` }) }, transfer: engineTransfer })
 
   if (os.labAvailable()) {
     const client = os.labClient()
@@ -46,6 +48,7 @@ if (labAvailable()) {
     await pipelineSuite({
       test, source,
       destination: { factory: () => openstack.create({ cloud: os.cloud, bootFrom: 'image' }), mapping: testMapping({ name: `${name}-os`, flavor: 'auto', networks }), readBack },
+      transfer: engineTransfer,
     })
     afterAll(() => client.close())
   }

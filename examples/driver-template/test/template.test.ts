@@ -4,6 +4,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { SourceDriver } from '@guts/sdk'
 import { fakeDestinationDriver, pipelineSuite, readBackFakeDisk, sourceDriverSuite, testMapping } from '@guts/sdk/testing'
+// The engine's own disk transfer, so the pipeline suite moves the disks exactly as guts will.
+// In a driver's own repository (guts as a devDependency): import { engineTransfer } from 'guts/testing'
+import { engineTransfer } from '../../../src/testing.js'
 import templateSource from '../src/index.js'
 
 // A source directory like a user would write: two VMs, raw disk files, an access key.
@@ -41,6 +44,7 @@ await pipelineSuite({
   test,
   source: { factory, fixture: { vm } },
   destination: { factory: () => fakeDestinationDriver(), mapping: testMapping({ name: 'web-01' }), readBack: readBackFakeDisk },
+  transfer: engineTransfer,
 })
 
 function writeVm(name: string, description: object): void {

@@ -1,20 +1,16 @@
 import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GutsError, throwIfAborted, type DiskDescriptor, type DiskSource, type DiskTarget, type TransferResult } from '@guts/sdk'
+import { GutsError, throwIfAborted, type DiskSource, type TransferResult } from '@guts/sdk'
+import type { DiskTransfer, DiskTransferRequest } from '@guts/sdk/testing'
 import { qemuImgConvert } from '../../tools/qemu-img.js'
 import { copyStreamToSink, copyStreamToSparseFile } from './stream-copy.js'
 
-export interface TransferOptions {
-  disk: DiskDescriptor
-  source: DiskSource
-  target: DiskTarget
-  /** Scratch space for staging, owned by the VM's migration. */
-  workDir: string
-  signal: AbortSignal
-  /** Bytes of guest-visible content done so far. */
-  onProgress?: (bytesDone: number, total: number) => void
-}
+/**
+ * One disk to move. The SDK defines the shape (a type only: nothing of the testing module is
+ * loaded) so its conformance suites can take this very function as their `transfer`.
+ */
+export type TransferOptions = DiskTransferRequest
 
 /**
  * Moves one disk by the best route for the source × target pair, best first:
@@ -52,6 +48,9 @@ export async function transferDisk(o: TransferOptions): Promise<TransferResult> 
   }
   return stagedTransfer(o, progress)
 }
+
+// The SDK's suites take this very function as their `transfer` (guts/testing exports it).
+transferDisk satisfies DiskTransfer
 
 // --- internal ---
 

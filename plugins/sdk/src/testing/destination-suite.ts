@@ -5,8 +5,9 @@ import { isGutsError } from '../errors.js'
 import type { VmDescriptor } from '../model.js'
 import { checkConnectKeepsCapabilities, checkDestinationCapabilities, checkIdentity } from './capabilities.js'
 import { assertFindings, assertNoErrors, jsonRoundTrip } from './checks.js'
-import { checkNothingLeft, defaultWriteDisk, rawFixtureFor, transferResult, type WriteDisk } from './import-steps.js'
+import { checkNothingLeft, rawFixtureFor, transferResult, writeWith, type WriteDisk } from './import-steps.js'
 import { check, need, skip, TEST_TIMEOUT_MS, type TestApi } from './test-api.js'
+import type { DiskTransfer } from './transfer.js'
 import { checkRecordedBeforeCreate, createUndoProbe, type UndoProbe } from './undo-probe.js'
 
 /** Options of {@link destinationDriverSuite}. */
@@ -23,7 +24,12 @@ export interface DestinationSuiteOptions {
     /** The same with a flavor the destination does not have; without it that check is skipped. */
     unknownFlavorMapping?: TargetMapping
   }
-  /** Replaces how the suite writes a disk into its target (default: {@link defaultWriteDisk}). */
+  /**
+   * The engine's disk transfer: `engineTransfer` from `guts/testing`. The suite writes each
+   * fixture disk into its target with it, as guts would.
+   */
+  transfer: DiskTransfer
+  /** Replaces how the suite writes a disk into its target (default: `transfer` of a raw file). */
   writeDisk?: WriteDisk
   /** Replaces parts of the context the suite passes to every call. */
   context?: Partial<DriverContext>
@@ -37,7 +43,7 @@ export interface DestinationSuiteOptions {
  * JSON-serialisable import session (used only through its JSON copy); `openDiskTarget` records
  * an undo entry *before* the target exists (for `file` targets the path named by the entry must
  * not exist when it is recorded) and returns a format from `acceptsFormats`; every disk written
- * (qemu-img convert into file targets, raw bytes piped into stream targets) and committed;
+ * by the engine's `transfer` (as in guts: qemu-img into file targets, streams into streams) and committed;
  * `boot` returns a JSON-safe InstanceRef; `verify` finds no errors; `endImport` is idempotent;
  * `rollback` with the recorded entries (newest first) leaves nothing behind and can run twice,
  * also after a partial import; with `unknownFlavorMapping`, preflight reports an error or boot
@@ -49,7 +55,7 @@ export interface DestinationSuiteOptions {
  */
 export async function destinationDriverSuite(options: DestinationSuiteOptions): Promise<void> {
   const { test: api, factory, fixture } = options
-  const writeDisk = options.writeDisk ?? defaultWriteDisk
+  const writeDisk = options.writeDisk ?? writeWith(options.transfer)
   const probeDriver = await factory()
   const name = String(probeDriver.name)
   await probeDriver.dispose()
@@ -107,8 +113,8 @@ export async function destinationDriverSuite(options: DestinationSuiteOptions): 
       assert.equal(targets.length, fixture.vm.disks.length, 'openDiskTarget did not complete for every disk')
       for (const [i, disk] of fixture.vm.disks.entries()) {
         const target = need(targets[i], 'openDiskTarget')
-        const copy = await writeDisk(target, await rawFixtureFor(disk, p().ctx), disk, p().ctx)
-        await d().commitDisk(s(), disk, transferResult(disk, target, copy), p().ctx)
+        const written = await writeDisk(target, await rawFixtureFor(disk, p().ctx), disk, p().ctx)
+        await d().commitDisk(s(), disk, transferResult(disk, target, written), p().ctx)
       }
     })
 
@@ -180,8 +186,8 @@ async function checkUnknownFlavor(driver: DestinationDriver, vm: VmDescriptor, m
     session = jsonRoundTrip(await driver.beginImport(vm, mapping, ctx), 'the import session')
     for (const disk of vm.disks) {
       const target = await driver.openDiskTarget(session, disk, ctx)
-      const copy = await (options.writeDisk ?? defaultWriteDisk)(target, await rawFixtureFor(disk, ctx), disk, ctx)
-      await driver.commitDisk(session, disk, transferResult(disk, target, copy), ctx)
+      const written = await (options.writeDisk ?? writeWith(options.transfer))(target, await rawFixtureFor(disk, ctx), disk, ctx)
+      await driver.commitDisk(session, disk, transferResult(disk, target, written), ctx)
     }
     const outcome = await driver.boot(session, ctx).then(
       () => undefined,

@@ -7,7 +7,10 @@ import type { DiskFormat } from '../model.js'
 import type { DiskSource } from '../source.js'
 import { convertImage } from './qemu.js'
 
-/** Reading and staging disk content the way the core's transfer routes do. */
+/**
+ * Reading disk content for the suites' checks: counting, hashing, staging a stream so qemu-img can
+ * read it, a raw reference copy. Disks are never *moved* here; that is the engine's transfer.
+ */
 
 export interface Measured {
   /** Bytes that went through. */
@@ -75,11 +78,4 @@ export async function materializeRaw(source: DiskSource, dir: string, signal: Ab
   const raw = tempPath(dir, 'raw')
   await convertImage(staged, source.format, raw, 'raw')
   return raw
-}
-
-/** A readable of the raw content of `source`, converting through `dir` when needed. */
-export async function openRaw(source: DiskSource, dir: string, signal: AbortSignal): Promise<Readable> {
-  if (source.kind === 'stream' && source.format === 'raw') return source.open(signal)
-  const raw = await materializeRaw(source, dir, signal)
-  return createReadStream(raw)
 }

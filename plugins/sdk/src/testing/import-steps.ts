@@ -5,20 +5,23 @@ import type { DriverContext, UndoEntry } from '../context.js'
 import type { DiskTarget } from '../destination.js'
 import type { DiskDescriptor, TransferResult } from '../model.js'
 import { writeContentFile } from './content.js'
-import { copyDisk, type CopyResult } from './copy.js'
 import { tempPath } from './disk-io.js'
+import type { DiskTransfer } from './transfer.js'
 
 /** Steps of an import shared by the destination and pipeline suites. */
 
 /**
- * Writes a raw file into a disk target, the way the core would. Replace it (`writeDisk` option)
- * only when your destination needs a transport the core itself provides differently.
+ * Writes a raw file into a disk target. The suites use the engine's transfer ({@link writeWith});
+ * replace it (`writeDisk` option) only when your destination needs a transport the core itself
+ * provides differently. Without a result, {@link transferResult} describes the write as `custom`.
  */
-export type WriteDisk = (target: DiskTarget, rawPath: string, disk: DiskDescriptor, ctx: DriverContext) => Promise<CopyResult | void>
+export type WriteDisk = (target: DiskTarget, rawPath: string, disk: DiskDescriptor, ctx: DriverContext) => Promise<TransferResult | void>
 
-/** `qemu-img convert` into file targets; raw bytes (converted first if needed) into streams. */
-export const defaultWriteDisk: WriteDisk = (target, rawPath, disk, ctx) =>
-  copyDisk({ kind: 'file', path: rawPath, format: 'raw', virtualSize: disk.virtualSize }, target, ctx.workDir, ctx.signal)
+/** A raw fixture file moved into the target by `transfer`, exactly as the engine would move a raw source disk. */
+export function writeWith(transfer: DiskTransfer): WriteDisk {
+  return (target, rawPath, disk, ctx) =>
+    transfer({ disk, source: { kind: 'file', path: rawPath, format: 'raw', virtualSize: disk.virtualSize }, target, workDir: ctx.workDir, signal: ctx.signal })
+}
 
 /** A raw file in the work dir with deterministic content the size of `disk`. */
 export async function rawFixtureFor(disk: DiskDescriptor, ctx: DriverContext): Promise<string> {
@@ -27,16 +30,9 @@ export async function rawFixtureFor(disk: DiskDescriptor, ctx: DriverContext): P
   return path
 }
 
-/** The TransferResult the core would hand to `commitDisk` after a copy. */
-export function transferResult(disk: DiskDescriptor, target: DiskTarget, copy: CopyResult | void): TransferResult {
-  return {
-    diskId: disk.id,
-    route: copy?.route ?? 'custom',
-    virtualSize: disk.virtualSize,
-    bytesWritten: copy?.bytesWritten ?? disk.virtualSize,
-    format: target.format,
-    ...(copy?.sha256 && target.format === 'raw' ? { sha256: copy.sha256 } : {}),
-  }
+/** What `commitDisk` is given: the transfer's own result, or for a custom write one like it. */
+export function transferResult(disk: DiskDescriptor, target: DiskTarget, written: TransferResult | void): TransferResult {
+  return written ?? { diskId: disk.id, route: 'custom', virtualSize: disk.virtualSize, bytesWritten: disk.virtualSize, format: target.format }
 }
 
 /**

@@ -7,6 +7,10 @@
  * import { sourceDriverSuite } from '@guts/sdk/testing'
  * await sourceDriverSuite({ test: { describe, it, beforeAll, afterAll }, factory: () => myDriver(), fixture: { vm } })
  * ```
+ *
+ * The destination and pipeline suites move disks with the engine's own transfer, passed in as
+ * `transfer` (`engineTransfer` from `guts/testing`): the SDK has no copier of its own, so a
+ * driver that passes is certified with the code guts runs.
  */
 export { sourceDriverSuite, exportOptionsFor, type SourceSuiteOptions } from './source-suite.js'
 export { destinationDriverSuite, type DestinationSuiteOptions } from './destination-suite.js'
@@ -20,6 +24,6 @@ export {
   type FakeDestinationOptions,
 } from './fake-destination.js'
 export { testVm, testMapping } from './fixtures.js'
-export { defaultWriteDisk, type WriteDisk } from './import-steps.js'
-export { copyDisk, type CopyResult } from './copy.js'
+export { writeWith, type WriteDisk } from './import-steps.js'
+export type { DiskTransfer, DiskTransferRequest } from './transfer.js'
 export { TEST_TIMEOUT_MS, type TestApi, type TestFunction, type TestBody } from './test-api.js'

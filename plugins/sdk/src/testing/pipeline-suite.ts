@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict'
 import type { DriverContext } from '../context.js'
 import type { DestinationDriver, DiskTarget, ImportSession, InstanceRef, TargetMapping } from '../destination.js'
-import type { DiskDescriptor, DiskFormat, VmDescriptor, VmRef } from '../model.js'
+import type { DiskDescriptor, DiskFormat, TransferResult, VmDescriptor, VmRef } from '../model.js'
 import type { ExportSession, SourceDriver } from '../source.js'
 import { assertFindings, assertNoErrors, jsonRoundTrip } from './checks.js'
 import { createTestContext, type TestContext } from './context.js'
-import { copyDisk, type CopyResult } from './copy.js'
 import { materializeRaw, measureFile } from './disk-io.js'
-import { checkNothingLeft, transferResult } from './import-steps.js'
+import { checkNothingLeft } from './import-steps.js'
 import { imagesEqual, imageVirtualSize } from './qemu.js'
 import { exportOptionsFor } from './source-suite.js'
 import { check, need, TEST_TIMEOUT_MS, type TestApi } from './test-api.js'
+import type { DiskTransfer } from './transfer.js'
 
 /** Options of {@link pipelineSuite}: a source and a destination, each with its fixture. */
 export interface PipelineSuiteOptions {
@@ -31,6 +31,11 @@ export interface PipelineSuiteOptions {
      */
     readBack?: (instance: InstanceRef, disk: DiskDescriptor) => Promise<{ path: string; format: DiskFormat }>
   }
+  /**
+   * The engine's disk transfer, which moves every disk: `engineTransfer` from `guts/testing`.
+   * Required, so the suite certifies the pair with the code guts will run (see {@link DiskTransfer}).
+   */
+  transfer: DiskTransfer
   /** Replaces parts of the context the suite passes to every call. */
   context?: Partial<DriverContext>
 }
@@ -38,7 +43,7 @@ export interface PipelineSuiteOptions {
 interface Copied {
   disk: DiskDescriptor
   target: DiskTarget
-  copy: CopyResult
+  result: TransferResult
 }
 
 /**
@@ -50,9 +55,14 @@ interface Copied {
  * level of a test file. Pair a driver with the SDK's `fakeSourceDriver` or
  * `fakeDestinationDriver` to test one side alone.
  *
- * The copy is `qemu-img convert` when both ends are addressable, a stream pipeline for raw
- * stream → raw stream, and goes through a staging file otherwise. Nothing is skipped here:
- * the routes follow what the drivers return.
+ * Disks move through `options.transfer`, the engine's own transfer, so the routes (qemu-img for
+ * addressable sources into files, streams for raw streams, staging otherwise) are exactly the ones
+ * guts will take with these drivers. Nothing is skipped here: the routes follow what the drivers return.
+ *
+ * ```ts
+ * import { engineTransfer } from 'guts/testing'
+ * await pipelineSuite({ test, source: { factory, fixture: { vm } }, destination: { factory: fakeDestinationDriver, mapping }, transfer: engineTransfer })
+ * ```
  */
 export async function pipelineSuite(options: PipelineSuiteOptions): Promise<void> {
   const { test: api } = options
@@ -104,9 +114,10 @@ export async function pipelineSuite(options: PipelineSuiteOptions): Promise<void
         const source = await s().openDisk(exported, disk.id, c())
         try {
           const target = await t().openDiskTarget(imported, disk, c())
-          const copy = await copyDisk(source, target, c().workDir, c().signal)
-          await t().commitDisk(imported, disk, transferResult(disk, target, copy), c())
-          copied.push({ disk, target, copy })
+          const result = await options.transfer({ disk, source, target, workDir: c().workDir, signal: c().signal })
+          assert.equal(result.diskId, disk.id, `the transfer of disk ${disk.id} reported disk ${result.diskId}`)
+          await t().commitDisk(imported, disk, result, c())
+          copied.push({ disk, target, result })
         } finally {
           await source.close?.()
         }
@@ -122,7 +133,7 @@ export async function pipelineSuite(options: PipelineSuiteOptions): Promise<void
     check(api, 'every target disk equals its source disk', async () => {
       assert.equal(copied.length, v().disks.length, 'not every disk was copied')
       const session = need(exported, 'exports, copies and commits every disk')
-      for (const { disk, target, copy } of copied) {
+      for (const { disk, target, result } of copied) {
         // A fresh read of the source: the reference the copy must match.
         const source = await s().openDisk(session, disk.id, c())
         let reference: string
@@ -131,7 +142,7 @@ export async function pipelineSuite(options: PipelineSuiteOptions): Promise<void
         } finally {
           await source.close?.()
         }
-        await checkSameContent(reference, disk, target, copy, instance, options.destination.readBack)
+        await checkSameContent(reference, disk, target, result, instance, options.destination.readBack)
       }
     })
 
@@ -160,7 +171,7 @@ async function checkSameContent(
   reference: string,
   disk: DiskDescriptor,
   target: DiskTarget,
-  copy: CopyResult,
+  result: TransferResult,
   instance: InstanceRef | undefined,
   readBack: PipelineSuiteOptions['destination']['readBack'],
 ): Promise<void> {
@@ -172,9 +183,10 @@ async function checkSameContent(
     return
   }
   if (target.format === 'raw') {
+    // The engine hashes the raw content it streams; that hash must be the source's.
     const expected = await measureFile(reference)
-    assert.equal(copy.bytesWritten, expected.bytes, `disk ${disk.id}: ${copy.bytesWritten} bytes went into the target, the source has ${expected.bytes}`)
-    assert.equal(copy.sha256, expected.sha256, `disk ${disk.id}: the bytes written differ from the source content`)
+    assert.ok(result.sha256, `disk ${disk.id}: the transfer (${result.route}) into a raw stream target reported no sha256`)
+    assert.equal(result.sha256, expected.sha256, `disk ${disk.id}: the bytes written differ from the source content`)
   }
   // A non-raw stream target without readBack: its bytes came from qemu-img convert of the
   // staged source, which the core trusts as well; there is nothing further to read.

@@ -3,8 +3,9 @@ import { promisify } from 'node:util'
 import type { DiskFormat } from '../model.js'
 
 /**
- * The few qemu-img calls the suites make. They shell out on purpose: the core moves disks
- * with qemu-img too, so a driver that passes here hands the core something it can read.
+ * The few qemu-img calls the suites' checks make (sizes, content comparison, a raw reference
+ * copy of a source disk). They shell out on purpose: the core reads disks with qemu-img too, so
+ * a driver that passes here hands the core something it can read.
  */
 
 const run = promisify(execFile)
@@ -28,7 +29,7 @@ export async function imageVirtualSize(location: string, format: DiskFormat): Pr
   return size
 }
 
-/** `qemu-img convert`; the target is created fresh. */
+/** `qemu-img convert`, for the raw reference a target is compared with; the target is created fresh. */
 export async function convertImage(from: string, fromFormat: DiskFormat, to: string, toFormat: DiskFormat): Promise<void> {
   await qemuImg(['convert', '-f', fromFormat, '-O', toFormat, from, to])
 }
