@@ -27,7 +27,7 @@ export async function glanceUpload({ work, log, figure }) {
   }
   process.env.OS_CLIENT_CONFIG_FILE = lab
   const cloud = process.env.GUTS_LAB_OPENSTACK_CLOUD ?? 'lab-admin'
-  const { OpenStackDestination, OpenStackClient, loadCloudConfig } = await import('@guts/driver-openstack')
+  const { OpenStackDestination, OpenStackClient, loadCloudConfig } = await import('@guts/driver-openstack/testing')
   const { silentLogger } = await import('@guts/sdk')
   const client = new OpenStackClient(loadCloudConfig({ cloud }), silentLogger)
   const driver = new OpenStackDestination({ cloud, diskFormat: 'raw' })

@@ -16,7 +16,7 @@ const DISK_MIB = 256
 const BLOCK = 64 * KiB
 
 export async function deltaSyncBench({ root, work, log, figure, lab }) {
-  const { VimSession, resolveConfig, retrieve, runTask } = await import(join(root, 'plugins', 'driver-vmware', 'dist', 'index.js'))
+  const { VimSession, resolveConfig, retrieve, runTask } = await import('@guts/driver-vmware/testing')
   const session = new VimSession(resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}))
   await session.connect()
   const name = `bench-warm-${process.pid}`
@@ -118,7 +118,7 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
 
 /** Any VM of the lab: the new VM goes in its folder, pool and host. */
 async function firstVm(root, lab) {
-  const { default: vmware } = await import(join(root, 'plugins', 'driver-vmware', 'dist', 'index.js'))
+  const { default: vmware } = await import('@guts/driver-vmware')
   const driver = vmware.create({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint })
   const ctx = { signal: AbortSignal.timeout(60_000), log: { debug() {}, info() {}, warn() {}, error() {} }, workDir: '/tmp', recordUndo: async () => {} }
   try {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { labGate } from '../helpers/lab-gate.js'
 import { silentLogger } from '@guts/sdk'
-import { OpenStackClient, loadCloudConfig } from '@guts/driver-openstack'
+import { OpenStackClient, loadCloudConfig } from '@guts/driver-openstack/testing'
 
 /**
  * Shared by the OpenStack lab tests. They run only when GUTS_LAB_OPENSTACK names the lab's

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:https'
-import { retrieve, runTask, type VimSession } from '@guts/driver-vmware'
+import { retrieve, runTask, type VimSession } from '@guts/driver-vmware/testing'
 import type { VcsimLab } from './vmware-lab.js'
 
 /**

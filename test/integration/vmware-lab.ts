@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { labGate } from '../helpers/lab-gate.js'
 import { silentLogger, type DriverContext } from '@guts/sdk'
-import { retrieve, retrieveAll, runTask, snapshotNodes, type Moref, type VimSession, type XmlValue } from '@guts/driver-vmware'
+import { retrieve, retrieveAll, runTask, snapshotNodes, type Moref, type VimSession, type XmlValue } from '@guts/driver-vmware/testing'
 
 /**
  * Shared by the vSphere lab tests. They run only when GUTS_LAB_VCSIM names the simulator's

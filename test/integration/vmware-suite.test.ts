@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
-import vmware, { resolveConfig, runTask, VimSession, type VmwareSource } from '@guts/driver-vmware'
+import vmware from '@guts/driver-vmware'
+import { resolveConfig, runTask, VimSession, type VmwareSource } from '@guts/driver-vmware/testing'
 import { sourceDriverSuite } from '@guts/sdk/testing'
 import { ctx, labAvailable, readLab } from './vmware-lab.js'
 

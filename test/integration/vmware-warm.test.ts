@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import vmware, { resolveConfig, runTask, snapshotDescription, VimSession, type Moref, type VmwareSource } from '@guts/driver-vmware'
+import vmware from '@guts/driver-vmware'
+import { resolveConfig, runTask, snapshotDescription, VimSession, type Moref, type VmwareSource } from '@guts/driver-vmware/testing'
 import type { ExportOptions, Extent, VmDescriptor } from '@guts/sdk'
 import { createVm, ctx, destroyVm, guestWrite, labAvailable, powerState, readAll, readLab, setPower, snapshotsOf } from './vmware-lab.js'
 

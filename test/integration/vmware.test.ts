@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import vmware, { resolveConfig, retrieveAll, runTask, VimSession, type VmwareSource } from '@guts/driver-vmware'
+import vmware from '@guts/driver-vmware'
+import { resolveConfig, retrieveAll, runTask, VimSession, type VmwareSource } from '@guts/driver-vmware/testing'
 import type { VmSummary } from '@guts/sdk'
 import { ctx, labAvailable, readLab } from './vmware-lab.js'
 

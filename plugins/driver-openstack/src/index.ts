@@ -13,6 +13,5 @@ export default defineDestinationDriver<OpenStackOptions>({
   create: (options) => new OpenStackDestination(options ?? {}),
 })
 
-export { OpenStackDestination, OPENSTACK_CAPABILITIES }
-export { OpenStackClient, loadCloudConfig, type CloudConfig, type CloudOverrides } from './client/index.js'
+// The factory and its options type only; tests and benchmarks reach inside through ./testing.
 export type { OpenStackOptions } from './options.js'

@@ -13,11 +13,5 @@ export default defineSourceDriver<VmwareOptions>({
   create: (options) => new VmwareSource(options ?? {}),
 })
 
-export { VmwareSource, VMWARE_CAPABILITIES }
-export { describeVm } from './describe.js'
-export { listVms, folderPath, globMatcher, inFolder } from './inventory.js'
-export { guestOs } from './os.js'
-export { preflightFindings } from './preflight.js'
-export { carriesMarks, snapshotDescription, snapshotNodes } from './export/leftovers.js'
-export * from './client/index.js'
+// The factory and its options type only; tests and benchmarks reach inside through ./testing.
 export type { VmwareOptions } from './options.js'
