@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { DiskFormat, DriverContext, SourceDriver, VmDescriptor } from '@guts/sdk'
+import type { DiskFormat, SourceDriver, VmDescriptor } from '@guts/sdk'
+import { createTestContext } from '@guts/sdk/testing'
 import files from '../../src/drivers/files/index.js'
 import { makeSampleOva, type SampleOva } from '../fixtures/make-sample-ova.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
@@ -14,12 +15,7 @@ let dir: string
 let sample: SampleOva
 let driver: SourceDriver
 
-const ctx: DriverContext = {
-  signal: new AbortController().signal,
-  log: { debug() {}, info() {}, warn() {}, error() {} },
-  workDir: '',
-  recordUndo: async () => {},
-}
+const ctx = createTestContext()
 const cold = { mode: 'cold' as const, powerOff: 'refuse' as const }
 
 
@@ -85,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await driver?.dispose()
+  await ctx.cleanup()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { DestinationDriver, DriverContext, TargetMapping, UndoEntry, VmDescriptor } from '@guts/sdk'
+import type { DestinationDriver, DriverContext, TargetMapping, VmDescriptor } from '@guts/sdk'
+import { createTestContext, type TestContext } from '@guts/sdk/testing'
 import local from '../../src/drivers/local/index.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
 import { errorOf } from '../helpers/error-of.js'
@@ -11,16 +12,9 @@ const MiB = 2 ** 20
 let dir: string
 let sources: string[]
 
-function context(undo: UndoEntry[] = []): DriverContext & { undo: UndoEntry[] } {
-  return {
-    undo,
-    signal: new AbortController().signal,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-    workDir: '',
-    recordUndo: async (entry) => {
-      undo.push(entry)
-    },
-  }
+/** The SDK's test context, working in this file's temporary directory (removed in afterAll). */
+function context(): TestContext {
+  return createTestContext({ workDir: dir })
 }
 
 

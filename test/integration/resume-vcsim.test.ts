@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveConfig, retrieve, VimSession } from '@guts/driver-vmware/testing'
+import { carriesMarks, resolveConfig, retrieve, snapshotNodes, VimSession } from '@guts/driver-vmware/testing'
 import { runCli, tempDir } from '../helpers/cli.js'
 import { createLabVm, destroyLabVm, flatFileOf, guestWrite, power } from './vcsim-vm.js'
 import { labAvailable, readLab } from './vmware-lab.js'
@@ -49,7 +49,6 @@ if (labAvailable()) {
         'vms:', `  - name: ${name}`, '    mode: warm', '',
       ].join('\n'))
       let id = ''
-      let heldSnapshot: unknown
       const first = await runCli(['migrate', 'plan.yaml', '--json'], {
         dataDir, cwd: dir, env,
         onStdout: (chunk, child) => {
@@ -58,8 +57,11 @@ if (labAvailable()) {
         },
       })
       expect(first.signal).toBe('SIGKILL')
-      heldSnapshot = await snapshots()
-      expect(heldSnapshot).toBeDefined() // the dead run's snapshot is still there
+      expect(id).not.toBe('')
+      // The dead run's snapshot is still there: exactly one, carrying this migration's marks.
+      const held = snapshotNodes(await snapshots())
+      expect(held).toHaveLength(1)
+      expect(carriesMarks(held[0]!.description, { 'guts-migration': id })).toBe(true)
 
       const resumed = await runCli(['migration', 'resume', id.slice(0, 8)], { dataDir, cwd: dir, env })
       expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)

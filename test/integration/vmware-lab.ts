@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
+import { tmpdir } from 'node:os'
 import { labGate } from '../helpers/lab-gate.js'
-import { silentLogger, type DriverContext } from '@guts/sdk'
+import type { DriverContext } from '@guts/sdk'
+import { createTestContext } from '@guts/sdk/testing'
 import { retrieve, retrieveAll, runTask, snapshotNodes, type Moref, type VimSession, type XmlValue } from '@guts/driver-vmware/testing'
 
 /**
@@ -30,8 +32,9 @@ export function readLab(): VcsimLab {
   return JSON.parse(readFileSync(labFile!, 'utf8')) as VcsimLab
 }
 
+/** The SDK's test context; the vmware driver keeps nothing in its work dir, so the system temp dir serves. */
 export function ctx(signal: AbortSignal = new AbortController().signal): DriverContext {
-  return { signal, log: silentLogger, workDir: '/tmp', recordUndo: async () => {} }
+  return createTestContext({ signal, workDir: tmpdir() })
 }
 
 /**

@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest'
-import { defineSourceDriver, silentLogger, type SourceDriver } from '@guts/sdk'
-import { fakeSourceDriver, FAKE_SOURCE_PASSWORD } from '@guts/sdk/testing'
+import { afterAll, describe, expect, it } from 'vitest'
+import { defineSourceDriver, type SourceDriver } from '@guts/sdk'
+import { createTestContext, fakeSourceDriver, FAKE_SOURCE_PASSWORD, type TestContext } from '@guts/sdk/testing'
 import { DriverRegistry } from '../../src/drivers/registry.js'
 import { runtimeSource } from '../../src/drivers/runtime.js'
 
-const ctx = (signal = new AbortController().signal) => ({ signal, log: silentLogger, workDir: '/tmp', recordUndo: async () => undefined })
+const contexts: TestContext[] = []
+const ctx = (): TestContext => {
+  const c = createTestContext()
+  contexts.push(c)
+  return c
+}
+afterAll(() => Promise.all(contexts.map((c) => c.cleanup())))
 
 /** A source whose describeVm throws a plain Error, as a careless driver would. */
 function sloppy(): SourceDriver {
@@ -20,11 +26,11 @@ describe('driver runtime wrapper', () => {
   })
 
   it('refuses calls once the signal has fired, but still lets cleanup run', async () => {
-    const controller = new AbortController()
-    controller.abort(new Error('Ctrl-C'))
+    const cancelled = ctx()
+    cancelled.controller.abort(new Error('Ctrl-C'))
     const driver = runtimeSource(fakeSourceDriver({ password: FAKE_SOURCE_PASSWORD }))
-    await expect(driver.connect(ctx(controller.signal))).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
-    await expect(driver.endExport({ vm: { id: 'a', name: 'a' }, mode: 'cold', data: {} }, 'aborted', ctx(controller.signal))).resolves.toBeUndefined()
+    await expect(driver.connect(cancelled)).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
+    await expect(driver.endExport({ vm: { id: 'a', name: 'a' }, mode: 'cold', data: {} }, 'aborted', cancelled)).resolves.toBeUndefined()
   })
 
   it('refuses optional calls without the capability', async () => {
