@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger, type DriverContext, type Extent, type ExportSession } from '@guts/sdk'
-import vmware, { VMWARE_CAPABILITIES, VmwareSource } from '../src/index.js'
+import vmware from '../src/index.js'
+import { VMWARE_CAPABILITIES, VmwareSource } from '../src/testing.js'
 
 const ctx: DriverContext = { signal: new AbortController().signal, log: silentLogger, workDir: '/tmp', recordUndo: async () => {} }
 

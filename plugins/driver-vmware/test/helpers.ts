@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttps } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { testCertificate } from '@guts/http/testing'
 
 export const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -18,7 +19,7 @@ export async function fakeVim(handler: Handler, tls = false): Promise<{ url: str
       handler(method, body, req, res)
     })
   }
-  const server = tls ? createHttps({ cert: fixture('test-cert.pem'), key: fixture('test-key.pem') }, onRequest) : createHttp(onRequest)
+  const server = tls ? createHttps({ cert: testCertificate().cert, key: testCertificate().key }, onRequest) : createHttp(onRequest)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
   return {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { testCertificate } from '@guts/http/testing'
 import { resolveConfig } from '../src/client/config.js'
 import { VimSession } from '../src/client/session.js'
 import { fakeVim, fixture, SERVICE_CONTENT, soapResponse } from './helpers.js'
@@ -80,7 +81,7 @@ describe('VimSession over HTTP', () => {
 
 describe('TLS', () => {
   const answer = (method: string, _b: string, _r: unknown, res: { end(s: string): void }): void => res.end(method === 'RetrieveServiceContent' ? SERVICE_CONTENT : soapResponse(method, '<returnval><key>k</key></returnval>'))
-  const PIN = '13:44:93:56:80:28:5D:3E:DF:B9:E4:8F:24:44:07:D8:00:E3:0F:21'
+  const PIN = testCertificate().sha1
 
   it('rejects a self-signed certificate by default', async () => {
     const sim = await fakeVim(answer as never, true)
@@ -93,7 +94,7 @@ describe('TLS', () => {
   it('accepts it with the right thumbprint, with the CA, or when insecure', async () => {
     const sim = await fakeVim(answer as never, true)
     closers.push(sim.close)
-    for (const opts of [{ thumbprint: PIN.toLowerCase() }, { caCert: new URL('./fixtures/test-cert.pem', import.meta.url).pathname }, { insecure: true }]) {
+    for (const opts of [{ thumbprint: PIN.toLowerCase() }, { caCert: testCertificate().certPath }, { thumbprint: testCertificate().sha256 }, { insecure: true }]) {
       const s = new VimSession(config(sim.url, opts))
       await expect(s.connect()).resolves.toBeUndefined()
       await s.close()

@@ -62,3 +62,10 @@ describe('thumbprints', () => {
     expect(pinCheck(cert.sha256.replace('A3', 'B3'))('h', { raw } as never)?.message).toMatch(/does not match the pinned B3:/)
   })
 })
+
+describe('the shared test certificate', () => {
+  it('is the one the tests pin (vSphere-style SHA-1 and SHA-256 fingerprints)', () => {
+    expect(cert.sha1).toBe('13:44:93:56:80:28:5D:3E:DF:B9:E4:8F:24:44:07:D8:00:E3:0F:21')
+    expect(cert.sha256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+  })
+})

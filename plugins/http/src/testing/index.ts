@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -24,13 +25,8 @@ export function testCertificate(): TestCertificate {
   if (cached) return cached
   const certPath = fixture('test-cert.pem')
   const keyPath = fixture('test-key.pem')
-  cached = {
-    certPath,
-    keyPath,
-    cert: readFileSync(certPath, 'utf8'),
-    key: readFileSync(keyPath, 'utf8'),
-    sha1: '13:44:93:56:80:28:5D:3E:DF:B9:E4:8F:24:44:07:D8:00:E3:0F:21',
-    sha256: 'A3:A2:18:83:1F:F4:0B:A6:8A:29:73:89:AC:62:68:AE:12:F8:69:A7:90:16:58:03:20:4C:FD:5E:C1:F2:6F:2C',
-  }
+  const cert = readFileSync(certPath, 'utf8')
+  const x509 = new X509Certificate(cert)
+  cached = { certPath, keyPath, cert, key: readFileSync(keyPath, 'utf8'), sha1: x509.fingerprint, sha256: x509.fingerprint256 }
   return cached
 }
