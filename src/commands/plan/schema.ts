@@ -6,7 +6,7 @@ export default class PlanSchema extends BaseCommand<typeof PlanSchema> {
   static override examples = ['<%= config.bin %> plan schema > plan.schema.json']
 
   async run(): Promise<Record<string, unknown>> {
-    const schema = (await this.service()).planSchema()
+    const schema = await (await this.service()).planSchema()
     this.log(JSON.stringify(schema, null, 2))
     return schema
   }

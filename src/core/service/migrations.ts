@@ -11,8 +11,7 @@ import { REDACTED, redactPlanText } from '../plan/redact.js'
 import { eventSink } from '../pipeline/event-sink.js'
 import { CUTOVER_EVENT, type EventListener } from '../pipeline/events.js'
 import { asCheckpoint } from '../pipeline/vm-job.js'
-import { executeMigration, type ResolvedEndpoints } from '../pipeline/run-migration.js'
-import { cleanupMigration } from '../pipeline/cleanup-migration.js'
+import type { ResolvedEndpoints } from '../pipeline/run-migration.js'
 import { buildReport, type MigrationReport } from '../report.js'
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationSummary, type StateStore, type VmRecord } from '../state/store.js'
 import { short } from '../short-id.js'
@@ -95,6 +94,8 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
       await store.updateMigration(id, { status: 'running', cancelRequested: false, error: null, ...(migration.startedAt ? {} : { startedAt: now() }) })
       sink.emit({ type: 'migration.started', migrationId: id, name: migration.name, resumed })
       const keepOnFailure = options.keepOnFailure ?? Boolean(migration.options.keepOnFailure)
+      // The pipeline is loaded only by what runs a migration, not by validate, list or show.
+      const { executeMigration } = await import('../pipeline/run-migration.js')
       const result = await executeMigration({
         store, registry, migrationId: id, resolved, signal: controller.signal, emit: sink.emit,
         workRoot: deps.workRoot, keepOnFailure, ...(options.only ? { only: options.only } : {}),
@@ -190,6 +191,7 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     const { resolved } = await preparePlan(text, file, env)
     const sink = eventSink(store, m.id, onEvent)
     try {
+      const { cleanupMigration } = await import('../pipeline/cleanup-migration.js')
       const r = await cleanupMigration({ store, registry, migration: m, resolved, workRoot: deps.workRoot, emit: sink.emit })
       return { migration: await getMigration(m.id), ...r }
     } finally {
