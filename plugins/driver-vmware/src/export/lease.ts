@@ -1,4 +1,4 @@
-import { GutsError, isGutsError, throwIfAborted } from '@guts/sdk'
+import { GutsError, isGutsError, poll } from '@guts/sdk'
 import { retrieve, type Caller } from '../client/property-collector.js'
 import { arr, isObject, str, type Moref, type XmlObject } from '../client/xml.js'
 import { CONTROLLERS } from '../devices.js'
@@ -16,17 +16,22 @@ export interface LeaseDisk {
  * returns the lease info. A lease in `error` carries a fault, which is thrown as a GutsError.
  */
 export async function waitLeaseReady(caller: Caller, lease: Moref, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<XmlObject> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000)
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+  return poll(async () => {
     const [o] = await retrieve(caller, [lease], 'HttpNfcLease', ['state', 'info', 'error'], opts.signal)
     const state = o?.props.state
     if (state === 'ready' && isObject(o?.props.info)) return o.props.info
     if (state === 'error') throw taskError(lease, 'HttpNfcLease', o?.props.error)
     if (state !== 'initializing') throw new GutsError('GUTS_DRIVER_ERROR', `vSphere export lease ${lease.value} is ${String(state)}, not ready.`)
-    if (Date.now() > deadline) throw new GutsError('GUTS_TIMEOUT', `vSphere export lease ${lease.value} stayed initializing for too long.`, { retryable: true })
-    throwIfAborted(opts.signal)
-    await new Promise((r) => setTimeout(r, delay))
-  }
+    return undefined
+  }, {
+    what: `vSphere export lease ${lease.value}`,
+    timeoutMs: opts.timeoutMs ?? 10 * 60_000,
+    intervalMs: 100,
+    factor: 2,
+    maxIntervalMs: 2000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    timeoutError: () => new GutsError('GUTS_TIMEOUT', `vSphere export lease ${lease.value} stayed initializing for too long.`, { retryable: true }),
+  })
 }
 
 /**
