@@ -3,7 +3,6 @@ import { abortedError, GutsError, isGutsError, type DiskSource, type ExportSessi
 import { durationMs, type WarmSettings } from '../plan/schema.js'
 import type { StateStore } from '../state/store.js'
 import { CUTOVER_EVENT } from './events.js'
-import type { VmDrivers } from './vm-drivers.js'
 import type { CheckpointPatch } from './checkpoints.js'
 import type { VmCheckpoint, WarmState } from './vm-job.js'
 import { syncWarmVm, type SyncOptions } from './vm-warm-sync.js'

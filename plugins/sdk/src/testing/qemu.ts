@@ -16,8 +16,8 @@ async function qemuImg(args: string[]): Promise<string> {
     return stdout
   } catch (error) {
     const e = error as { code?: unknown; stderr?: unknown; message?: string }
-    if (e.code === 'ENOENT') throw new Error('qemu-img is not installed; the conformance suites need it (apt install qemu-utils).')
-    throw new Error(`qemu-img ${args.join(' ')} failed: ${String(e.stderr ?? e.message).trim()}`)
+    if (e.code === 'ENOENT') throw new Error('qemu-img is not installed; the conformance suites need it (apt install qemu-utils).', { cause: error })
+    throw new Error(`qemu-img ${args.join(' ')} failed: ${String(e.stderr ?? e.message).trim()}`, { cause: error })
   }
 }
 
@@ -45,6 +45,6 @@ export async function imagesEqual(a: string, aFormat: DiskFormat, b: string, bFo
   } catch (error) {
     const e = error as { code?: unknown; stdout?: string; stderr?: string }
     if (e.code === 1) return { equal: false, detail: String(e.stdout ?? '').trim() }
-    throw new Error(`qemu-img compare ${a} ${b} failed: ${String(e.stderr ?? error).trim()}`)
+    throw new Error(`qemu-img compare ${a} ${b} failed: ${String(e.stderr ?? error).trim()}`, { cause: error })
   }
 }
