@@ -137,7 +137,7 @@ async function coldExport({ root, work, log, figure, lab, shared }) {
   const mt = medianIndex(tratios)
   figure({ name: `vmware cold export ${DISK_MB} MiB -> raw (end to end)`, unit: 'MiB/s', guts: mibps(g[m].seconds), baseline: mibps(b[m].seconds), ratio: ratios[m], target: '>= 0.9x', limit: 0.9, better: 'higher', on: 'ratio', note: 'guts migrate wall time vs ExportVm + curl to file + qemu-img convert -f vmdk; median round' })
   figure({ name: `vmware cold export ${DISK_MB} MiB -> raw (transfer only)`, unit: 'MiB/s', guts: mibps(g[mt].transfer), baseline: mibps(b[mt].seconds), ratio: tratios[mt], note: "guts' disk.done seconds vs the same baseline; median round" })
-  return { diskMiB: DISK_MB, identical: same, guts: g.map(({ output, ...x }) => x), baseline: b.map(({ output, ...x }) => x), ratios, transferRatios: tratios }
+  return { diskMiB: DISK_MB, identical: same, guts: g.map(({ output: _o, ...x }) => x), baseline: b.map(({ output: _o, ...x }) => x), ratios, transferRatios: tratios }
 }
 
 // ---- 7. vm list of 1,000 VMs ----

@@ -10,7 +10,7 @@ if (labAvailable()) {
 
   describe('vmware source against vcsim', () => {
     let driver: VmwareSource
-    let vms: VmSummary[] = []
+    const vms: VmSummary[] = []
 
     beforeAll(async () => {
       driver = vmware.create(pinned) as VmwareSource

@@ -86,9 +86,8 @@ describe('migration engine', () => {
   })
 
   it('cancel from another process aborts the run and rolls back', async () => {
-    let t: Awaited<ReturnType<typeof setup>>
     let id = ''
-    t = await setup({
+    const t: Awaited<ReturnType<typeof setup>> = await setup({
       vms: [{ id: 'a', name: 'slow', diskSizes: [64 * KiB] }],
       onOpenDisk: async () => {
         await t.service.cancelMigration(id)

@@ -61,7 +61,8 @@ export function listrRenderer(write: (line: string) => void): Renderer {
     if (!v.task) return
     v.task.title = `${key}: ${v.stage}`
     v.task.output = [...v.disks.entries()].map(([id, d]) => `${id} ${d.line}`).join('\n')
-    if (v.settle) v.settle.ok ? v.resolve?.() : v.reject?.(new Error(v.settle.message))
+    if (v.settle?.ok) v.resolve?.()
+    else if (v.settle) v.reject?.(new Error(v.settle.message))
   }
 
   return {
