@@ -39,18 +39,19 @@ const TLS_CODES = new Set([
   'CERT_CHAIN_TOO_LONG',
   'INVALID_CA',
   'HOSTNAME_MISMATCH',
+  // Bun (1.4) uses these same names, on the error itself instead of on a cause.
   'ERR_TLS_CERT_ALTNAME_INVALID',
-  // Bun's names for the same checks.
-  'TLSCertificateVerificationFailed',
-  'CertificateVerificationFailed',
 ])
 
-/** Every code of one kind; Bun's own names (ConnectionRefused, …) next to Node's and undici's. */
+/**
+ * Every code of one kind: Node's and undici's, and the names older Bun versions gave (Bun 1.4
+ * mostly uses Node's: ECONNREFUSED, ECONNRESET, ENOTFOUND, on the error itself).
+ */
 const KINDS: [NetworkErrorKind, readonly string[]][] = [
   ['refused', ['ECONNREFUSED', 'ConnectionRefused', 'FailedToOpenSocket']],
   ['reset', ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ConnectionClosed', 'ERR_STREAM_PREMATURE_CLOSE']],
-  ['timeout', ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'Timeout', 'TimeoutError']],
-  ['dns', ['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'DNSException']],
+  ['timeout', ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TimeoutError']],
+  ['dns', ['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']],
   ['unreachable', ['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL']],
   ['protocol', ['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_TLS_HANDSHAKE_TIMEOUT']],
 ]
