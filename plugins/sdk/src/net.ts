@@ -50,7 +50,7 @@ const TLS_CODES = new Set([
 const KINDS: [NetworkErrorKind, readonly string[]][] = [
   ['refused', ['ECONNREFUSED', 'ConnectionRefused', 'FailedToOpenSocket']],
   ['reset', ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ConnectionClosed', 'ERR_STREAM_PREMATURE_CLOSE']],
-  ['timeout', ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TimeoutError']],
+  ['timeout', ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TimeoutError', 'client-timeout']],
   ['dns', ['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']],
   ['unreachable', ['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL']],
   ['protocol', ['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_TLS_HANDSHAKE_TIMEOUT']],
@@ -75,10 +75,12 @@ function chain(err: unknown): unknown[] {
 
 function codeOf(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null) return undefined
-  const { code, name } = e as { code?: unknown; name?: unknown }
+  const { code, name, level } = e as { code?: unknown; name?: unknown; level?: unknown }
   if (typeof code === 'string' && code) return code
   // AbortSignal.timeout() fires a DOMException named TimeoutError (numeric code).
-  return name === 'TimeoutError' ? 'TimeoutError' : undefined
+  if (name === 'TimeoutError') return 'TimeoutError'
+  // ssh2 (SSH clients) marks a handshake that timed out by its level, without a code.
+  return level === 'client-timeout' ? 'client-timeout' : undefined
 }
 
 function kindOf(code: string): NetworkErrorKind | undefined {

@@ -43,6 +43,8 @@ describe('classifyNetworkError', () => {
     expect(classifyNetworkError(a).kind).toBe('unknown')
     expect(classifyNetworkError(Object.assign(new Error('The operation timed out.'), { name: 'TimeoutError' })).kind).toBe('timeout')
     expect(classifyNetworkError('just a string')).toMatchObject({ kind: 'unknown', message: 'just a string' })
+    // ssh2, for SSH clients: a handshake timeout has a level and no code.
+    expect(classifyNetworkError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' })).kind).toBe('timeout')
   })
 
   it('finds a GutsError a TLS connector put in the chain', () => {
