@@ -36,7 +36,7 @@ export async function loadGutsConfig(options: { from?: string; explicitPath?: st
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${result.filepath} ${formatPath(i.path) || '(top)'}: ${i.message}`)
     throw new GutsError('GUTS_CONFIG_INVALID', `The guts config has problems:\n${lines.join('\n')}`, {
-      suggestions: ['Fix the config file, or pass --config to use another one.'],
+      suggestions: ['Fix the config file, or use another one.'],
     })
   }
   return { config: parsed.data, filepath: result.filepath }

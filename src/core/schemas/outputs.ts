@@ -10,7 +10,7 @@ const migrationStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'pa
 const vmStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled', 'rolled-back', 'skipped'])
 const iso = z.string().describe('ISO 8601 time')
 
-export const errorOutput = z.object({ error }).describe('What every command prints under --json when it fails')
+export const errorOutput = z.object({ error }).describe('What every command prints as JSON when it fails')
 
 export const vmReport = z.looseObject({
   name: z.string(),
