@@ -1,9 +1,21 @@
-import type { StateStore } from '../state/store.js'
+import type { StateStore, VmPatch } from '../state/store.js'
 import type { Stage } from './events.js'
 import { toJson, type VmCheckpoint } from './vm-job.js'
 
 /** A change to a checkpoint: the keys given replace the stored ones; `null` clears a key. */
 export type CheckpointPatch = { [K in keyof VmCheckpoint]?: VmCheckpoint[K] | null }
+
+/** What a rolled-back VM keeps (its job and descriptor), so a retry starts clean. */
+export const ROLLED_BACK: CheckpointPatch = { preflight: null, exportSession: null, importSession: null, disks: null, instance: null, verify: null, warm: null, poweredOffAt: null, downtime: null }
+
+/**
+ * Writes a checkpoint patch to the store, with any status fields of the same record update. The
+ * one place a checkpoint is written: through {@link Checkpoints.save} while a VM runs, directly by
+ * the migration-level steps (a job queued, a plan-wide preflight, a cleanup) that hold no VM copy.
+ */
+export async function storeCheckpoint(store: StateStore, migrationId: string, vmKey: string, patch: CheckpointPatch, record: Omit<VmPatch, 'checkpoint'> = {}): Promise<void> {
+  await store.upsertVm(migrationId, vmKey, { ...record, checkpoint: toJson(patch) })
+}
 
 /**
  * One VM's checkpoint, the in-memory copy and the stored record kept together: every stage, the
@@ -34,9 +46,6 @@ export class Checkpoints {
       else if (value !== undefined) next[key] = value
     }
     this.cp = next as VmCheckpoint
-    await this.store.upsertVm(this.migrationId, this.vmKey, {
-      checkpoint: toJson(patch),
-      ...(options.stage ? { status: 'running' as const, stage: options.stage } : {}),
-    })
+    await storeCheckpoint(this.store, this.migrationId, this.vmKey, patch, options.stage ? { status: 'running', stage: options.stage } : {})
   }
 }

@@ -2,6 +2,7 @@ import { GutsError, type DestinationDriver, type DriverContext, type UndoEntry }
 import type { DriverRegistry } from '../../drivers/registry.js'
 import { isLive } from '../lease.js'
 import type { MigrationRecord, StateStore, VmRecord } from '../state/store.js'
+import { ROLLED_BACK, storeCheckpoint } from './checkpoints.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
 import type { EventListener } from './events.js'
 import type { ResolvedEndpoints } from './run-migration.js'
@@ -47,7 +48,7 @@ export async function cleanupMigration(o: {
       const ctx = await vmDriverContext({ store, migrationId: migration.id, vmKey: v.vmKey, workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey), signal, emit: o.emit })
       const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit, leftovers })
       if (ok) {
-        await store.upsertVm(migration.id, v.vmKey, { status: 'rolled-back', stage: 'discover', checkpoint: { exportSession: null, importSession: null, disks: null, instance: null, verify: null, preflight: null, warm: null, poweredOffAt: null, downtime: null } })
+        await storeCheckpoint(store, migration.id, v.vmKey, ROLLED_BACK, { status: 'rolled-back', stage: 'discover' })
         cleaned.push(v.vmKey)
       } else failed.push(v.vmKey)
     }

@@ -1,9 +1,10 @@
 import { GutsError, type DestinationDriver, type Finding, type JsonObject, type PlannedVm, type SourceDriver, type VmDescriptor } from '@guts/sdk'
 import type { StateStore, VmStatus } from '../state/store.js'
+import { storeCheckpoint } from './checkpoints.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
 import type { EventListener } from './events.js'
 import { errorJson } from './vm-drivers.js'
-import { asCheckpoint, targetMapping, toJson, type VmJob } from './vm-job.js'
+import { asCheckpoint, targetMapping, type VmJob } from './vm-job.js'
 
 /**
  * The destination's whole-plan check (`preflightPlan`), run once before any VM exports: quotas each
@@ -40,7 +41,7 @@ export async function preflightWholePlan(o: {
       } catch {
         continue
       }
-      await store.upsertVm(migrationId, job.key, { checkpoint: toJson({ descriptor: vm }) })
+      await storeCheckpoint(store, migrationId, job.key, { descriptor: vm })
     }
     planned.push({ key: job.key, vm, mapping: targetMapping(job, migrationId, o.destinationOptions) })
   }

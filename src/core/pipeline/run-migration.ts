@@ -2,6 +2,7 @@ import { GutsError, type JsonObject, type SourceDriver } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import type { Plan } from '../plan/schema.js'
 import type { MigrationStatus, StateStore, VmStatus } from '../state/store.js'
+import { storeCheckpoint } from './checkpoints.js'
 import { eventLogger } from './driver-context.js'
 import type { EventListener } from './events.js'
 import { expandVms } from './expand-vms.js'
@@ -108,7 +109,7 @@ async function jobsFor(o: ExecuteOptions, source: SourceDriver, ctx: Parameters<
       o.emit({ type: 'vm.failed', vm: m.key, error: errorJson(m.error), rolledBack: false, stage: 'discover' })
       statuses[m.key] = 'failed'
     }
-    for (const job of found) await o.store.upsertVm(o.migrationId, job.key, { status: 'pending', checkpoint: { job: job as unknown as JsonObject } })
+    for (const job of found) await storeCheckpoint(o.store, o.migrationId, job.key, { job }, { status: 'pending' })
     jobs = found
   }
   return jobs

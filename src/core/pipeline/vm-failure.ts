@@ -1,13 +1,10 @@
 import { isGutsError, type DriverContext } from '@guts/sdk'
 import type { StateStore, VmStatus } from '../state/store.js'
-import type { CheckpointPatch, Checkpoints } from './checkpoints.js'
+import { ROLLED_BACK, type Checkpoints } from './checkpoints.js'
 import type { EventListener, Stage } from './events.js'
 import { errorJson, type VmDrivers } from './vm-drivers.js'
 import type { VmJob } from './vm-job.js'
 import { rollbackVm } from './vm-rollback.js'
-
-/** What a rolled-back VM keeps (its job and descriptor), so a retry starts clean. */
-const RESET: CheckpointPatch = { preflight: null, exportSession: null, importSession: null, disks: null, instance: null, verify: null, warm: null, poweredOffAt: null, downtime: null }
 
 export interface FailureContext {
   store: StateStore
@@ -36,7 +33,7 @@ export async function failVm(f: FailureContext, error: unknown, stage: Stage): P
     rolledBack = await rollbackVm({ store: f.store, migrationId: f.migrationId, vmKey: vm, checkpoint: cp, drivers: f.drivers, ctx: f.ctx, outcome: aborted ? 'aborted' : 'failed', emit: f.emit })
   }
   if (cp.poweredOffAt) await restoreSource(f, rolledBack)
-  if (rolledBack) await f.checkpoints.save(RESET)
+  if (rolledBack) await f.checkpoints.save(ROLLED_BACK)
   await f.store.upsertVm(f.migrationId, vm, { status, error: err, ...(rolledBack ? { stage: 'discover' } : {}) })
   f.emit({ type: 'vm.failed', vm, error: err, rolledBack, stage })
   return status
