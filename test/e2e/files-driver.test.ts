@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, open, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DiskFormat, SourceDriver, VmDescriptor } from '@guts/sdk'
 import { createTestContext } from '@guts/sdk/testing'
@@ -9,6 +8,7 @@ import files from '../../src/drivers/files/index.js'
 import { makeSampleOva, type SampleOva } from '../fixtures/make-sample-ova.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
 import { errorOf } from '../helpers/error-of.js'
+import { tempDir } from '../helpers/cli.js'
 
 const MiB = 2 ** 20
 let dir: string
@@ -51,7 +51,7 @@ const FORMATS: { file: string; format: DiskFormat; make: string[] }[] = [
 ]
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'guts-files-'))
+  dir = tempDir('guts-files-')
   await makeRaw(join(dir, 'original.raw'))
   await mkdir(join(dir, 'images'))
   for (const f of FORMATS) qemu('convert', '-f', 'raw', ...f.make, join(dir, 'original.raw'), join(dir, 'images', f.file))
@@ -82,7 +82,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await driver?.dispose()
   await ctx.cleanup()
-  if (dir) await rm(dir, { recursive: true, force: true })
 })
 
 describe('files driver: listing', () => {

@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DestinationDriver, DriverContext, TargetMapping, VmDescriptor } from '@guts/sdk'
 import { createTestContext, type TestContext } from '@guts/sdk/testing'
 import local from '../../src/drivers/local/index.js'
 import { qemuImgCompare, qemuImgConvert, qemuImgCreate } from '../../src/tools/qemu-img.js'
 import { errorOf } from '../helpers/error-of.js'
+import { tempDir } from '../helpers/cli.js'
 
 const MiB = 2 ** 20
 let dir: string
 let sources: string[]
 
-/** The SDK's test context, working in this file's temporary directory (removed in afterAll). */
+/** The SDK's test context, working in this file's temporary directory (tempDir removes it). */
 function context(): TestContext {
   return createTestContext({ workDir: dir })
 }
@@ -65,7 +65,7 @@ async function importVm(driver: DestinationDriver, vm: VmDescriptor, mapping: Ta
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'guts-local-'))
+  dir = tempDir('guts-local-')
   sources = []
   for (const [i, size] of [16 * MiB, 8 * MiB].entries()) {
     const raw = join(dir, `src${i}.raw`)
@@ -77,10 +77,6 @@ beforeAll(async () => {
     await qemuImgConvert({ source: raw, sourceFormat: 'raw', target: vmdk, targetFormat: 'vmdk', targetOptions: ['subformat=streamOptimized'] })
     sources.push(vmdk)
   }
-})
-
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true })
 })
 
 describe('local destination', () => {

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { open } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findTarMember, listTarMembers, parseNumericField, parsePax, readTarMemberText } from '../../src/drivers/files/tar-reader.js'
 import { ustarHeader, writeTar } from '../fixtures/tar-writer.js'
 import { errorOf } from '../helpers/error-of.js'
+import { tempDir } from '../helpers/cli.js'
 
 let dir: string
 
@@ -27,7 +27,7 @@ const LONG_DIR = `${'deep-folder-name/'.repeat(5)}and-more`
 const LONG_NAME = `${'a-very-long-member-name-'.repeat(6)}.vmdk`
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'guts-tar-'))
+  dir = tempDir('guts-tar-')
   await writeFile(join(dir, 'small.ovf'), '<Envelope/>\n')
   await writeFile(join(dir, 'exact.bin'), Buffer.alloc(1024, 7))
   await writeFile(join(dir, 'odd.bin'), Buffer.from('x'.repeat(777)))
@@ -35,10 +35,6 @@ beforeAll(async () => {
   await mkdir(join(dir, LONG_DIR), { recursive: true })
   await writeFile(join(dir, LONG_DIR, LONG_NAME), Buffer.from('long one'))
   await writeFile(join(dir, LONG_DIR, 'odd.bin'), Buffer.from('x'.repeat(777)))
-})
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
 })
 
 describe('tar writer + reader', () => {
