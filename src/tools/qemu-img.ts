@@ -1,5 +1,5 @@
 import { GutsError, type DiskFormat } from '@guts/sdk'
-import { mapToolError, runTool, startTool } from './external.js'
+import { mapToolError, runTool, startTool, ToolRunError } from './external.js'
 
 export interface QemuImgInfo {
   format: string
@@ -56,7 +56,7 @@ export async function qemuImgConvert(options: ConvertOptions): Promise<void> {
     ...(options.coroutines ? ['-m', String(options.coroutines)] : []),
     options.source, options.target,
   ]
-  const { subprocess: child } = await startTool('qemu-img', args, { signal: options.signal, buffer: { stdout: false, stderr: true } })
+  const { child, done } = startTool('qemu-img', args, { signal: options.signal, streamStdout: true })
   child.stdout?.setEncoding('utf8')
   child.stdout?.on('data', (chunk: string) => {
     let last: number | undefined
@@ -64,7 +64,7 @@ export async function qemuImgConvert(options: ConvertOptions): Promise<void> {
     if (last !== undefined) options.onProgress?.(last / 100)
   })
   try {
-    await child
+    await done
   } catch (error) {
     throw mapToolError('qemu-img', args, error, options.signal)
   }
@@ -95,7 +95,7 @@ export async function qemuImgCompare(a: { path: string; format: DiskFormat }, b:
     const r = await runTool('qemu-img', args, { signal, reject: false })
     if (r.exitCode === 0) return { same: true, detail: String(r.stdout) }
     if (r.exitCode === 1) return { same: false, detail: String(r.stdout) }
-    throw Object.assign(new Error('compare failed'), r)
+    throw new ToolRunError('compare failed', r)
   } catch (error) {
     throw mapToolError('qemu-img', args, error, signal)
   }
@@ -118,7 +118,7 @@ export async function qemuImgCheck(path: string, format: DiskFormat, signal?: Ab
   try {
     const r = await runTool('qemu-img', args, { signal, reject: false })
     if (r.exitCode === 63) return { ok: true, corruptions: 0, leaks: 0, detail: 'format has no consistency check' }
-    if (r.exitCode !== 0 && r.exitCode !== 2 && r.exitCode !== 3) throw Object.assign(new Error('check failed'), r)
+    if (r.exitCode !== 0 && r.exitCode !== 2 && r.exitCode !== 3) throw new ToolRunError('check failed', r)
     const out = JSON.parse(String(r.stdout)) as { corruptions?: number; leaks?: number; 'check-errors'?: number }
     const corruptions = Number(out.corruptions ?? 0)
     const leaks = Number(out.leaks ?? 0)
