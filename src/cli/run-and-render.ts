@@ -22,7 +22,7 @@ export type RunOutput = { type: 'report'; report: MigrationReport }
  * exit code from the outcome and returns the report for `--json`.
  */
 export async function runAndRender(ctx: RunContext, start: (run: Pick<RunOptions, 'signal' | 'onEvent'>) => Promise<MigrationReport>): Promise<RunOutput | undefined> {
-  const renderer = pickRenderer({ json: ctx.json || ctx.output === 'json', plain: ctx.output === 'plain', write: ctx.writeLine })
+  const renderer = await pickRenderer({ json: ctx.json || ctx.output === 'json', plain: ctx.output === 'plain', write: ctx.writeLine })
   const controller = new AbortController()
   let interrupts = 0
   const onSignal = (signal: NodeJS.Signals) => {

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path'
 import { GutsError, isGutsError, type DiskDescriptor, type DiskFormat } from '@guts/sdk'
 import type { VmEntry } from './catalog.js'
 import { checkFileReadable, type DiskLocation } from './disk-probe.js'
-import { parseOvf, type OvfDescriptor, type OvfDisk } from './ovf.js'
+import type { OvfDescriptor, OvfDisk } from './ovf.js'
 import { findTarMember, listTarMembers, readTarMemberText } from './tar-reader.js'
 
 /** One disk of a VM package, located but not yet probed. */
@@ -49,7 +49,7 @@ export async function loadVm(entry: VmEntry, signal?: AbortSignal): Promise<Load
   }
   await checkFileReadable(entry.path)
   if (entry.kind === 'ovf') {
-    const ovf = parseOvf(await readFile(entry.path, 'utf8'))
+    const ovf = (await ovfParser())(await readFile(entry.path, 'utf8'))
     const dir = dirname(entry.path)
     return withOvfDisks(entry, ovf, dir, undefined, (href) => {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) {
@@ -70,7 +70,7 @@ export async function loadVm(entry: VmEntry, signal?: AbortSignal): Promise<Load
       ref: entry.path,
     })
   }
-  const ovf = parseOvf(await readTarMemberText(entry.path, descriptor))
+  const ovf = (await ovfParser())(await readTarMemberText(entry.path, descriptor))
   const manifest = members.find((m) => m.type === 'file' && /\.mf$/i.test(m.name))?.name
   return withOvfDisks(entry, ovf, dirname(entry.path), manifest, (href) => {
     const member = findTarMember(members, href)
@@ -148,4 +148,9 @@ function blockerOf(d: OvfDisk, entry: VmEntry): { blocker?: GutsError } {
     }
   }
   return {}
+}
+
+/** The OVF reader (and its XML parser) is loaded only for OVF/OVA VMs: plain disk images never need it. */
+async function ovfParser(): Promise<typeof import('./ovf.js').parseOvf> {
+  return (await import('./ovf.js')).parseOvf
 }
