@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest'
-import { silentLogger, type DriverContext, type Extent, type ExportSession } from '@guts/sdk'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Extent, ExportSession } from '@guts/sdk'
+import { createTestContext } from '@guts/sdk/testing'
 import vmware from '../src/index.js'
 import { VMWARE_CAPABILITIES, VmwareSource } from '../src/testing.js'
 
-const ctx: DriverContext = { signal: new AbortController().signal, log: silentLogger, workDir: '/tmp', recordUndo: async () => {} }
+const ctx = createTestContext()
+afterAll(() => ctx.cleanup())
 
 /** A snapshot session as beginExport saves it; no server is needed for what is tested here. */
 const session = (disk: Record<string, unknown>): ExportSession => ({

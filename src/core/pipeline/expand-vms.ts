@@ -32,7 +32,7 @@ export async function expandVms(plan: Plan, source: SourceDriver, ctx: DriverCon
       const what = entry.match ? `matching ${JSON.stringify(entry.match)}` : entry.name !== undefined ? `named "${entry.name}"` : `with id "${entry.id}"`
       missing.push({
         key: entry.name ?? entry.id ?? `vms[${i}]`, planIndex: i,
-        error: new GutsError('GUTS_NOT_FOUND', `No VM ${what} at the source.`, { ref: `vms[${i}]`, suggestions: ['Run `guts vm list --plan <plan>` to see the VMs the source has.'] }),
+        error: new GutsError('GUTS_NOT_FOUND', `No VM ${what} at the source.`, { ref: `vms[${i}]`, suggestions: ['List the VMs the source has (`guts vm list` with this plan as the source).'] }),
       })
       continue
     }

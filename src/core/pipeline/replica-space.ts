@@ -20,7 +20,7 @@ export async function replicaSpaceFindings(vm: VmDescriptor, workDir: string): P
     severity: known ? 'error' : 'warning',
     code: 'replica-space',
     ref: vm.name,
-    message: `${vm.name}: warm migration keeps replicas of its disks (${gib(needed)}${known ? '' : ' virtual; thin disks need less'}) in ${workDir}, which has ${gib(free)} free. Point --data-dir / GUTS_DATA_DIR at a larger filesystem, or use mode: cold or snapshot.`,
+    message: `${vm.name}: warm migration keeps replicas of its disks (${gib(needed)}${known ? '' : ' virtual; thin disks need less'}) in ${workDir}, which has ${gib(free)} free. Point the guts data directory (GUTS_DATA_DIR) at a larger filesystem, or use mode: cold or snapshot.`,
   }]
 }
 

@@ -1,19 +1,13 @@
-import { isGutsError, type DriverContext } from '@guts/sdk'
-import type { StateStore, VmStatus } from '../state/store.js'
-import { ROLLED_BACK, type Checkpoints } from './checkpoints.js'
-import type { EventListener, Stage } from './events.js'
-import { errorJson, type VmDrivers } from './vm-drivers.js'
-import type { VmJob } from './vm-job.js'
+import { isGutsError } from '@guts/sdk'
+import type { VmStatus } from '../state/store.js'
+import { ROLLED_BACK } from './checkpoints.js'
+import type { Stage } from './events.js'
+import { errorJson } from './vm-drivers.js'
+import type { StageContext } from './stages/stage.js'
 import { rollbackVm } from './vm-rollback.js'
 
-export interface FailureContext {
-  store: StateStore
-  migrationId: string
-  job: VmJob
-  drivers: VmDrivers
-  ctx: DriverContext
-  checkpoints: Checkpoints
-  emit: EventListener
+/** What failing a VM needs: the stage context's state and drivers, plus the run's signal and policy. */
+export type FailureContext = Pick<StageContext, 'store' | 'migrationId' | 'job' | 'drivers' | 'ctx' | 'checkpoints' | 'emit'> & {
   signal: AbortSignal
   keepOnFailure: boolean
 }
