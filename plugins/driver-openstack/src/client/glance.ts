@@ -119,7 +119,7 @@ export class Glance {
       if (signal.aborted) throw new GutsError('GUTS_ABORTED', 'Aborted during the Glance upload.', { cause: error })
       throw networkError('image', url, error, this.http.secrets())
     })
-    const glance = this
+    const waitActive = (imageId: string) => this.waitActive(imageId, 600_000, signal)
     let finishing = false
     const sink = new Writable({
       highWaterMark: 4 * 1024 * 1024,
@@ -134,7 +134,7 @@ export class Glance {
         body.end()
         done
           .then(async () => {
-            const image = await glance.waitActive(id, 600_000, signal)
+            const image = await waitActive(id)
             if (image.os_hash_algo === 'sha512' && image.os_hash_value && image.os_hash_value !== hash.digest('hex')) {
               throw new GutsError('GUTS_VERIFY_FAILED', `Glance image ${image.name} stores different data than guts sent (sha512 mismatch after ${bytes} bytes).`, { retryable: true })
             }
