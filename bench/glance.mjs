@@ -38,7 +38,18 @@ export async function glanceUpload({ work, log, figure }) {
   try {
     await driver.connect(ctx)
     const disk = { id: 'disk-0', index: 0, virtualSize: SIZE, format: 'raw' }
-    const vm = { id: `glance-${mark}`, name: `glance-${mark}`, powerState: 'off', cpus: 1, memoryMiB: 512, firmware: 'bios', secureBoot: false, os: { family: 'linux' }, disks: [disk], nics: [] }
+    const vm = {
+      id: `glance-${mark}`,
+      name: `glance-${mark}`,
+      powerState: 'off',
+      cpus: 1,
+      memoryMiB: 512,
+      firmware: 'bios',
+      secureBoot: false,
+      os: { family: 'linux' },
+      disks: [disk],
+      nics: [],
+    }
     const mapping = { networks: [], tags: { 'guts-migration': mark, 'guts-source-vm': vm.id }, options: {} }
     const endpoint = await client.http.endpoint('image')
 
@@ -54,13 +65,36 @@ export async function glanceUpload({ work, log, figure }) {
     }
     /** curl -T of the same file into an image created the same way (Expect: 100-continue off). */
     const viaCurl = async (i) => {
-      const image = await client.glance.create({ name: `guts-bench-curl-${mark}-${i}`, diskFormat: 'raw', tags: ['guts', `guts:${mark}`], properties: {} })
+      const image = await client.glance.create({
+        name: `guts-bench-curl-${mark}-${i}`,
+        diskFormat: 'raw',
+        tags: ['guts', `guts:${mark}`],
+        properties: {},
+      })
       images.push(image.id)
       const token = await client.http.token()
       sync()
       // spawnSync, not lib's run(): its error message would print the token.
       const t0 = performance.now()
-      const r = spawnSync('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', file, '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-H', `X-Auth-Token: ${token}`, `${endpoint}/images/${image.id}/file`], { encoding: 'utf8' })
+      const r = spawnSync(
+        'curl',
+        [
+          '-sS',
+          '--fail',
+          '-o',
+          '/dev/null',
+          '-T',
+          file,
+          '-H',
+          'Content-Type: application/octet-stream',
+          '-H',
+          'Expect:',
+          '-H',
+          `X-Auth-Token: ${token}`,
+          `${endpoint}/images/${image.id}/file`,
+        ],
+        { encoding: 'utf8' },
+      )
       const seconds = (performance.now() - t0) / 1000
       if (r.status !== 0) throw new Error(`curl -T failed (exit ${r.status}): ${r.stderr}`)
       return seconds
@@ -79,9 +113,22 @@ export async function glanceUpload({ work, log, figure }) {
     }
     const mibps = (s) => SIZE / MiB / s
     const ratios = d.map((s, i) => mibps(s) / mibps(c[i]))
-    log(`  driver ${d.map((s) => round(mibps(s), 1)).join(', ')} MiB/s; curl -T ${c.map((s) => round(mibps(s), 1)).join(', ')} MiB/s; per-round ratios ${ratios.map((r) => round(r)).join(', ')}`)
+    log(
+      `  driver ${d.map((s) => round(mibps(s), 1)).join(', ')} MiB/s; curl -T ${c.map((s) => round(mibps(s), 1)).join(', ')} MiB/s; per-round ratios ${ratios.map((r) => round(r)).join(', ')}`,
+    )
     const m = medianIndex(ratios)
-    figure({ name: 'Glance upload 512 MiB: driver vs curl -T', unit: 'MiB/s', guts: mibps(d[m]), baseline: mibps(c[m]), ratio: ratios[m], target: '>= 0.9x', limit: 0.9, better: 'higher', on: 'ratio', note: 'same file, same Glance, alternating order; median round' })
+    figure({
+      name: 'Glance upload 512 MiB: driver vs curl -T',
+      unit: 'MiB/s',
+      guts: mibps(d[m]),
+      baseline: mibps(c[m]),
+      ratio: ratios[m],
+      target: '>= 0.9x',
+      limit: 0.9,
+      better: 'higher',
+      on: 'ratio',
+      note: 'same file, same Glance, alternating order; median round',
+    })
     return { driver: d, curl: c, ratios }
   } finally {
     for (const id of new Set(images)) await client.glance.delete(id).catch(() => undefined)
@@ -96,7 +143,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const work = join(dirname(fileURLToPath(import.meta.url)), '.work', 'glance')
   mkdirSync(work, { recursive: true })
   const log = (...a) => console.log(...a)
-  const figure = (f) => log(`  -> ${f.name}: driver ${round(f.guts, 1)} ${f.unit}, curl -T ${round(f.baseline, 1)} ${f.unit}, ratio ${round(f.ratio)} [${f.ratio >= f.limit ? 'PASS' : 'MISS'}, target ${f.target}]`)
+  const figure = (f) =>
+    log(
+      `  -> ${f.name}: driver ${round(f.guts, 1)} ${f.unit}, curl -T ${round(f.baseline, 1)} ${f.unit}, ratio ${round(f.ratio)} [${f.ratio >= f.limit ? 'PASS' : 'MISS'}, target ${f.target}]`,
+    )
   try {
     await glanceUpload({ work, log, figure })
   } finally {

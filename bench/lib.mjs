@@ -154,7 +154,7 @@ export function writeRandom(path, offset, bytes) {
   const fd = openSync(path, 'r+')
   const buf = Buffer.allocUnsafe(16 * MiB)
   try {
-    for (let done = 0; done < bytes; ) {
+    for (let done = 0; done < bytes;) {
       const n = Math.min(buf.length, bytes - done)
       randomFillSync(buf, 0, n)
       writeSync(fd, buf, 0, n, offset + done)
@@ -175,7 +175,12 @@ export function makeRaw(path, virtual, extents) {
 
 /** Allocated bytes of a file (st_blocks * 512), from `du`-like stat. */
 export function allocated(path) {
-  return Number(run('stat', ['-c', '%b*%B', path]).stdout.trim().split('*').reduce((a, b) => a * Number(b), 1))
+  return Number(
+    run('stat', ['-c', '%b*%B', path])
+      .stdout.trim()
+      .split('*')
+      .reduce((a, b) => a * Number(b), 1),
+  )
 }
 
 // ---- guts ----

@@ -10,7 +10,22 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  GiB, MiB, allocated, alternate, makePlan, makeRaw, median, medianIndex, min, peakOf, round, run, spawnSampled, sync, timeStartup, transferSeconds,
+  GiB,
+  MiB,
+  allocated,
+  alternate,
+  makePlan,
+  makeRaw,
+  median,
+  medianIndex,
+  min,
+  peakOf,
+  round,
+  run,
+  spawnSampled,
+  sync,
+  timeStartup,
+  transferSeconds,
 } from './lib.mjs'
 import { glanceUpload } from './glance.mjs'
 import { vmwareBench } from './vmware.mjs'
@@ -35,9 +50,20 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
 function figure({ name, unit, guts, baseline, ratio = guts / baseline, target, limit, better = 'lower', on = 'guts', note }) {
   const checked = on === 'ratio' ? ratio : guts
   const pass = limit == null || checked == null ? null : better === 'lower' ? checked <= limit : checked >= limit
-  const row = { figure: name, unit, guts: round(guts), baseline: round(baseline), ratio: round(ratio), target: target ?? '-', result: pass == null ? 'info' : pass ? 'PASS' : 'MISS', note }
+  const row = {
+    figure: name,
+    unit,
+    guts: round(guts),
+    baseline: round(baseline),
+    ratio: round(ratio),
+    target: target ?? '-',
+    result: pass == null ? 'info' : pass ? 'PASS' : 'MISS',
+    note,
+  }
   rows.push(row)
-  log(`  -> ${name}: guts ${row.guts} ${unit}, baseline ${row.baseline} ${unit}, ratio ${row.ratio}  [${row.result}${target ? `, target ${target}` : ''}]`)
+  log(
+    `  -> ${name}: guts ${row.guts} ${unit}, baseline ${row.baseline} ${unit}, ratio ${row.ratio}  [${row.result}${target ? `, target ${target}` : ''}]`,
+  )
 }
 
 /** `guts migrate` of one VM made of `disks`, with a fresh destination and data dir (kept until `cleanup`). */
@@ -88,15 +114,26 @@ process.on('exit', () => {
   for (const name of readdirSync(work)) if (!/\.(json|txt)$/.test(name)) rmSync(join(work, name), { recursive: true, force: true })
 })
 if (!existsSync(join(root, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npx tsc -b` first (or `npm run bench`).')
-log(`guts bench — node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${run('qemu-img', ['--version']).stdout.split('\n')[0]}`)
+log(
+  `guts bench — node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${run('qemu-img', ['--version']).stdout.split('\n')[0]}`,
+)
 
 // ---- 1. cold start ----
 section('1. Cold start (median of 15, after 2 warm-ups)')
 const nodeBase = timeStartup('node', ['-e', '0'], 15)
 const gutsHelp = timeStartup('node', [runJs, '--help'], 15)
-log(`  node -e 0: ${round(nodeBase.median, 1)} ms   node bin/run.js --help: ${round(gutsHelp.median, 1)} ms (min ${round(gutsHelp.min, 1)})`)
+log(
+  `  node -e 0: ${round(nodeBase.median, 1)} ms   node bin/run.js --help: ${round(gutsHelp.median, 1)} ms (min ${round(gutsHelp.min, 1)})`,
+)
 details.coldStart = { nodeBaseline: nodeBase, gutsHelp }
-figure({ name: 'cold start: bin/run.js --help', unit: 'ms', guts: gutsHelp.median, baseline: nodeBase.median, target: '<= 300 ms', limit: 300 })
+figure({
+  name: 'cold start: bin/run.js --help',
+  unit: 'ms',
+  guts: gutsHelp.median,
+  baseline: nodeBase.median,
+  target: '<= 300 ms',
+  limit: 300,
+})
 
 if (process.env.BENCH_SKIP_BINARY !== '1') {
   try {
@@ -108,9 +145,19 @@ if (process.env.BENCH_SKIP_BINARY !== '1') {
     const bunBase = existsSync(bun) ? timeStartup(bun, ['-e', '0'], 15) : undefined
     const binHelp = timeStartup(binary, ['--help'], 15)
     const base = bunBase ?? nodeBase
-    log(`  ${bunBase ? 'bun -e 0' : 'node -e 0'}: ${round(base.median, 1)} ms   dist/guts --help: ${round(binHelp.median, 1)} ms (min ${round(binHelp.min, 1)})`)
+    log(
+      `  ${bunBase ? 'bun -e 0' : 'node -e 0'}: ${round(base.median, 1)} ms   dist/guts --help: ${round(binHelp.median, 1)} ms (min ${round(binHelp.min, 1)})`,
+    )
     details.coldStart.binary = { baseline: bunBase ? 'bun -e 0' : 'node -e 0', baselineMs: base, binHelp }
-    figure({ name: 'cold start: dist/guts --help', unit: 'ms', guts: binHelp.median, baseline: base.median, target: '<= 100 ms', limit: 100, note: `baseline: ${bunBase ? 'bun -e 0' : 'node -e 0'}` })
+    figure({
+      name: 'cold start: dist/guts --help',
+      unit: 'ms',
+      guts: binHelp.median,
+      baseline: base.median,
+      target: '<= 100 ms',
+      limit: 100,
+      note: `baseline: ${bunBase ? 'bun -e 0' : 'node -e 0'}`,
+    })
   } catch (error) {
     log(`  single binary skipped: ${String(error.message).split('\n')[0]}`)
   }
@@ -119,7 +166,11 @@ if (process.env.BENCH_SKIP_BINARY !== '1') {
 // ---- 2. peak RSS on an 8 GiB sparse disk ----
 section('2. Peak RSS migrating an 8 GiB sparse raw disk (verify off)')
 const big = join(work, 'big8g.raw')
-makeRaw(big, 8 * GiB, [0, 2 * GiB + 123 * MiB, 5 * GiB, 8 * GiB - 4 * MiB].map((o) => [o, 4 * MiB]))
+makeRaw(
+  big,
+  8 * GiB,
+  [0, 2 * GiB + 123 * MiB, 5 * GiB, 8 * GiB - 4 * MiB].map((o) => [o, 4 * MiB]),
+)
 log(`  ${big}: 8 GiB virtual, ${round(allocated(big) / MiB, 1)} MiB allocated`)
 {
   const { plan, env } = makePlan(join(work, 'rss'), { name: 'big', disks: [{ path: big, format: 'raw' }] })
@@ -133,29 +184,73 @@ log(`  ${big}: 8 GiB virtual, ${round(allocated(big) / MiB, 1)} MiB allocated`)
   transferSeconds(r.stdout) // throws unless the migration succeeded
   const nodePeak = peakOf(r, 'node')
   const timeMax = TIME ? Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeOut, 'utf8'))?.[1]) / 1024 : undefined
-  const childRuns = children ? readFileSync(children, 'utf8').trim().split('\n').filter(Boolean).map((l) => ({ MiB: round(Number(l.split(' ')[0]) / 1024, 1), command: l.split(' ').slice(1, 3).join(' ').replace(/^\S*\//, '') })) : []
+  const childRuns = children
+    ? readFileSync(children, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => ({
+          MiB: round(Number(l.split(' ')[0]) / 1024, 1),
+          command: l
+            .split(' ')
+            .slice(1, 3)
+            .join(' ')
+            .replace(/^\S*\//, ''),
+        }))
+    : []
   const childPeak = childRuns.length ? Math.max(...childRuns.map((c) => c.MiB)) : peakOf(r, 'qemu-img')
   // Upper bound of the tree: node's peak plus the largest child's (they need not coincide).
   const treePeak = Math.max(r.treePeakMiB, nodePeak + childPeak)
   // Baselines: the same CLI doing nothing (`--help`), and plain qemu-img converting the same disk.
   const helpRss = maxRssMiB('node', [runJs, '--help']) ?? peakOf(await spawnSampled('node', [runJs, '--help']), 'node')
   const qdst = join(work, 'rss-baseline.qcow2')
-  const qPeak = maxRssMiB('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', big, qdst]) ?? peakOf(await spawnSampled('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', big, qdst]), 'qemu-img')
+  const qPeak =
+    maxRssMiB('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', big, qdst]) ??
+    peakOf(await spawnSampled('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', big, qdst]), 'qemu-img')
   rmSync(qdst, { force: true })
-  log(`  guts migrate: ${round(r.seconds)} s; node peak (VmHWM, sampled every 50 ms) ${nodePeak} MiB; sampled tree peak (sum of RSS) ${r.treePeakMiB} MiB`)
+  log(
+    `  guts migrate: ${round(r.seconds)} s; node peak (VmHWM, sampled every 50 ms) ${nodePeak} MiB; sampled tree peak (sum of RSS) ${r.treePeakMiB} MiB`,
+  )
   if (childRuns.length) log(`  qemu-img runs inside guts (exact peaks): ${childRuns.map((c) => `${c.command} ${c.MiB}`).join(', ')} MiB`)
   if (timeMax) log(`  /usr/bin/time -v max RSS (largest single process of the tree): ${round(timeMax, 1)} MiB`)
   log(`  baselines: node bin/run.js --help ${round(helpRss, 1)} MiB; plain qemu-img convert ${round(qPeak, 1)} MiB`)
-  details.rss = { nodePeakMiB: nodePeak, sampledTreePeakMiB: r.treePeakMiB, treePeakUpperBoundMiB: round(treePeak, 1), qemuImgRuns: childRuns, timeMaxRssMiB: round(timeMax, 1), helpRssMiB: round(helpRss, 1), qemuImgBaselineMiB: round(qPeak, 1), seconds: round(r.seconds) }
-  figure({ name: 'peak RSS: guts node process', unit: 'MiB', guts: nodePeak, baseline: helpRss, target: '<= 200 MiB', limit: 200, note: 'baseline: node bin/run.js --help' })
-  figure({ name: 'peak RSS: guts process tree', unit: 'MiB', guts: treePeak, baseline: qPeak, note: 'node peak + largest qemu-img peak (upper bound); baseline: plain qemu-img convert' })
+  details.rss = {
+    nodePeakMiB: nodePeak,
+    sampledTreePeakMiB: r.treePeakMiB,
+    treePeakUpperBoundMiB: round(treePeak, 1),
+    qemuImgRuns: childRuns,
+    timeMaxRssMiB: round(timeMax, 1),
+    helpRssMiB: round(helpRss, 1),
+    qemuImgBaselineMiB: round(qPeak, 1),
+    seconds: round(r.seconds),
+  }
+  figure({
+    name: 'peak RSS: guts node process',
+    unit: 'MiB',
+    guts: nodePeak,
+    baseline: helpRss,
+    target: '<= 200 MiB',
+    limit: 200,
+    note: 'baseline: node bin/run.js --help',
+  })
+  figure({
+    name: 'peak RSS: guts process tree',
+    unit: 'MiB',
+    guts: treePeak,
+    baseline: qPeak,
+    note: 'node peak + largest qemu-img peak (upper bound); baseline: plain qemu-img convert',
+  })
   rmSync(join(work, 'rss'), { recursive: true, force: true })
 }
 if (process.env.BENCH_KEEP !== '1') rmSync(big, { force: true })
 
 // ---- 3. sparse vs allocated ----
 section('3. Sparse (8 GiB virtual, 256 MiB allocated) vs allocated (256 MiB) raw')
-const sparse = makeRaw(join(work, 'sparse8g.raw'), 8 * GiB, Array.from({ length: 16 }, (_, i) => [i * 512 * MiB + 7 * MiB, 16 * MiB]))
+const sparse = makeRaw(
+  join(work, 'sparse8g.raw'),
+  8 * GiB,
+  Array.from({ length: 16 }, (_, i) => [i * 512 * MiB + 7 * MiB, 16 * MiB]),
+)
 const full = makeRaw(join(work, 'full256m.raw'), 256 * MiB, [[0, 256 * MiB]])
 log(`  sparse: ${round(allocated(sparse) / MiB, 1)} MiB allocated; full: ${round(allocated(full) / MiB, 1)} MiB allocated`)
 for (const verify of [false, true]) {
@@ -167,10 +262,22 @@ for (const verify of [false, true]) {
   )
   cleanup('sp-')
   cleanup('fu-')
-  log(`  verify ${tag.padEnd(3)}: sparse ${r.a.map((x) => round(x)).join(', ')} s; allocated ${r.b.map((x) => round(x)).join(', ')} s; per-round ratios ${r.ratios.map((x) => round(x)).join(', ')}`)
+  log(
+    `  verify ${tag.padEnd(3)}: sparse ${r.a.map((x) => round(x)).join(', ')} s; allocated ${r.b.map((x) => round(x)).join(', ')} s; per-round ratios ${r.ratios.map((x) => round(x)).join(', ')}`,
+  )
   details[`sparse_verify_${tag}`] = { sparse: r.a, allocated: r.b, ratios: r.ratios }
   const m = medianIndex(r.ratios)
-  figure({ name: `sparse vs allocated (verify ${tag})`, unit: 's', guts: r.a[m], baseline: r.b[m], ratio: r.ratios[m], target: '<= 2x', limit: 2, on: 'ratio', note: 'guts = 8G-virtual/256M-allocated disk, baseline = 256M allocated disk, both via guts; median round (by ratio)' })
+  figure({
+    name: `sparse vs allocated (verify ${tag})`,
+    unit: 's',
+    guts: r.a[m],
+    baseline: r.b[m],
+    ratio: r.ratios[m],
+    target: '<= 2x',
+    limit: 2,
+    on: 'ratio',
+    note: 'guts = 8G-virtual/256M-allocated disk, baseline = 256M allocated disk, both via guts; median round (by ratio)',
+  })
 }
 if (process.env.BENCH_KEEP !== '1') {
   rmSync(sparse, { force: true })
@@ -184,7 +291,10 @@ if (ROUNDS_THROUGHPUT > 0) {
   const vmdk = join(work, 'rand1g.vmdk')
   const mk = run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw1g, vmdk])
   log(`  made ${vmdk} (streamOptimized) in ${round(mk.seconds, 1)} s`)
-  for (const [label, path, format] of [['raw', raw1g, 'raw'], ['streamOptimized vmdk', vmdk, 'vmdk']]) {
+  for (const [label, path, format] of [
+    ['raw', raw1g, 'raw'],
+    ['streamOptimized vmdk', vmdk, 'vmdk'],
+  ]) {
     const r = alternate(
       ROUNDS_THROUGHPUT,
       (i) => gutsMigrate(join(work, `tp-${i}`), [{ path, format }]),
@@ -201,12 +311,34 @@ if (ROUNDS_THROUGHPUT > 0) {
     const m = medianIndex(r.ratios)
     const tr = gt.map((x, i) => x / q[i])
     const mt = medianIndex(tr)
-    log(`  ${label}: guts ${g.map((x) => round(x)).join(', ')} s (its qemu-img step ${gt.map((x) => round(x)).join(', ')} s); qemu-img ${q.map((x) => round(x)).join(', ')} s`)
-    log(`  ${label}: best guts ${round(mibps(min(g)), 1)} MiB/s vs best qemu-img ${round(mibps(min(q)), 1)} MiB/s; guts fixed overhead (wall - transfer) median ${round(median(g.map((x, i) => x - gt[i])))} s`)
-    log(`  ${label}: per-round throughput ratios end to end ${r.ratios.map((x) => round(1 / x)).join(', ')}; transfer only ${tr.map((x) => round(1 / x)).join(', ')}`)
+    log(
+      `  ${label}: guts ${g.map((x) => round(x)).join(', ')} s (its qemu-img step ${gt.map((x) => round(x)).join(', ')} s); qemu-img ${q.map((x) => round(x)).join(', ')} s`,
+    )
+    log(
+      `  ${label}: best guts ${round(mibps(min(g)), 1)} MiB/s vs best qemu-img ${round(mibps(min(q)), 1)} MiB/s; guts fixed overhead (wall - transfer) median ${round(median(g.map((x, i) => x - gt[i])))} s`,
+    )
+    log(
+      `  ${label}: per-round throughput ratios end to end ${r.ratios.map((x) => round(1 / x)).join(', ')}; transfer only ${tr.map((x) => round(1 / x)).join(', ')}`,
+    )
     details[`throughput_${format}`] = { guts: g, gutsTransferOnly: gt, qemuImg: q, timeRatios: r.ratios, transferTimeRatios: tr }
-    figure({ name: `throughput ${label} (end to end)`, unit: 'MiB/s', guts: mibps(g[m]), baseline: mibps(q[m]), target: '>= 0.9x', limit: 0.9, better: 'higher', on: 'ratio', note: 'guts wall time incl. node start-up, plan load, state, qemu-img info/check; median round' })
-    figure({ name: `throughput ${label} (transfer only)`, unit: 'MiB/s', guts: mibps(gt[mt]), baseline: mibps(q[mt]), note: "guts' own disk.done seconds; median round" })
+    figure({
+      name: `throughput ${label} (end to end)`,
+      unit: 'MiB/s',
+      guts: mibps(g[m]),
+      baseline: mibps(q[m]),
+      target: '>= 0.9x',
+      limit: 0.9,
+      better: 'higher',
+      on: 'ratio',
+      note: 'guts wall time incl. node start-up, plan load, state, qemu-img info/check; median round',
+    })
+    figure({
+      name: `throughput ${label} (transfer only)`,
+      unit: 'MiB/s',
+      guts: mibps(gt[mt]),
+      baseline: mibps(q[mt]),
+      note: "guts' own disk.done seconds; median round",
+    })
   }
 }
 
@@ -228,5 +360,8 @@ log(widths.map((w) => '-'.repeat(w)).join('  '))
 for (const r of table.slice(1)) log(line(r))
 const misses = rows.filter((r) => r.result === 'MISS').length
 log(misses ? `\n${misses} MISS (benchmarks inform; exit status stays 0)` : '\nall targets met')
-writeFileSync(join(work, 'results.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: (Date.now() - started) / 1000, rows, details }, null, 2)}\n`)
+writeFileSync(
+  join(work, 'results.json'),
+  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: (Date.now() - started) / 1000, rows, details }, null, 2)}\n`,
+)
 log(`results: ${join('bench', '.work', 'results.json')}`)

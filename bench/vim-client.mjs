@@ -16,7 +16,9 @@ export class VimClient {
 
   static async login(lab) {
     const c = new VimClient(lab)
-    await c.call(`<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>${lab.username}</userName><password>${lab.password}</password></Login>`)
+    await c.call(
+      `<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>${lab.username}</userName><password>${lab.password}</password></Login>`,
+    )
     if (!c.session) throw new Error(`vcsimx at ${lab.url}: Login as ${lab.username} gave no session cookie`)
     return c
   }
@@ -25,14 +27,26 @@ export class VimClient {
     const url = new URL(this.lab.url)
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', rejectUnauthorized: false, headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"urn:vim25/6.5"', ...(this.session ? { Cookie: `vmware_soap_session=${this.session}` } : {}) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          rejectUnauthorized: false,
+          headers: {
+            'Content-Type': 'text/xml; charset=utf-8',
+            SOAPAction: '"urn:vim25/6.5"',
+            ...(this.session ? { Cookie: `vmware_soap_session=${this.session}` } : {}),
+          },
+        },
         (res) => {
           let text = ''
           res.setEncoding('utf8').on('data', (d) => (text += d))
           res.on('end', () => {
             const cookie = (res.headers['set-cookie'] ?? []).map((s) => /vmware_soap_session=([^;]+)/.exec(s)?.[1]).find(Boolean)
             if (cookie) this.session = cookie
-            if (res.statusCode !== 200 || text.includes('<soapenv:Fault') || text.includes(':Fault>')) reject(new Error(`SOAP ${body.slice(1, body.indexOf(' '))}: HTTP ${res.statusCode} ${text.slice(0, 600)}`))
+            if (res.statusCode !== 200 || text.includes('<soapenv:Fault') || text.includes(':Fault>'))
+              reject(new Error(`SOAP ${body.slice(1, body.indexOf(' '))}: HTTP ${res.statusCode} ${text.slice(0, 600)}`))
             else resolve(text)
           })
         },
@@ -43,7 +57,11 @@ export class VimClient {
   }
 
   async findVm(path) {
-    const vm = returnval(await this.call(`<FindByInventoryPath xmlns="urn:vim25"><_this type="SearchIndex">SearchIndex</_this><inventoryPath>${path}</inventoryPath></FindByInventoryPath>`))
+    const vm = returnval(
+      await this.call(
+        `<FindByInventoryPath xmlns="urn:vim25"><_this type="SearchIndex">SearchIndex</_this><inventoryPath>${path}</inventoryPath></FindByInventoryPath>`,
+      ),
+    )
     if (!vm) throw new Error(`no VM at ${path}`)
     return vm
   }
@@ -63,7 +81,9 @@ export class VimClient {
 
   /** Disk URLs of a ready lease (vcsimx leases start ready), `*` host replaced. */
   async leaseDiskUrls(lease) {
-    const info = await this.call(`<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>HttpNfcLease</type><pathSet>info</pathSet></propSet><objectSet><obj type="HttpNfcLease">${lease}</obj></objectSet></specSet><options></options></RetrievePropertiesEx>`)
+    const info = await this.call(
+      `<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>HttpNfcLease</type><pathSet>info</pathSet></propSet><objectSet><obj type="HttpNfcLease">${lease}</obj></objectSet></specSet><options></options></RetrievePropertiesEx>`,
+    )
     const urls = []
     for (const d of info.match(/<deviceUrl>[\s\S]*?<\/deviceUrl>/g) ?? []) {
       if (!/<disk>true<\/disk>/.test(d)) continue
@@ -78,7 +98,11 @@ export class VimClient {
   }
 
   async containerView(type) {
-    const view = returnval(await this.call(`<CreateContainerView xmlns="urn:vim25"><_this type="ViewManager">ViewManager</_this><container type="Folder">group-d1</container><type>${type}</type><recursive>true</recursive></CreateContainerView>`))
+    const view = returnval(
+      await this.call(
+        `<CreateContainerView xmlns="urn:vim25"><_this type="ViewManager">ViewManager</_this><container type="Folder">group-d1</container><type>${type}</type><recursive>true</recursive></CreateContainerView>`,
+      ),
+    )
     if (!view) throw new Error('CreateContainerView returned no view')
     return view
   }

@@ -20,8 +20,16 @@ const ROUNDS_EXPORT = Number(process.env.BENCH_ROUNDS_VMWARE ?? 3)
 const ROUNDS_LIST = Number(process.env.BENCH_ROUNDS_VMLIST ?? 5)
 const DISK_MB = Number(process.env.BENCH_VCSIM_DISK_MB ?? 1024)
 const STATE_ROOT = process.env.BENCH_VCSIM_STATE_ROOT ?? '/var/tmp/guts-lab'
-const EXPORT_LAB = { state: join(STATE_ROOT, 'vcsim-bench'), port: Number(process.env.BENCH_VCSIM_EXPORT_PORT ?? 8993), flags: `-disk-mb ${DISK_MB} -cluster 0 -vm 1` }
-const LIST_LAB = { state: join(STATE_ROOT, 'vcsim-bench1k'), port: Number(process.env.BENCH_VCSIM_LIST_PORT ?? 8994), flags: '-dc 4 -cluster 4 -host 8 -vm 50 -pool 2' }
+const EXPORT_LAB = {
+  state: join(STATE_ROOT, 'vcsim-bench'),
+  port: Number(process.env.BENCH_VCSIM_EXPORT_PORT ?? 8993),
+  flags: `-disk-mb ${DISK_MB} -cluster 0 -vm 1`,
+}
+const LIST_LAB = {
+  state: join(STATE_ROOT, 'vcsim-bench1k'),
+  port: Number(process.env.BENCH_VCSIM_LIST_PORT ?? 8994),
+  flags: '-dc 4 -cluster 4 -host 8 -vm 50 -pool 2',
+}
 const VM = 'DC0_H0_VM0'
 
 /**
@@ -30,7 +38,9 @@ const VM = 'DC0_H0_VM0'
  * and sets a non-zero exit status, but does not stop the other figures or the summary table.
  */
 export async function vmwareBench({ root, work, log, section, figure }) {
-  section(`6. vSphere cold export ${DISK_MB} MiB -> local raw: guts vs curl + qemu-img convert (vcsimx, ${ROUNDS_EXPORT} alternating rounds)`)
+  section(
+    `6. vSphere cold export ${DISK_MB} MiB -> local raw: guts vs curl + qemu-img convert (vcsimx, ${ROUNDS_EXPORT} alternating rounds)`,
+  )
   if (!process.env.GUTS_LAB_VCSIM) {
     log('  skipped: no lab (start it with test/lab/vcsim-lab.sh up, then eval "$(test/lab/vcsim-lab.sh env)")')
     section('7. guts vm list of 1,000 VMs vs one RetrievePropertiesEx by curl (vcsimx)')
@@ -53,12 +63,19 @@ export async function vmwareBench({ root, work, log, section, figure }) {
   const shared = {}
   // BENCH_VMWARE_FIGURES=8 (or 6,7) runs only those figures.
   const only = (process.env.BENCH_VMWARE_FIGURES ?? '6,7,8').split(',')
-  if (only.includes('6')) details.export = await guarded('export', () => withLab(script, EXPORT_LAB, log, (lab) => coldExport({ root, work, log, figure, lab, shared })))
+  if (only.includes('6'))
+    details.export = await guarded('export', () =>
+      withLab(script, EXPORT_LAB, log, (lab) => coldExport({ root, work, log, figure, lab, shared })),
+    )
   if (only.includes('8')) section('8. warm migration delta sync: bytes moved vs bytes changed, and the cutover downtime (vcsimx)')
-  if (only.includes('8')) details.delta = await guarded('delta', () => withLab(script, EXPORT_LAB, log, (lab) => deltaSyncBench({ root, work, log, figure, lab })))
+  if (only.includes('8'))
+    details.delta = await guarded('delta', () =>
+      withLab(script, EXPORT_LAB, log, (lab) => deltaSyncBench({ root, work, log, figure, lab })),
+    )
 
   if (only.includes('7')) section('7. guts vm list of 1,000 VMs vs one RetrievePropertiesEx by curl (vcsimx)')
-  if (only.includes('7')) details.list = await guarded('list', () => withLab(script, LIST_LAB, log, (lab) => vmList({ root, work, log, figure, lab, shared })))
+  if (only.includes('7'))
+    details.list = await guarded('list', () => withLab(script, LIST_LAB, log, (lab) => vmList({ root, work, log, figure, lab, shared })))
   return details
 }
 
@@ -74,7 +91,13 @@ async function coldExport({ root, work, log, figure, lab, shared }) {
   const env = labEnv(lab)
   const MiBs = DISK_MB
   // For figure 7: what `guts vm list` costs on a 1-VM vCenter (start-up, plan, login, tree): its fixed part.
-  const listRuns = Array.from({ length: 6 }, () => run('node', [join(root, 'bin', 'run.js'), 'vm', 'list', '--source', plan, '--json'], { env: { ...env, GUTS_DATA_DIR: join(dir, 'data-list') } }).seconds * 1000)
+  const listRuns = Array.from(
+    { length: 6 },
+    () =>
+      run('node', [join(root, 'bin', 'run.js'), 'vm', 'list', '--source', plan, '--json'], {
+        env: { ...env, GUTS_DATA_DIR: join(dir, 'data-list') },
+      }).seconds * 1000,
+  )
   shared.listOneVmMs = median(listRuns.slice(1))
 
   /** guts migrate, end to end; plus its own disk.done seconds. Fresh destination and data dir. */
@@ -82,7 +105,9 @@ async function coldExport({ root, work, log, figure, lab, shared }) {
     const out = join(dir, 'out')
     rmSync(out, { recursive: true, force: true })
     sync()
-    const r = run('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], { env: { ...env, GUTS_DATA_DIR: join(dir, `data-${i}`) } })
+    const r = run('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], {
+      env: { ...env, GUTS_DATA_DIR: join(dir, `data-${i}`) },
+    })
     const disk = readdirSync(join(out, VM)).find((f) => f.endsWith('.raw'))
     return { seconds: r.seconds, transfer: transferSeconds(r.stdout), output: join(out, VM, disk) }
   }
@@ -128,16 +153,47 @@ async function coldExport({ root, work, log, figure, lab, shared }) {
   const mibps = (s) => MiBs / s
   const ratios = g.map((x, i) => mibps(x.seconds) / mibps(b[i].seconds))
   const tratios = g.map((x, i) => mibps(x.transfer) / mibps(b[i].seconds))
-  log(`  disk: ${DISK_MB} MiB virtual (${DISK_MB * 0.75} MiB of random data, a quarter holes), streamOptimized download ${round(b[0].streamBytes / MiB, 1)} MiB; guts output ${same ? 'identical to' : 'DIFFERENT from'} the baseline's (qemu-img compare)`)
+  log(
+    `  disk: ${DISK_MB} MiB virtual (${DISK_MB * 0.75} MiB of random data, a quarter holes), streamOptimized download ${round(b[0].streamBytes / MiB, 1)} MiB; guts output ${same ? 'identical to' : 'DIFFERENT from'} the baseline's (qemu-img compare)`,
+  )
   log(`  guts migrate: ${g.map((x) => round(x.seconds)).join(', ')} s (disk.done ${g.map((x) => round(x.transfer)).join(', ')} s)`)
-  log(`  curl + qemu-img: ${b.map((x) => round(x.seconds)).join(', ')} s (curl ${b.map((x) => round(x.curl)).join(', ')} s, convert ${b.map((x) => round(x.convert)).join(', ')} s)`)
-  log(`  per-round throughput ratios end to end ${ratios.map((x) => round(x)).join(', ')}; transfer only ${tratios.map((x) => round(x)).join(', ')}; guts fixed overhead (wall - transfer) median ${round(median(g.map((x) => x.seconds - x.transfer)))} s`)
+  log(
+    `  curl + qemu-img: ${b.map((x) => round(x.seconds)).join(', ')} s (curl ${b.map((x) => round(x.curl)).join(', ')} s, convert ${b.map((x) => round(x.convert)).join(', ')} s)`,
+  )
+  log(
+    `  per-round throughput ratios end to end ${ratios.map((x) => round(x)).join(', ')}; transfer only ${tratios.map((x) => round(x)).join(', ')}; guts fixed overhead (wall - transfer) median ${round(median(g.map((x) => x.seconds - x.transfer)))} s`,
+  )
   if (!same) process.exitCode = 1
   const m = medianIndex(ratios)
   const mt = medianIndex(tratios)
-  figure({ name: `vmware cold export ${DISK_MB} MiB -> raw (end to end)`, unit: 'MiB/s', guts: mibps(g[m].seconds), baseline: mibps(b[m].seconds), ratio: ratios[m], target: '>= 0.9x', limit: 0.9, better: 'higher', on: 'ratio', note: 'guts migrate wall time vs ExportVm + curl to file + qemu-img convert -f vmdk; median round' })
-  figure({ name: `vmware cold export ${DISK_MB} MiB -> raw (transfer only)`, unit: 'MiB/s', guts: mibps(g[mt].transfer), baseline: mibps(b[mt].seconds), ratio: tratios[mt], note: "guts' disk.done seconds vs the same baseline; median round" })
-  return { diskMiB: DISK_MB, identical: same, guts: g.map(({ output: _o, ...x }) => x), baseline: b.map(({ output: _o, ...x }) => x), ratios, transferRatios: tratios }
+  figure({
+    name: `vmware cold export ${DISK_MB} MiB -> raw (end to end)`,
+    unit: 'MiB/s',
+    guts: mibps(g[m].seconds),
+    baseline: mibps(b[m].seconds),
+    ratio: ratios[m],
+    target: '>= 0.9x',
+    limit: 0.9,
+    better: 'higher',
+    on: 'ratio',
+    note: 'guts migrate wall time vs ExportVm + curl to file + qemu-img convert -f vmdk; median round',
+  })
+  figure({
+    name: `vmware cold export ${DISK_MB} MiB -> raw (transfer only)`,
+    unit: 'MiB/s',
+    guts: mibps(g[mt].transfer),
+    baseline: mibps(b[mt].seconds),
+    ratio: tratios[mt],
+    note: "guts' disk.done seconds vs the same baseline; median round",
+  })
+  return {
+    diskMiB: DISK_MB,
+    identical: same,
+    guts: g.map(({ output: _o, ...x }) => x),
+    baseline: b.map(({ output: _o, ...x }) => x),
+    ratios,
+    transferRatios: tratios,
+  }
 }
 
 // ---- 7. vm list of 1,000 VMs ----
@@ -151,7 +207,12 @@ async function vmList({ root, work, log, figure, lab, shared }) {
   const view = await soap.containerView('VirtualMachine')
   // The baseline request as a file: curl sends it with the session cookie, as a shell script would.
   const body = join(dir, 'retrieve.xml')
-  writeFileSync(body, envelope(`<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>VirtualMachine</type><pathSet>name</pathSet><pathSet>runtime.powerState</pathSet></propSet><objectSet><obj type="ContainerView">${view}</obj><skip>true</skip><selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet></specSet><options></options></RetrievePropertiesEx>`))
+  writeFileSync(
+    body,
+    envelope(
+      `<RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet><propSet><type>VirtualMachine</type><pathSet>name</pathSet><pathSet>runtime.powerState</pathSet></propSet><objectSet><obj type="ContainerView">${view}</obj><skip>true</skip><selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet></specSet><options></options></RetrievePropertiesEx>`,
+    ),
+  )
   const cookie = join(dir, 'cookie')
   writeFileSync(cookie, `127.0.0.1\tFALSE\t/\tFALSE\t0\tvmware_soap_session\t${soap.session}\n`)
 
@@ -162,7 +223,19 @@ async function vmList({ root, work, log, figure, lab, shared }) {
     return r.seconds * 1000
   }
   const viaCurl = () => {
-    const r = run('curl', ['-sk', '--fail', '-b', cookie, '-H', 'Content-Type: text/xml; charset=utf-8', '-H', 'SOAPAction: "urn:vim25/6.5"', '--data-binary', `@${body}`, lab.url])
+    const r = run('curl', [
+      '-sk',
+      '--fail',
+      '-b',
+      cookie,
+      '-H',
+      'Content-Type: text/xml; charset=utf-8',
+      '-H',
+      'SOAPAction: "urn:vim25/6.5"',
+      '--data-binary',
+      `@${body}`,
+      lab.url,
+    ])
     const n = (r.stdout.match(/<objects[\s>]/g) ?? []).length
     if (n !== 1000) throw new Error(`RetrievePropertiesEx returned ${n} objects, expected 1000: ${r.stdout.slice(0, 400)}`)
     return r.seconds * 1000
@@ -177,10 +250,21 @@ async function vmList({ root, work, log, figure, lab, shared }) {
   }
   const nodeStart = median(Array.from({ length: 5 }, () => run('node', ['-e', '0']).seconds * 1000))
   const m = medianIndex(r.ratios)
-  log(`  guts vm list --json (1,000 VMs): ${r.a.map((x) => round(x, 0)).join(', ')} ms; curl RetrievePropertiesEx: ${r.b.map((x) => round(x, 0)).join(', ')} ms; node -e 0: ${round(nodeStart, 0)} ms`)
+  log(
+    `  guts vm list --json (1,000 VMs): ${r.a.map((x) => round(x, 0)).join(', ')} ms; curl RetrievePropertiesEx: ${r.b.map((x) => round(x, 0)).join(', ')} ms; node -e 0: ${round(nodeStart, 0)} ms`,
+  )
   const one = shared.listOneVmMs
-  log(`  guts median ${round(median(r.a), 0)} ms: node start-up ${round(nodeStart, 0)} ms${one ? `; the same listing of a 1-VM vCenter (figure 6's instance) ${round(one, 0)} ms, so ~${round(median(r.a) - one, 0)} ms are the 1,000 VMs` : ''}; per-round ratios ${r.ratios.map((x) => round(x, 1)).join(', ')}`)
-  figure({ name: 'vm list 1,000 VMs --json', unit: 'ms', guts: r.a[m], baseline: r.b[m], ratio: r.ratios[m], note: 'baseline: one RetrievePropertiesEx (name, runtime.powerState) over a ContainerView by curl, session made beforehand; median round' })
+  log(
+    `  guts median ${round(median(r.a), 0)} ms: node start-up ${round(nodeStart, 0)} ms${one ? `; the same listing of a 1-VM vCenter (figure 6's instance) ${round(one, 0)} ms, so ~${round(median(r.a) - one, 0)} ms are the 1,000 VMs` : ''}; per-round ratios ${r.ratios.map((x) => round(x, 1)).join(', ')}`,
+  )
+  figure({
+    name: 'vm list 1,000 VMs --json',
+    unit: 'ms',
+    guts: r.a[m],
+    baseline: r.b[m],
+    ratio: r.ratios[m],
+    note: 'baseline: one RetrievePropertiesEx (name, runtime.powerState) over a ContainerView by curl, session made beforehand; median round',
+  })
   return { guts: r.a, curl: r.b, ratios: r.ratios, nodeStartMs: nodeStart, listOneVmMs: one }
 }
 
@@ -194,11 +278,15 @@ async function withLab(script, spec, log, fn) {
     const t0 = performance.now()
     run('bash', [script, 'up'], { env })
     const lab = JSON.parse(readFileSync(join(spec.state, 'run', 'vcsim.json'), 'utf8'))
-    log(`  vcsimx ${spec.flags} on port ${spec.port} (state ${spec.state}): up in ${round((performance.now() - t0) / 1000, 1)} s, pid ${lab.pid}`)
+    log(
+      `  vcsimx ${spec.flags} on port ${spec.port} (state ${spec.state}): up in ${round((performance.now() - t0) / 1000, 1)} s, pid ${lab.pid}`,
+    )
     return await fn(lab)
   } finally {
     const d = spawnSync('bash', [script, 'down'], { env, encoding: 'utf8' })
-    log(`  vcsimx on port ${spec.port}: ${d.status === 0 ? (d.stderr.trim().split('\n').pop() ?? '').replace(/^vcsim-lab: /, '') : `down failed: ${d.stderr}`}`)
+    log(
+      `  vcsimx on port ${spec.port}: ${d.status === 0 ? (d.stderr.trim().split('\n').pop() ?? '').replace(/^vcsim-lab: /, '') : `down failed: ${d.stderr}`}`,
+    )
   }
 }
 
@@ -263,7 +351,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const ratio = f.ratio ?? f.guts / f.baseline
     const result = f.limit == null ? 'info' : (f.better === 'higher' ? ratio >= f.limit : ratio <= f.limit) ? 'PASS' : 'MISS'
     rows.push([f.name, f.unit, round(f.guts), round(f.baseline), round(ratio), f.target ?? '-', result])
-    log(`  -> ${f.name}: guts ${round(f.guts)} ${f.unit}, baseline ${round(f.baseline)} ${f.unit}, ratio ${round(ratio)} [${result}${f.target ? `, target ${f.target}` : ''}]`)
+    log(
+      `  -> ${f.name}: guts ${round(f.guts)} ${f.unit}, baseline ${round(f.baseline)} ${f.unit}, ratio ${round(ratio)} [${result}${f.target ? `, target ${f.target}` : ''}]`,
+    )
   }
   try {
     await vmwareBench({ root, work, log, section: (t) => log(`\n== ${t} ==`), figure })

@@ -17,22 +17,45 @@ const BLOCK = 64 * KiB
 
 export async function deltaSyncBench({ root, work, log, figure, lab }) {
   const { VimSession, resolveConfig, retrieve, runTask } = await import('@guts/driver-vmware/testing')
-  const session = new VimSession(resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}))
+  const session = new VimSession(
+    resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}),
+  )
   await session.connect()
   const name = `bench-warm-${process.pid}`
   const dir = join(work, 'vmware-warm')
   mkdirSync(dir, { recursive: true })
   let ref
   try {
-    const [anyVm] = await retrieve(session, [{ type: 'VirtualMachine', value: await firstVm(root, lab) }], 'VirtualMachine', ['parent', 'resourcePool', 'runtime.host'])
+    const [anyVm] = await retrieve(session, [{ type: 'VirtualMachine', value: await firstVm(root, lab) }], 'VirtualMachine', [
+      'parent',
+      'resourcePool',
+      'runtime.host',
+    ])
     const p = anyVm.props
     ref = await runTask(session, 'CreateVM_Task', {
-      _this: p.parent, pool: p.resourcePool, host: p['runtime.host'],
+      _this: p.parent,
+      pool: p.resourcePool,
+      host: p['runtime.host'],
       config: {
-        name, guestId: 'otherLinux64Guest', numCPUs: 1, memoryMB: 64, files: { vmPathName: '[LocalDS_0]' },
+        name,
+        guestId: 'otherLinux64Guest',
+        numCPUs: 1,
+        memoryMB: 64,
+        files: { vmPathName: '[LocalDS_0]' },
         deviceChange: [
           { operation: 'add', device: { '@type': 'ParaVirtualSCSIController', key: -100, busNumber: 0, sharedBus: 'noSharing' } },
-          { operation: 'add', fileOperation: 'create', device: { '@type': 'VirtualDisk', key: -101, controllerKey: -100, unitNumber: 0, capacityInKB: DISK_MIB * 1024, backing: { '@type': 'VirtualDiskFlatVer2BackingInfo', fileName: '', diskMode: 'persistent', thinProvisioned: true } } },
+          {
+            operation: 'add',
+            fileOperation: 'create',
+            device: {
+              '@type': 'VirtualDisk',
+              key: -101,
+              controllerKey: -100,
+              unitNumber: 0,
+              capacityInKB: DISK_MIB * 1024,
+              backing: { '@type': 'VirtualDiskFlatVer2BackingInfo', fileName: '', diskMode: 'persistent', thinProvisioned: true },
+            },
+          },
         ],
       },
     })
@@ -40,12 +63,26 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
     await runTask(session, 'PowerOnVM_Task', { _this: ref })
 
     const plan = join(dir, 'plan.yaml')
-    writeFileSync(plan, [
-      'version: 1', 'name: bench-warm', 'source:', '  driver: vmware', `  url: ${JSON.stringify(lab.url)}`, `  username: ${JSON.stringify(lab.username)}`,
-      '  password: "${env:BENCH_VC_PASSWORD}"', `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
-      `destination: { driver: local, directory: ${JSON.stringify(join(dir, 'out'))}, format: raw }`,
-      'policy: { verify: false }', 'warm: { syncInterval: 2s }', 'vms:', `  - name: ${name}`, '    mode: warm', '',
-    ].join('\n'))
+    writeFileSync(
+      plan,
+      [
+        'version: 1',
+        'name: bench-warm',
+        'source:',
+        '  driver: vmware',
+        `  url: ${JSON.stringify(lab.url)}`,
+        `  username: ${JSON.stringify(lab.username)}`,
+        '  password: "${env:BENCH_VC_PASSWORD}"',
+        `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
+        `destination: { driver: local, directory: ${JSON.stringify(join(dir, 'out'))}, format: raw }`,
+        'policy: { verify: false }',
+        'warm: { syncInterval: 2s }',
+        'vms:',
+        `  - name: ${name}`,
+        '    mode: warm',
+        '',
+      ].join('\n'),
+    )
     const env = { ...process.env, BENCH_VC_PASSWORD: lab.password, GUTS_DATA_DIR: join(dir, 'data') }
     for (const k of Object.keys(env)) if (k.startsWith('GOVC_')) delete env[k]
 
@@ -90,22 +127,42 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
 
     const full = syncs.find((s) => s.kind === 'full')
     const deltas = syncs.filter((s) => s.kind === 'delta' && s.bytesChanged > 0)
-    const changedBlocks = (writes) => new Set(writes.flatMap(([o, n]) => Array.from({ length: Math.ceil((o + n) / BLOCK) - Math.floor(o / BLOCK) }, (_, k) => Math.floor(o / BLOCK) + k))).size * BLOCK
+    const changedBlocks = (writes) =>
+      new Set(
+        writes.flatMap(([o, n]) =>
+          Array.from({ length: Math.ceil((o + n) / BLOCK) - Math.floor(o / BLOCK) }, (_, k) => Math.floor(o / BLOCK) + k),
+        ),
+      ).size * BLOCK
     const written = (writes) => writes.reduce((a, [, n]) => a + n, 0)
-    log(`  VM ${name}: ${DISK_MIB} MiB disk, 64 MiB of data; full sync moved ${round(full.bytesMoved / MiB, 1)} MiB in ${round(full.seconds)} s`)
+    log(
+      `  VM ${name}: ${DISK_MIB} MiB disk, 64 MiB of data; full sync moved ${round(full.bytesMoved / MiB, 1)} MiB in ${round(full.seconds)} s`,
+    )
     const out = { full, deltas, downtime }
     deltas.slice(0, 2).forEach((d, i) => {
       const w = written(rounds[i])
       const blocks = changedBlocks(rounds[i])
-      log(`  delta ${i + 1}: guest wrote ${round(w / KiB)} KiB in ${rounds[i].length} writes = ${round(blocks / KiB)} KiB of 64 KiB blocks; CBT reported ${round(d.bytesChanged / KiB)} KiB; guts moved ${round(d.bytesMoved / KiB)} KiB in ${round(d.seconds)} s`)
+      log(
+        `  delta ${i + 1}: guest wrote ${round(w / KiB)} KiB in ${rounds[i].length} writes = ${round(blocks / KiB)} KiB of 64 KiB blocks; CBT reported ${round(d.bytesChanged / KiB)} KiB; guts moved ${round(d.bytesMoved / KiB)} KiB in ${round(d.seconds)} s`,
+      )
       figure({
-        name: i === 0 ? 'warm delta sync, whole 64 KiB blocks: bytes moved / bytes changed' : 'warm delta sync, 4 KiB writes: bytes moved / bytes written',
-        unit: 'KiB', guts: d.bytesMoved / KiB, baseline: (i === 0 ? blocks : w) / KiB,
+        name:
+          i === 0
+            ? 'warm delta sync, whole 64 KiB blocks: bytes moved / bytes changed'
+            : 'warm delta sync, 4 KiB writes: bytes moved / bytes written',
+        unit: 'KiB',
+        guts: d.bytesMoved / KiB,
+        baseline: (i === 0 ? blocks : w) / KiB,
         ...(i === 0 ? { target: '<= 1.1x', limit: 1.1, better: 'lower', on: 'ratio' } : {}),
-        note: i === 0 ? 'blocks the guest changed, as CBT tracks them' : 'CBT tracks 64 KiB blocks: a 4 KiB write costs one block (16x) in any CBT-based tool',
+        note:
+          i === 0
+            ? 'blocks the guest changed, as CBT tracks them'
+            : 'CBT tracks 64 KiB blocks: a 4 KiB write costs one block (16x) in any CBT-based tool',
       })
     })
-    if (downtime) log(`  cutover: downtime ${round(downtime.seconds)} s (source power-off -> destination running), final sync ${round(syncs.at(-1).bytesMoved / KiB)} KiB`)
+    if (downtime)
+      log(
+        `  cutover: downtime ${round(downtime.seconds)} s (source power-off -> destination running), final sync ${round(syncs.at(-1).bytesMoved / KiB)} KiB`,
+      )
     return out
   } finally {
     if (ref) {
@@ -120,7 +177,12 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
 async function firstVm(root, lab) {
   const { default: vmware } = await import('@guts/driver-vmware')
   const driver = vmware.create({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint })
-  const ctx = { signal: AbortSignal.timeout(60_000), log: { debug() {}, info() {}, warn() {}, error() {} }, workDir: '/tmp', recordUndo: async () => {} }
+  const ctx = {
+    signal: AbortSignal.timeout(60_000),
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    workDir: '/tmp',
+    recordUndo: async () => {},
+  }
   try {
     for await (const vm of driver.listVms({}, ctx)) return vm.id
     throw new Error('the lab has no VM to take a folder, pool and host from')
@@ -131,13 +193,22 @@ async function firstVm(root, lab) {
 
 function guestWrite(lab, vm, offset, data) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: lab.host, port: lab.port, path: `/vcsimx/write?vm=${encodeURIComponent(vm)}&disk=0&offset=${offset}`, method: 'POST', rejectUnauthorized: false, headers: { 'content-length': data.length } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (c) => (text += c))
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`guest write: HTTP ${res.statusCode} ${text}`))))
-    })
+    const req = request(
+      {
+        host: lab.host,
+        port: lab.port,
+        path: `/vcsimx/write?vm=${encodeURIComponent(vm)}&disk=0&offset=${offset}`,
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-length': data.length },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (c) => (text += c))
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`guest write: HTTP ${res.statusCode} ${text}`))))
+      },
+    )
     req.on('error', reject)
     req.end(data)
   })
 }
-

@@ -27,7 +27,20 @@ const pjson = { name: pkg.name, version: pkg.version, description: pkg.descripti
 
 // Bytecode makes startup faster; fall back to a plain build if this bun cannot do it for ESM.
 const bytecode = process.env.GUTS_BINARY_BYTECODE !== '0'
-const common = ['build', '--compile', '--production', '--minify', '--sourcemap=none', '--target=bun', '--format=esm', `--define=GUTS_PJSON=${JSON.stringify(pjson)}`, '--external=better-sqlite3', `--metafile=${metafile}`, entry, `--outfile=${outfile}`]
+const common = [
+  'build',
+  '--compile',
+  '--production',
+  '--minify',
+  '--sourcemap=none',
+  '--target=bun',
+  '--format=esm',
+  `--define=GUTS_PJSON=${JSON.stringify(pjson)}`,
+  '--external=better-sqlite3',
+  `--metafile=${metafile}`,
+  entry,
+  `--outfile=${outfile}`,
+]
 
 const started = performance.now()
 let result = build(bytecode ? [...common, '--bytecode'] : common)
@@ -44,10 +57,14 @@ const native = inputs.filter((p) => /node_modules\/(better-sqlite3|bindings)\//.
 if (native.length) fail(`native modules were bundled (the binary must use bun:sqlite): ${native.join(', ')}`)
 
 const mb = (statSync(outfile).size / 1024 / 1024).toFixed(1)
-console.log(`build-binary: ${relative(root, outfile)} — ${mb} MiB, ${inputs.length} modules, built in ${seconds}s${bytecode && result.bytecode ? ' (bytecode)' : ''}`)
+console.log(
+  `build-binary: ${relative(root, outfile)} — ${mb} MiB, ${inputs.length} modules, built in ${seconds}s${bytecode && result.bytecode ? ' (bytecode)' : ''}`,
+)
 
 function build(args) {
-  console.log(`build-binary: ${relative(root, bun)} ${args.map((a) => (a.startsWith('--define=') ? '--define=GUTS_PJSON=<package.json>' : a.startsWith('-') ? a : relative(root, a))).join(' ')}`)
+  console.log(
+    `build-binary: ${relative(root, bun)} ${args.map((a) => (a.startsWith('--define=') ? '--define=GUTS_PJSON=<package.json>' : a.startsWith('-') ? a : relative(root, a))).join(' ')}`,
+  )
   const r = spawnSync(bun, args, { cwd: root, stdio: 'inherit' })
   process.stdout.write('\n')
   return { status: r.status, signal: r.signal, bytecode: args.includes('--bytecode') }

@@ -18,7 +18,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'guts-compare-'))
 let failed = 0
 try {
   execFileSync('tar', ['-xf', ova, '-C', tmp])
-  const vmdks = execFileSync('tar', ['-tf', ova], { encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.vmdk')).sort()
+  const vmdks = execFileSync('tar', ['-tf', ova], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f.endsWith('.vmdk'))
+    .sort()
   for (const [i, disk] of manifest.disks.entries()) {
     const source = join(tmp, vmdks[i])
     const target = join(outDir, vm, disk.file)

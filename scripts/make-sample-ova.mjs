@@ -17,7 +17,9 @@ const path = resolve(target)
 const name = basename(path, extname(path))
 try {
   const ova = await makeSampleOva(dirname(path), { name })
-  console.log(`Wrote ${ova.path}: ${ova.disks.length} disks (${ova.disks.map((d) => `${d.virtualSize / 2 ** 20} MiB`).join(', ')}), ${ova.cpus} vCPUs, ${ova.memoryMiB} MiB, UEFI`)
+  console.log(
+    `Wrote ${ova.path}: ${ova.disks.length} disks (${ova.disks.map((d) => `${d.virtualSize / 2 ** 20} MiB`).join(', ')}), ${ova.cpus} vCPUs, ${ova.memoryMiB} MiB, UEFI`,
+  )
 } catch (error) {
   console.error(error?.message ?? String(error))
   process.exit(1)

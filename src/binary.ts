@@ -42,7 +42,11 @@ const pjson: Interfaces.PJSON = {
   },
 }
 
-type PluginInternals = { isRoot: boolean; commandCache?: Record<string, Command.Class>; loadCommandsFromTarget(): Promise<Record<string, Command.Class> | undefined> }
+type PluginInternals = {
+  isRoot: boolean
+  commandCache?: Record<string, Command.Class>
+  loadCommandsFromTarget(): Promise<Record<string, Command.Class> | undefined>
+}
 const proto = Plugin.prototype as unknown as PluginInternals
 const loadCommandsFromTarget = proto.loadCommandsFromTarget
 proto.loadCommandsFromTarget = async function (this: PluginInternals) {
@@ -52,13 +56,24 @@ proto.loadCommandsFromTarget = async function (this: PluginInternals) {
 }
 
 // The first-party driver plugins ship inside the binary (lazy: imported only when a plan names them).
-DriverRegistry.bundled.push({
-  name: 'openstack', role: 'destination', plugin: '@guts/driver-openstack', version: base.version, builtin: false,
-  load: () => import('@guts/driver-openstack'),
-}, {
-  name: 'vmware', role: 'source', plugin: '@guts/driver-vmware', version: base.version, builtin: false,
-  load: () => import('@guts/driver-vmware'),
-})
+DriverRegistry.bundled.push(
+  {
+    name: 'openstack',
+    role: 'destination',
+    plugin: '@guts/driver-openstack',
+    version: base.version,
+    builtin: false,
+    load: () => import('@guts/driver-openstack'),
+  },
+  {
+    name: 'vmware',
+    role: 'source',
+    plugin: '@guts/driver-vmware',
+    version: base.version,
+    builtin: false,
+    load: () => import('@guts/driver-vmware'),
+  },
+)
 
 // Nothing to transpile in a compiled binary, and no ts-node/tsx to find.
 settings.enableAutoTranspile = false

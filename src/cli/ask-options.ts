@@ -32,7 +32,11 @@ export async function askOptions(ask: Asker, questions: OptionQuestion[], previo
   }
   await askAll(questions.filter((q) => !q.advanced))
   const advanced = questions.filter((q) => q.advanced && !covered.has(q.key) && !q.fromEnv)
-  if (advanced.length && (await ask.confirm({ message: `Set advanced options (${advanced.map((q) => q.key).join(', ')})?`, default: offerAdvanced }))) await askAll(advanced)
+  if (
+    advanced.length &&
+    (await ask.confirm({ message: `Set advanced options (${advanced.map((q) => q.key).join(', ')})?`, default: offerAdvanced }))
+  )
+    await askAll(advanced)
   return out
 }
 
@@ -41,14 +45,26 @@ async function askOne(ask: Asker, q: OptionQuestion, previous?: Answers): Promis
   switch (q.kind) {
     case 'secret': {
       const earlier = /^\$\{env:(\w+)\}$/.exec(String(previous?.written[q.key] ?? ''))?.[1]
-      const name = await ask.text({ message: `Environment variable that will hold ${q.message.split(' — ')[0]}`, default: earlier ?? q.envName ?? 'GUTS_SECRET', validate: (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || 'a variable name' })
-      const value = process.env[name] || (await ask.secret({ message: `${q.key} (used now to connect, never written; empty to leave out)` }))
+      const name = await ask.text({
+        message: `Environment variable that will hold ${q.message.split(' — ')[0]}`,
+        default: earlier ?? q.envName ?? 'GUTS_SECRET',
+        validate: (v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || 'a variable name',
+      })
+      const value =
+        process.env[name] || (await ask.secret({ message: `${q.key} (used now to connect, never written; empty to leave out)` }))
       return value ? { written: `\${env:${name}}`, live: value } : undefined
     }
     case 'choice': {
       const none = '\u0000none'
-      const choices = [...(q.choices ?? []).map((c) => ({ name: c, value: c })), ...(q.required ? [] : [{ name: q.covers ? '(none: enter the settings)' : '(leave out)', value: none }])]
-      const value = await ask.select({ message: q.message, choices, default: (before as string) ?? (q.default as string) ?? choices[0]!.value })
+      const choices = [
+        ...(q.choices ?? []).map((c) => ({ name: c, value: c })),
+        ...(q.required ? [] : [{ name: q.covers ? '(none: enter the settings)' : '(leave out)', value: none }]),
+      ]
+      const value = await ask.select({
+        message: q.message,
+        choices,
+        default: (before as string) ?? (q.default as string) ?? choices[0]!.value,
+      })
       return value === none ? undefined : { written: value, live: value }
     }
     case 'boolean': {
@@ -56,7 +72,11 @@ async function askOne(ask: Asker, q: OptionQuestion, previous?: Answers): Promis
       return value === ((q.default as boolean | undefined) ?? false) ? undefined : { written: value, live: value }
     }
     default: {
-      const text = await ask.text({ message: `${q.message}${q.required ? '' : ' (optional)'}`, ...(before !== undefined ? { default: String(before) } : {}), required: q.required })
+      const text = await ask.text({
+        message: `${q.message}${q.required ? '' : ' (optional)'}`,
+        ...(before !== undefined ? { default: String(before) } : {}),
+        required: q.required,
+      })
       if (text === '') return undefined
       const value = q.kind === 'number' ? Number(text) : text
       return { written: value, live: value }

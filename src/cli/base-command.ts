@@ -9,7 +9,8 @@ import { DriverRegistry, type PluginLike } from '../drivers/registry.js'
 import { exitCodeForError, renderError } from './errors.js'
 import type { RunContext } from './run-and-render.js'
 
-export const EXIT_CODES_HELP = 'Exit codes: 0 all VMs migrated · 1 failed · 2 invalid plan or usage · 68 partial (some VMs failed) · 69 still running · 130 cancelled'
+export const EXIT_CODES_HELP =
+  'Exit codes: 0 all VMs migrated · 1 failed · 2 invalid plan or usage · 68 partial (some VMs failed) · 69 still running · 130 cancelled'
 
 /**
  * Shared by every command: `--json` the oclif way (what `run()` returns is printed, its shape is
@@ -33,7 +34,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async init(): Promise<void> {
     await super.init()
     const ctor = this.ctor as unknown as typeof BaseCommand
-    const { flags } = await this.parse({ flags: this.ctor.flags, baseFlags: ctor.baseFlags, args: this.ctor.args, strict: this.ctor.strict, enableJsonFlag: ctor.enableJsonFlag })
+    const { flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: ctor.baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+      enableJsonFlag: ctor.enableJsonFlag,
+    })
     this.flags = flags as typeof this.flags
   }
 
@@ -44,17 +51,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** The service over the state store (opened once per command, on first use). */
   protected async service(options: { configFrom?: string } = {}): Promise<MigrationService> {
     const [{ createMigrationService }, { loadGutsConfig }, { openStateStore }] = await Promise.all([
-      import('../core/service.js'), import('../core/config/load-config.js'), import('../core/state/open-store.js'),
+      import('../core/service.js'),
+      import('../core/config/load-config.js'),
+      import('../core/state/open-store.js'),
     ])
     const dir = await this.dataDir()
-    const { config, filepath } = await loadGutsConfig({ ...(this.flags.config ? { explicitPath: this.flags.config } : {}), ...(options.configFrom ? { from: options.configFrom } : {}) })
+    const { config, filepath } = await loadGutsConfig({
+      ...(this.flags.config ? { explicitPath: this.flags.config } : {}),
+      ...(options.configFrom ? { from: options.configFrom } : {}),
+    })
     // GUTS_DATABASE_URL (postgres://…) shares migrations between hosts; unset, SQLite in the data dir.
     // An env variable, not a flag: the URL may hold a password, which must not show in `ps`.
     const url = process.env.GUTS_DATABASE_URL || undefined
     const store = async () => (this.store = await openStateStore({ dataDir: dir, ...(url ? { url } : {}) }))
     return createMigrationService({
-      registry: this.registry(), store, config, ...(filepath ? { configFile: filepath } : {}),
-      workRoot: join(dir, 'work'), dataDir: dir, ...(url ? { databaseUrl: url } : {}),
+      registry: this.registry(),
+      store,
+      config,
+      ...(filepath ? { configFile: filepath } : {}),
+      workRoot: join(dir, 'work'),
+      dataDir: dir,
+      ...(url ? { databaseUrl: url } : {}),
     })
   }
 
@@ -74,8 +91,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** How `migrate`, `resume` and `retry` render a run. */
   protected async runContext(): Promise<RunContext> {
     return {
-      json: this.jsonEnabled(), output: await this.userSetting('output'),
-      writeLine: (line) => this.writeLine(line), warn: (line) => process.stderr.write(`${line}\n`), exitCode: (code) => this.exitCode(code),
+      json: this.jsonEnabled(),
+      output: await this.userSetting('output'),
+      writeLine: (line) => this.writeLine(line),
+      warn: (line) => process.stderr.write(`${line}\n`),
+      exitCode: (code) => this.exitCode(code),
     }
   }
 

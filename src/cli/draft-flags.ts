@@ -15,7 +15,8 @@ interface DraftFlags {
 /** `plan init` flags as a draft; undefined when none of --source, --destination, --vm is given (ask instead). */
 export function draftFromFlags(f: DraftFlags): PlanDraft | undefined {
   if (!f.source && !f.destination && !f.vm) return undefined
-  if (!f.source || !f.destination || !f.vm?.length) throw new GutsError('GUTS_USAGE', 'Without prompts, plan init needs --source, --destination and at least one --vm.')
+  if (!f.source || !f.destination || !f.vm?.length)
+    throw new GutsError('GUTS_USAGE', 'Without prompts, plan init needs --source, --destination and at least one --vm.')
   return {
     name: f.name ?? 'wave-1',
     source: { driver: f.source, options: keyValues(f['source-option'], '--source-option') },

@@ -11,7 +11,8 @@ export function exitCodeForError(error: unknown): number {
 export function renderError(error: GutsError): string {
   const lines = [`Error [${error.code}]: ${error.message}`]
   if (error.suggestions.length) lines.push('Try this:', ...error.suggestions.map((s) => `  • ${s}`))
-  const cause = error.cause instanceof Error && error.cause.message && !error.message.includes(error.cause.message) ? error.cause.message : undefined
+  const cause =
+    error.cause instanceof Error && error.cause.message && !error.message.includes(error.cause.message) ? error.cause.message : undefined
   if (cause && error.code !== 'GUTS_PLAN_INVALID') lines.push(`Caused by: ${cause}`)
   return lines.join('\n')
 }

@@ -10,15 +10,27 @@ import type { Asker } from './prompts.js'
  * pick the destination, map each network the VMs are on. Every question comes from the service.
  */
 export async function planWizard(service: MigrationService, ask: Asker, defaults: { name?: string }): Promise<PlanDraft> {
-  const name = await ask.text({ message: 'Plan name', default: defaults.name ?? 'wave-1', validate: (v) => /^[A-Za-z0-9][\w.-]*$/.test(v) || 'letters, digits, ".", "_" and "-"' })
+  const name = await ask.text({
+    message: 'Plan name',
+    default: defaults.name ?? 'wave-1',
+    validate: (v) => /^[A-Za-z0-9][\w.-]*$/.test(v) || 'letters, digits, ".", "_" and "-"',
+  })
   const drivers = await service.listDrivers()
   const pick = (role: 'source' | 'destination', message: string) =>
-    ask.select({ message, choices: drivers.filter((d) => d.role === role && !d.error).map((d) => ({ name: `${d.name} (${d.plugin})`, value: d.name })) })
+    ask.select({
+      message,
+      choices: drivers.filter((d) => d.role === role && !d.error).map((d) => ({ name: `${d.name} (${d.plugin})`, value: d.name })),
+    })
   const sourceDriver = await pick('source', 'Source')
   const { answers: source, vms } = await connectSource(service, ask, sourceDriver)
   if (!vms.length) throw new Error('The source has no VMs to migrate.')
-  const picked = await ask.checkbox<VmSummary>({ message: 'VMs to migrate', choices: vms.map((v) => ({ name: `${v.name} (${v.powerState})`, value: v })) })
-  const caps = Object.fromEntries((drivers.find((d) => d.name === sourceDriver && d.role === 'source')?.capabilities ?? []).map((w) => [w, true]))
+  const picked = await ask.checkbox<VmSummary>({
+    message: 'VMs to migrate',
+    choices: vms.map((v) => ({ name: `${v.name} (${v.powerState})`, value: v })),
+  })
+  const caps = Object.fromEntries(
+    (drivers.find((d) => d.name === sourceDriver && d.role === 'source')?.capabilities ?? []).map((w) => [w, true]),
+  )
   const mode = await askMode(ask, caps)
   const destDriver = await pick('destination', 'Destination')
   const destination = await askOptions(ask, await service.draftQuestions(destDriver, 'destination'))
@@ -28,8 +40,12 @@ export async function planWizard(service: MigrationService, ask: Asker, defaults
     if (to) networks.push({ from, to })
   }
   return {
-    name, source: { driver: sourceDriver, options: source.written }, destination: { driver: destDriver, options: destination.written },
-    vms: picked.map((v) => v.name), networks, ...(mode ? { mode } : {}),
+    name,
+    source: { driver: sourceDriver, options: source.written },
+    destination: { driver: destDriver, options: destination.written },
+    vms: picked.map((v) => v.name),
+    networks,
+    ...(mode ? { mode } : {}),
   }
 }
 

@@ -12,7 +12,13 @@ export interface Asker {
 export async function terminalAsker(say: (line: string) => void): Promise<Asker> {
   const p = await import('@inquirer/prompts')
   return {
-    text: (o) => p.input({ message: o.message, ...(o.default !== undefined ? { default: o.default } : {}), ...(o.required ? { required: true } : {}), ...(o.validate ? { validate: o.validate } : {}) }),
+    text: (o) =>
+      p.input({
+        message: o.message,
+        ...(o.default !== undefined ? { default: o.default } : {}),
+        ...(o.required ? { required: true } : {}),
+        ...(o.validate ? { validate: o.validate } : {}),
+      }),
     secret: (o) => p.password({ message: o.message, mask: true }),
     select: (o) => p.select({ message: o.message, choices: o.choices, ...(o.default !== undefined ? { default: o.default } : {}) }),
     confirm: (o) => p.confirm(o),

@@ -7,8 +7,12 @@ export async function readPlanFile(path: string): Promise<string> {
     return await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new GutsError('GUTS_USAGE', code === 'ENOENT' ? `Plan file ${path} does not exist.` : `Cannot read plan file ${path} (${code}).`, {
-      suggestions: ['Write one with `guts plan init`, or see examples/quickstart.yaml.'],
-    })
+    throw new GutsError(
+      'GUTS_USAGE',
+      code === 'ENOENT' ? `Plan file ${path} does not exist.` : `Cannot read plan file ${path} (${code}).`,
+      {
+        suggestions: ['Write one with `guts plan init`, or see examples/quickstart.yaml.'],
+      },
+    )
   }
 }

@@ -21,7 +21,10 @@ export type RunOutput = { type: 'report'; report: MigrationReport }
  * one AbortSignal (VMs roll back unless --keep-on-failure); a second Ctrl-C exits at once. Sets the
  * exit code from the outcome and returns the report for `--json`.
  */
-export async function runAndRender(ctx: RunContext, start: (run: Pick<RunOptions, 'signal' | 'onEvent'>) => Promise<MigrationReport>): Promise<RunOutput | undefined> {
+export async function runAndRender(
+  ctx: RunContext,
+  start: (run: Pick<RunOptions, 'signal' | 'onEvent'>) => Promise<MigrationReport>,
+): Promise<RunOutput | undefined> {
   const renderer = await pickRenderer({ json: ctx.json || ctx.output === 'json', plain: ctx.output === 'plain', write: ctx.writeLine })
   const controller = new AbortController()
   let interrupts = 0

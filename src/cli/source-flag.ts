@@ -7,7 +7,10 @@ import { readPlanFile } from './read-plan.js'
  * `--source <profile|plan>` / `--plan <file>` as the service's inventory source. A `--source`
  * value is a plan when it is an existing file or ends in .yaml/.yml/.json, otherwise a profile name.
  */
-export async function inventorySourceOf(flags: { source?: string | undefined; plan?: string | undefined }): Promise<{ source?: InventorySource; planFile?: string }> {
+export async function inventorySourceOf(flags: {
+  source?: string | undefined
+  plan?: string | undefined
+}): Promise<{ source?: InventorySource; planFile?: string }> {
   const file = flags.plan ?? (flags.source && isPlanPath(flags.source) ? flags.source : undefined)
   if (file) return { source: { plan: { text: await readPlanFile(file), file } }, planFile: file }
   return flags.source ? { source: { profile: flags.source } } : {}
@@ -25,8 +28,12 @@ function isPlanPath(value: string): boolean {
 /** The service's "no source" error, said in this command's flags. */
 export function withSourceFlagHint(error: unknown): unknown {
   if (!isGutsError(error) || error.code !== 'GUTS_USAGE' || !error.details?.profiles) return error
-  return new GutsError('GUTS_USAGE', 'Say which source to list: --source <profile> (a source profile of guts.config.yaml) or --source <plan file>.', {
-    suggestions: [...error.suggestions, 'e.g. guts vm list --source vc-prod --name "app-*"'],
-    ...(error.details ? { details: error.details } : {}),
-  })
+  return new GutsError(
+    'GUTS_USAGE',
+    'Say which source to list: --source <profile> (a source profile of guts.config.yaml) or --source <plan file>.',
+    {
+      suggestions: [...error.suggestions, 'e.g. guts vm list --source vc-prod --name "app-*"'],
+      ...(error.details ? { details: error.details } : {}),
+    },
+  )
 }

@@ -14,11 +14,16 @@ With --json, every event is a JSON line and the last line is the report ({"type"
 
 ${EXIT_CODES_HELP}`
 
-  static override examples = ['<%= config.bin %> migrate examples/quickstart.yaml', '<%= config.bin %> migrate wave-1.yaml --json > report.ndjson']
+  static override examples = [
+    '<%= config.bin %> migrate examples/quickstart.yaml',
+    '<%= config.bin %> migrate wave-1.yaml --json > report.ndjson',
+  ]
   static override jsonLines = true
   static override args = { plan: Args.string({ description: 'The plan file (YAML)', required: true }) }
   static override flags = {
-    'keep-on-failure': Flags.boolean({ description: 'Leave what a failed VM created, for debugging (clean up later with `guts migration cleanup`)' }),
+    'keep-on-failure': Flags.boolean({
+      description: 'Leave what a failed VM created, for debugging (clean up later with `guts migration cleanup`)',
+    }),
   }
 
   async run(): Promise<RunOutput | undefined> {

@@ -31,14 +31,18 @@ export interface VmReport {
 export function buildReport(m: MigrationRecord, vms: VmRecord[]): MigrationReport {
   const seconds = m.startedAt && m.finishedAt ? (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000 : undefined
   return {
-    id: m.id, name: m.name, status: m.status, createdAt: m.createdAt,
+    id: m.id,
+    name: m.name,
+    status: m.status,
+    createdAt: m.createdAt,
     ...(m.startedAt ? { startedAt: m.startedAt } : {}),
     ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
     ...(seconds !== undefined ? { seconds } : {}),
     vms: vms.map((v) => {
       const cp = asCheckpoint(v.checkpoint)
       return {
-        name: v.vmKey, status: v.status,
+        name: v.vmKey,
+        status: v.status,
         ...(v.stage ? { stage: v.stage } : {}),
         ...(cp.job ? { target: cp.job.targetName } : {}),
         ...(cp.instance ? { instance: cp.instance } : {}),
@@ -48,7 +52,8 @@ export function buildReport(m: MigrationRecord, vms: VmRecord[]): MigrationRepor
         disks: (cp.descriptor?.disks ?? []).map((d) => {
           const done = cp.disks?.[d.id]
           return {
-            id: d.id, virtualSize: d.virtualSize,
+            id: d.id,
+            virtualSize: d.virtualSize,
             ...(done ? { route: done.route, bytesWritten: done.bytesWritten, ...(done.sha256 ? { sha256: done.sha256 } : {}) } : {}),
           }
         }),
@@ -62,11 +67,16 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 68, running: 69, canc
 
 export function exitCodeFor(status: MigrationStatus): number {
   switch (status) {
-    case 'succeeded': return EXIT.ok
-    case 'partial': return EXIT.partial
-    case 'cancelled': return EXIT.cancelled
+    case 'succeeded':
+      return EXIT.ok
+    case 'partial':
+      return EXIT.partial
+    case 'cancelled':
+      return EXIT.cancelled
     case 'running':
-    case 'pending': return EXIT.running
-    default: return EXIT.failed
+    case 'pending':
+      return EXIT.running
+    default:
+      return EXIT.failed
   }
 }

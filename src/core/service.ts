@@ -28,23 +28,38 @@ export function createMigrationService(deps: ServiceDeps) {
   return {
     ...migrations,
     /** The VMs of a source profile or of a plan's source (connects, read-only). */
-    listSourceVms: async (source: InventorySource | undefined, query: VmQuery = {}, signal = AbortSignal.timeout(300_000)): Promise<VmSummary[]> =>
-      (await inventory()).listSourceVms(source, loaded(), { registry: deps.registry, env: env() }, query, signal),
+    listSourceVms: async (
+      source: InventorySource | undefined,
+      query: VmQuery = {},
+      signal = AbortSignal.timeout(300_000),
+    ): Promise<VmSummary[]> => (await inventory()).listSourceVms(source, loaded(), { registry: deps.registry, env: env() }, query, signal),
     /** The source networks the given VMs' NICs are on, for network-mapping questions. */
-    sourceNetworks: async (driver: string, options: Record<string, unknown>, vms: VmSummary[], signal = AbortSignal.timeout(300_000)): Promise<string[]> =>
-      (await inventory()).sourceNetworks(deps.registry, driver, options, vms, signal),
+    sourceNetworks: async (
+      driver: string,
+      options: Record<string, unknown>,
+      vms: VmSummary[],
+      signal = AbortSignal.timeout(300_000),
+    ): Promise<string[]> => (await inventory()).sourceNetworks(deps.registry, driver, options, vms, signal),
     /** VMs of a source given by driver and options (plan drafting: options as typed, not yet a plan). */
-    listDraftSourceVms: async (driver: string, options: Record<string, unknown>, signal = AbortSignal.timeout(300_000)): Promise<VmSummary[]> =>
-      (await inventory()).listDriverVms(deps.registry, driver, options, process.cwd(), signal),
+    listDraftSourceVms: async (
+      driver: string,
+      options: Record<string, unknown>,
+      signal = AbortSignal.timeout(300_000),
+    ): Promise<VmSummary[]> => (await inventory()).listDriverVms(deps.registry, driver, options, process.cwd(), signal),
     /** Installed drivers with their capabilities (loads modules, connects to nothing). */
     listDrivers: async (): Promise<DriverRow[]> => (await import('./service/drivers.js')).describeDrivers(deps.registry),
     /** What this machine has and lacks for guts: tools, data dir, its free space, the state store. */
     doctor: async (): Promise<DoctorCheck[]> =>
-      (await import('./service/doctor.js')).runDoctor({ dataDir: deps.dataDir ?? dirname(deps.workRoot), ...(deps.databaseUrl ? { databaseUrl: deps.databaseUrl } : {}) }),
+      (await import('./service/doctor.js')).runDoctor({
+        dataDir: deps.dataDir ?? dirname(deps.workRoot),
+        ...(deps.databaseUrl ? { databaseUrl: deps.databaseUrl } : {}),
+      }),
     /** The questions for a driver's options (plan wizards). */
-    draftQuestions: async (driver: string, role: 'source' | 'destination'): Promise<OptionQuestion[]> => (await drafting()).draftQuestions(deps.registry, driver, role, env()),
+    draftQuestions: async (driver: string, role: 'source' | 'destination'): Promise<OptionQuestion[]> =>
+      (await drafting()).draftQuestions(deps.registry, driver, role, env()),
     /** A validated plan as YAML from a draft; nothing is written or created. */
-    draftPlan: async (draft: PlanDraft, file = 'plan.yaml'): Promise<string> => (await drafting()).draftPlan(deps.registry, draft, file, migrations.validatePlan),
+    draftPlan: async (draft: PlanDraft, file = 'plan.yaml'): Promise<string> =>
+      (await drafting()).draftPlan(deps.registry, draft, file, migrations.validatePlan),
     /** The plan's JSON Schema, for editors and API clients. */
     planSchema: async (): Promise<Record<string, unknown>> => (await import('./plan/schema.js')).planJsonSchema(),
   }

@@ -1,6 +1,15 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { API_VERSION, GutsError, isGutsError, type DestinationDriver, type DestinationDriverModule, type DriverModule, type SourceDriver, type SourceDriverModule } from '@guts/sdk'
+import {
+  API_VERSION,
+  GutsError,
+  isGutsError,
+  type DestinationDriver,
+  type DestinationDriverModule,
+  type DriverModule,
+  type SourceDriver,
+  type SourceDriverModule,
+} from '@guts/sdk'
 import { runtimeDestination, runtimeSource } from './runtime.js'
 
 export type DriverRole = 'source' | 'destination'
@@ -98,15 +107,26 @@ export class DriverRegistry {
   load(name: string, role?: DriverRole): Promise<DriverModule> {
     const entry = this.entries.get(name)
     if (!entry) {
-      const known = this.list().filter((e) => !role || e.role === role).map((e) => e.name)
+      const known = this.list()
+        .filter((e) => !role || e.role === role)
+        .map((e) => e.name)
       return Promise.reject(
-        new GutsError('GUTS_DRIVER_NOT_FOUND', `No ${role ?? ''} driver named "${name}". Known: ${known.join(', ') || 'none'}.`.replace('  ', ' '), {
-          suggestions: ['Run `guts drivers list` to see the installed drivers.', 'Install a driver plugin with `guts plugins install <package>`.'],
-        }),
+        new GutsError(
+          'GUTS_DRIVER_NOT_FOUND',
+          `No ${role ?? ''} driver named "${name}". Known: ${known.join(', ') || 'none'}.`.replace('  ', ' '),
+          {
+            suggestions: [
+              'Run `guts drivers list` to see the installed drivers.',
+              'Install a driver plugin with `guts plugins install <package>`.',
+            ],
+          },
+        ),
       )
     }
     if (role && entry.role !== role) {
-      return Promise.reject(new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${name}" is a ${entry.role} driver and cannot be used as a ${role}.`))
+      return Promise.reject(
+        new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${name}" is a ${entry.role} driver and cannot be used as a ${role}.`),
+      )
     }
     let p = this.loaded.get(name)
     if (!p) {
@@ -123,22 +143,36 @@ async function importChecked(entry: DriverEntry): Promise<DriverModule> {
     mod = await entry.load()
   } catch (error) {
     if (isGutsError(error)) throw error
-    throw new GutsError('GUTS_DRIVER_NOT_FOUND', `Driver "${entry.name}" from ${entry.plugin} could not be loaded: ${(error as Error).message}`, {
-      suggestions: [`Reinstall the plugin: guts plugins install ${entry.plugin}`],
-      cause: error,
-    })
+    throw new GutsError(
+      'GUTS_DRIVER_NOT_FOUND',
+      `Driver "${entry.name}" from ${entry.plugin} could not be loaded: ${(error as Error).message}`,
+      {
+        suggestions: [`Reinstall the plugin: guts plugins install ${entry.plugin}`],
+        cause: error,
+      },
+    )
   }
   const candidate = ((mod as { default?: unknown }).default ?? mod) as Partial<DriverModule>
   if (typeof candidate?.create !== 'function' || candidate.name !== entry.name) {
-    throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `${entry.plugin} does not export a driver named "${entry.name}" (expected \`export default defineSourceDriver({...})\`).`)
+    throw new GutsError(
+      'GUTS_DRIVER_INCOMPATIBLE',
+      `${entry.plugin} does not export a driver named "${entry.name}" (expected \`export default defineSourceDriver({...})\`).`,
+    )
   }
   if (candidate.apiVersion !== API_VERSION) {
-    throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${entry.name}" from ${entry.plugin}@${entry.version} speaks driver API ${String(candidate.apiVersion)}, this guts speaks ${API_VERSION}.`, {
-      suggestions: [`Install a version of ${entry.plugin} built for driver API ${API_VERSION}.`],
-    })
+    throw new GutsError(
+      'GUTS_DRIVER_INCOMPATIBLE',
+      `Driver "${entry.name}" from ${entry.plugin}@${entry.version} speaks driver API ${String(candidate.apiVersion)}, this guts speaks ${API_VERSION}.`,
+      {
+        suggestions: [`Install a version of ${entry.plugin} built for driver API ${API_VERSION}.`],
+      },
+    )
   }
   if (candidate.role !== entry.role) {
-    throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${entry.name}" is declared as ${entry.role} in ${entry.plugin}'s package.json but its module says ${String(candidate.role)}.`)
+    throw new GutsError(
+      'GUTS_DRIVER_INCOMPATIBLE',
+      `Driver "${entry.name}" is declared as ${entry.role} in ${entry.plugin}'s package.json but its module says ${String(candidate.role)}.`,
+    )
   }
   return candidate as DriverModule
 }
@@ -148,7 +182,10 @@ function checkDeclared(module: DriverModule, actual: object): void {
   if (!module.capabilities) return
   for (const [key, value] of Object.entries(module.capabilities)) {
     if (JSON.stringify((actual as Record<string, unknown>)[key]) !== JSON.stringify(value)) {
-      throw new GutsError('GUTS_DRIVER_INCOMPATIBLE', `Driver "${module.name}" declares ${key}=${JSON.stringify(value)} but its instance has ${JSON.stringify((actual as Record<string, unknown>)[key])}.`)
+      throw new GutsError(
+        'GUTS_DRIVER_INCOMPATIBLE',
+        `Driver "${module.name}" declares ${key}=${JSON.stringify(value)} but its instance has ${JSON.stringify((actual as Record<string, unknown>)[key])}.`,
+      )
     }
   }
 }

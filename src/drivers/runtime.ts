@@ -32,7 +32,9 @@ export function runtimeSource(driver: SourceDriver): SourceDriver {
     dispose: () => call('dispose', undefined, () => driver.dispose()),
     // Restoring a source after a failure runs after an abort too, like rollback.
     ...(caps.powerControl && driver.powerOn ? { powerOn: (vm, ctx) => call('powerOn', undefined, () => driver.powerOn!(vm, ctx)) } : {}),
-    ...(driver.releaseLeftovers ? { releaseLeftovers: (vm, marks, ctx) => call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx)) } : {}),
+    ...(driver.releaseLeftovers
+      ? { releaseLeftovers: (vm, marks, ctx) => call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx)) }
+      : {}),
   }
 }
 
@@ -55,7 +57,9 @@ export function runtimeDestination(driver: DestinationDriver): DestinationDriver
     // Optional methods exist on the wrapper only when the driver has them: the core tests for them.
     ...(driver.preflightPlan ? { preflightPlan: (vms, ctx) => call('preflightPlan', ctx, () => driver.preflightPlan!(vms, ctx)) } : {}),
     // Cleanup runs after a cancel too, so no abort check (like rollback).
-    ...(driver.findLeftovers ? { findLeftovers: (marks, ctx) => call('findLeftovers', undefined, () => driver.findLeftovers!(marks, ctx)) } : {}),
+    ...(driver.findLeftovers
+      ? { findLeftovers: (marks, ctx) => call('findLeftovers', undefined, () => driver.findLeftovers!(marks, ctx)) }
+      : {}),
   }
 }
 
@@ -90,7 +94,7 @@ function normalise(driverName: string, method: string, error: unknown, signal?: 
   const message = error instanceof Error ? error.message : String(error)
   return new GutsError('GUTS_DRIVER_ERROR', `The ${driverName} driver failed in ${method}: ${message}`, {
     cause: error,
-    suggestions: ['Run again with GUTS_DEBUG=1 for the driver\'s own log lines, and report it to the driver\'s authors if it persists.'],
+    suggestions: ["Run again with GUTS_DEBUG=1 for the driver's own log lines, and report it to the driver's authors if it persists."],
   })
 }
 

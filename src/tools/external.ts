@@ -53,7 +53,11 @@ export interface ToolOptions {
  * node:child_process rather than execa: execa costs ~50–80 ms to import (measured in `guts migrate`
  * profiles), paid by every migration, for what spawn with an AbortSignal already does here.
  */
-export function startTool(tool: string, args: readonly string[], options: ToolOptions = {}): { child: ChildProcess; done: Promise<ToolResult> } {
+export function startTool(
+  tool: string,
+  args: readonly string[],
+  options: ToolOptions = {},
+): { child: ChildProcess; done: Promise<ToolResult> } {
   const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}) })
   let stdout = ''
   let stderr = ''
@@ -63,7 +67,13 @@ export function startTool(tool: string, args: readonly string[], options: ToolOp
     let failed: (Error & { code?: string }) | undefined
     const fail = (result: Partial<ToolResult>) => {
       const canceled = failed!.name === 'AbortError' || options.signal?.aborted
-      reject(new ToolRunError(`${tool}: ${failed!.message}`, { ...result, ...(failed!.code ? { code: failed!.code } : {}), isCanceled: Boolean(canceled) }))
+      reject(
+        new ToolRunError(`${tool}: ${failed!.message}`, {
+          ...result,
+          ...(failed!.code ? { code: failed!.code } : {}),
+          isCanceled: Boolean(canceled),
+        }),
+      )
     }
     child.on('error', (error: Error & { code?: string }) => {
       failed = error
@@ -87,14 +97,23 @@ export async function runTool(tool: string, args: readonly string[], options: To
 }
 
 export function mapToolError(tool: string, args: readonly string[], error: unknown, signal?: AbortSignal): GutsError {
-  const e = (error instanceof ToolRunError ? error.result : error) as { code?: string; exitCode?: number; stderr?: unknown; isCanceled?: boolean }
+  const e = (error instanceof ToolRunError ? error.result : error) as {
+    code?: string
+    exitCode?: number
+    stderr?: unknown
+    isCanceled?: boolean
+  }
   if (signal?.aborted || e.isCanceled) {
     return new GutsError('GUTS_ABORTED', `Aborted while running ${tool}.`, { cause: signal?.reason })
   }
   if (e.code === 'ENOENT') return toolMissingError(tool, error)
   const stderr = typeof e.stderr === 'string' ? tail(e.stderr) : ''
-  return new GutsError('GUTS_EXTERNAL_COMMAND_FAILED', `${tool} ${args[0] ?? ''} failed (exit ${e.exitCode ?? '?'})${stderr ? `: ${stderr}` : '.'}`, {
-    details: { command: tool, args: [...args], exitCode: e.exitCode ?? null, stderr },
-    cause: error,
-  })
+  return new GutsError(
+    'GUTS_EXTERNAL_COMMAND_FAILED',
+    `${tool} ${args[0] ?? ''} failed (exit ${e.exitCode ?? '?'})${stderr ? `: ${stderr}` : '.'}`,
+    {
+      details: { command: tool, args: [...args], exitCode: e.exitCode ?? null, stderr },
+      cause: error,
+    },
+  )
 }

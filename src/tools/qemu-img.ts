@@ -51,10 +51,16 @@ const PROGRESS = /\((\d+(?:\.\d+)?)\/100%\)/g
  */
 export async function qemuImgConvert(options: ConvertOptions): Promise<void> {
   const args = [
-    'convert', '-p', '-f', options.sourceFormat, '-O', options.targetFormat,
+    'convert',
+    '-p',
+    '-f',
+    options.sourceFormat,
+    '-O',
+    options.targetFormat,
     ...(options.targetOptions?.length ? ['-o', options.targetOptions.join(',')] : []),
     ...(options.coroutines ? ['-m', String(options.coroutines)] : []),
-    options.source, options.target,
+    options.source,
+    options.target,
   ]
   const { child, done } = startTool('qemu-img', args, { signal: options.signal, streamStdout: true })
   child.stdout?.setEncoding('utf8')
@@ -85,11 +91,16 @@ export async function qemuImgCreate(path: string, format: DiskFormat, sizeBytes:
  * when they differ (exit 1). Not strict: allocation differs legitimately between formats (a zero
  * cluster may be allocated in one and a hole in the other); sizes are compared separately.
  */
-export async function qemuImgCompare(a: { path: string; format: DiskFormat }, b: { path: string; format: DiskFormat }, signal?: AbortSignal): Promise<{ same: boolean; detail: string }> {
+export async function qemuImgCompare(
+  a: { path: string; format: DiskFormat },
+  b: { path: string; format: DiskFormat },
+  signal?: AbortSignal,
+): Promise<{ same: boolean; detail: string }> {
   // Not `compare -s`: strict mode also compares *allocation status*, so a sparse raw and the
   // qcow2 converted from it (same bytes) "differ" at offset 0. Sizes are checked explicitly instead.
   const [ia, ib] = await Promise.all([qemuImgInfo(a.path, { format: a.format, signal }), qemuImgInfo(b.path, { format: b.format, signal })])
-  if (ia.virtualSize !== ib.virtualSize) return { same: false, detail: `Image size mismatch: ${ia.virtualSize} != ${ib.virtualSize} bytes.` }
+  if (ia.virtualSize !== ib.virtualSize)
+    return { same: false, detail: `Image size mismatch: ${ia.virtualSize} != ${ib.virtualSize} bytes.` }
   const args = ['compare', '-f', a.format, '-F', b.format, a.path, b.path]
   try {
     const r = await runTool('qemu-img', args, { signal, reject: false })

@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
-  destinationDriverSuite, fakeDestinationDriver, fakeSourceDriver, FAKE_SOURCE_VM, pipelineSuite, sourceDriverSuite, testMapping, testVm, type TestApi,
+  destinationDriverSuite,
+  fakeDestinationDriver,
+  fakeSourceDriver,
+  FAKE_SOURCE_VM,
+  pipelineSuite,
+  sourceDriverSuite,
+  testMapping,
+  testVm,
+  type TestApi,
 } from '@guts/sdk/testing'
 import files from '../../src/drivers/files/index.js'
 import local from '../../src/drivers/local/index.js'
@@ -35,8 +43,23 @@ for (const format of ['qcow2', 'raw'] as const) {
 }
 
 // files → local: the offline pair end to end (qemu-img route, compare of every disk).
-await pipelineSuite({ test, source: { factory: sourceFactory, fixture }, destination: { factory: () => local.create({ directory: out('pipeline-local') }), mapping: testMapping({ name: 'piped' }) }, transfer: engineTransfer })
+await pipelineSuite({
+  test,
+  source: { factory: sourceFactory, fixture },
+  destination: { factory: () => local.create({ directory: out('pipeline-local') }), mapping: testMapping({ name: 'piped' }) },
+  transfer: engineTransfer,
+})
 // files → a stream destination (the SDK's reference fake): the engine's staging route.
-await pipelineSuite({ test, source: { factory: sourceFactory, fixture }, destination: { factory: () => fakeDestinationDriver(), mapping: testMapping({ name: 'streamed' }) }, transfer: engineTransfer })
+await pipelineSuite({
+  test,
+  source: { factory: sourceFactory, fixture },
+  destination: { factory: () => fakeDestinationDriver(), mapping: testMapping({ name: 'streamed' }) },
+  transfer: engineTransfer,
+})
 // a stream source → local: raw stream into qcow2 files.
-await pipelineSuite({ test, source: { factory: () => fakeSourceDriver(), fixture: { vm: FAKE_SOURCE_VM } }, destination: { factory: () => local.create({ directory: out('from-stream') }), mapping: testMapping({ name: 'from-stream' }) }, transfer: engineTransfer })
+await pipelineSuite({
+  test,
+  source: { factory: () => fakeSourceDriver(), fixture: { vm: FAKE_SOURCE_VM } },
+  destination: { factory: () => local.create({ directory: out('from-stream') }), mapping: testMapping({ name: 'from-stream' }) },
+  transfer: engineTransfer,
+})

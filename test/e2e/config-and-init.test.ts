@@ -15,7 +15,9 @@ describe('guts config and guts plan init', () => {
     expect(JSON.parse(get.stdout)).toEqual({ dataDir: join(home, 'state') })
     const doctor = await runCli(['doctor', '--json'], { dataDir: home, env })
     expect(JSON.parse(doctor.stdout)).toContainEqual(expect.objectContaining({ name: 'data dir', ok: true, detail: join(home, 'state') }))
-    expect(JSON.parse(doctor.stdout)).toContainEqual(expect.objectContaining({ name: 'state store', ok: true, detail: `SQLite ${join(home, 'state', 'guts.db')}: 0 migration(s)` }))
+    expect(JSON.parse(doctor.stdout)).toContainEqual(
+      expect.objectContaining({ name: 'state store', ok: true, detail: `SQLite ${join(home, 'state', 'guts.db')}: 0 migration(s)` }),
+    )
     expect(readFileSync(join(home, 'config', 'guts', 'settings.json'), 'utf8')).toContain('state')
   })
 
@@ -32,13 +34,36 @@ describe('guts config and guts plan init', () => {
     const dir = tempDir()
     await makeSampleOva(dir, { name: 'web', disks: [{ sizeMiB: 4 }] })
     const plan = join(dir, 'plan.yaml')
-    const init = await runCli(['plan', 'init', '--source', 'files', '--source-option', `path=${join(dir, 'web.ova')}`, '--destination', 'local',
-      '--destination-option', `directory=${join(dir, 'out')}`, '--vm', 'web', '--network', 'VM Network=private', '--name', 'from-init', '--out', plan], { dataDir: dir })
+    const init = await runCli(
+      [
+        'plan',
+        'init',
+        '--source',
+        'files',
+        '--source-option',
+        `path=${join(dir, 'web.ova')}`,
+        '--destination',
+        'local',
+        '--destination-option',
+        `directory=${join(dir, 'out')}`,
+        '--vm',
+        'web',
+        '--network',
+        'VM Network=private',
+        '--name',
+        'from-init',
+        '--out',
+        plan,
+      ],
+      { dataDir: dir },
+    )
     expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: '' })
     expect(readFileSync(plan, 'utf8')).toMatch(/from: VM Network\n\s+to: private/)
     expect((await runCli(['plan', 'validate', plan], { dataDir: dir })).code).toBe(0)
     expect((await runCli(['migrate', plan], { dataDir: dir })).code).toBe(0)
-    const again = await runCli(['plan', 'init', '--source', 'files', '--destination', 'local', '--vm', 'web', '--out', plan], { dataDir: dir })
+    const again = await runCli(['plan', 'init', '--source', 'files', '--destination', 'local', '--vm', 'web', '--out', plan], {
+      dataDir: dir,
+    })
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/already exists/)
   })
@@ -46,13 +71,28 @@ describe('guts config and guts plan init', () => {
   it('plan init --mode: written as defaults.mode; a mode the source cannot do is a usage error', async () => {
     const dir = tempDir()
     const plan = join(dir, 'cold.yaml')
-    const base = ['plan', 'init', '--source', 'files', '--source-option', `path=${join(dir, 'web.ova')}`, '--destination', 'local', '--destination-option', 'directory=out', '--vm', 'web']
+    const base = [
+      'plan',
+      'init',
+      '--source',
+      'files',
+      '--source-option',
+      `path=${join(dir, 'web.ova')}`,
+      '--destination',
+      'local',
+      '--destination-option',
+      'directory=out',
+      '--vm',
+      'web',
+    ]
     const cold = await runCli([...base, '--mode', 'cold', '--out', plan], { dataDir: dir })
     expect({ code: cold.code, stderr: cold.stderr }).toEqual({ code: 0, stderr: '' })
     expect(readFileSync(plan, 'utf8')).toMatch(/defaults:\n\s+mode: cold/)
     const warm = await runCli([...base, '--mode', 'warm', '--out', join(dir, 'warm.yaml')], { dataDir: dir })
     expect(warm.code).toBe(2)
-    expect(warm.stderr).toMatch(/The files source cannot do --mode warm: warm migration needs live export, changed-block tracking and power control/)
+    expect(warm.stderr).toMatch(
+      /The files source cannot do --mode warm: warm migration needs live export, changed-block tracking and power control/,
+    )
     expect(existsSync(join(dir, 'warm.yaml'))).toBe(false)
   })
 })

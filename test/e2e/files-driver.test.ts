@@ -18,7 +18,6 @@ let driver: SourceDriver
 const ctx = createTestContext()
 const cold = { mode: 'cold' as const, powerOff: 'refuse' as const }
 
-
 const qemu = (...args: string[]) => execFileSync('qemu-img', args, { stdio: 'pipe' })
 
 /** 16 MiB raw with data at a few offsets and holes elsewhere. */
@@ -73,7 +72,15 @@ beforeAll(async () => {
       { name: 'backed', disks: [{ path: 'overlay.qcow2' }] },
       { name: 'flat-missing', disks: [{ path: 'flat.vmdk' }] },
       { name: 'vanishing', disks: [{ path: 'vanishing.qcow2' }] },
-      { name: 'override', ova: 'scan/sample.ova', cpus: 4, memoryMiB: 512, firmware: 'bios', os: 'windows', nics: [{ network: 'Lab' }, { network: 'Lab', mac: '52-54-00-AA-BB-CC' }] },
+      {
+        name: 'override',
+        ova: 'scan/sample.ova',
+        cpus: 4,
+        memoryMiB: 512,
+        firmware: 'bios',
+        os: 'windows',
+        nics: [{ network: 'Lab' }, { network: 'Lab', mac: '52-54-00-AA-BB-CC' }],
+      },
     ],
   })
   await driver.connect(ctx)
@@ -89,7 +96,17 @@ describe('files driver: listing', () => {
     const names: string[] = []
     for await (const vm of driver.listVms({}, ctx)) names.push(vm.name)
     // sample-sources is a folder of loose images (the OVA's raw originals): a VM too.
-    expect(names).toEqual(['all-formats', 'backed', 'declared', 'flat-missing', 'override', 'sample', 'sample-sources', 'unpacked', 'vanishing'])
+    expect(names).toEqual([
+      'all-formats',
+      'backed',
+      'declared',
+      'flat-missing',
+      'override',
+      'sample',
+      'sample-sources',
+      'unpacked',
+      'vanishing',
+    ])
     const some: string[] = []
     for await (const vm of driver.listVms({ name: '[af]*-*' }, ctx)) some.push(vm.id)
     expect(some).toEqual(['all-formats', 'flat-missing'])
@@ -120,7 +137,16 @@ describe('files driver: OVA', () => {
   })
 
   it('describes the VM from its OVF', () => {
-    expect(vm).toMatchObject({ id: 'sample', name: 'sample', cpus: 2, memoryMiB: 2048, firmware: 'uefi', secureBoot: false, powerState: 'off', os: { family: 'linux' } })
+    expect(vm).toMatchObject({
+      id: 'sample',
+      name: 'sample',
+      cpus: 2,
+      memoryMiB: 2048,
+      firmware: 'uefi',
+      secureBoot: false,
+      powerState: 'off',
+      os: { family: 'linux' },
+    })
     expect(vm.nics.map((n) => [n.mac, n.network])).toEqual(sample.nics.map((n) => [n.mac, n.network]))
     expect(vm.disks.map((d) => [d.id, d.index, d.format, d.virtualSize, d.controller])).toEqual([
       ['disk-0', 0, 'vmdk', 12 * MiB, 'scsi'],
@@ -170,7 +196,9 @@ describe('files driver: OVA', () => {
   })
 
   it('refuses snapshot mode', async () => {
-    expect((await driver.preflight(vm, { mode: 'snapshot', powerOff: 'refuse' }, ctx)).map((f) => f.code)).toContain('live-export-unsupported')
+    expect((await driver.preflight(vm, { mode: 'snapshot', powerOff: 'refuse' }, ctx)).map((f) => f.code)).toContain(
+      'live-export-unsupported',
+    )
     expect((await errorOf(driver.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse' }, ctx))).code).toBe('GUTS_UNSUPPORTED')
   })
 })

@@ -17,8 +17,11 @@ function context(): TestContext {
   return createTestContext({ workDir: dir })
 }
 
-
-const exists = (p: string) => stat(p).then(() => true, () => false)
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  )
 
 function vmOf(name = 'web-01', sizes = [16 * MiB, 8 * MiB]): VmDescriptor {
   return {
@@ -58,7 +61,19 @@ async function importVm(driver: DestinationDriver, vm: VmDescriptor, mapping: Ta
     const target = await driver.openDiskTarget(session, disk, ctx)
     if (target.kind !== 'file') throw new Error('expected a file target')
     await qemuImgConvert({ source: sources[disk.index]!, sourceFormat: 'vmdk', target: target.path, targetFormat: target.format })
-    await driver.commitDisk(session, disk, { diskId: disk.id, route: 'qemu-img:file->file', virtualSize: disk.virtualSize, bytesWritten: MiB, format: target.format, sha256: `sha-${disk.id}` }, ctx)
+    await driver.commitDisk(
+      session,
+      disk,
+      {
+        diskId: disk.id,
+        route: 'qemu-img:file->file',
+        virtualSize: disk.virtualSize,
+        bytesWritten: MiB,
+        format: target.format,
+        sha256: `sha-${disk.id}`,
+      },
+      ctx,
+    )
   }
   const instance = await driver.boot(session, ctx)
   return { session, instance }
@@ -74,7 +89,13 @@ beforeAll(async () => {
     await fh.write(Buffer.alloc(MiB, `disk ${i} `), 0, MiB, size / 2)
     await fh.close()
     const vmdk = join(dir, `src${i}.vmdk`)
-    await qemuImgConvert({ source: raw, sourceFormat: 'raw', target: vmdk, targetFormat: 'vmdk', targetOptions: ['subformat=streamOptimized'] })
+    await qemuImgConvert({
+      source: raw,
+      sourceFormat: 'raw',
+      target: vmdk,
+      targetFormat: 'vmdk',
+      targetOptions: ['subformat=streamOptimized'],
+    })
     sources.push(vmdk)
   }
 })
@@ -90,7 +111,9 @@ describe('local destination', () => {
     const vmDir = join(dir, 'out', 'web-01')
     expect(instance.id).toBe(vmDir)
     for (const [i, src] of sources.entries()) {
-      expect((await qemuImgCompare({ path: join(vmDir, `web-01-disk${i}.qcow2`), format: 'qcow2' }, { path: src, format: 'vmdk' })).same).toBe(true)
+      expect(
+        (await qemuImgCompare({ path: join(vmDir, `web-01-disk${i}.qcow2`), format: 'qcow2' }, { path: src, format: 'vmdk' })).same,
+      ).toBe(true)
     }
     const manifest = JSON.parse(await readFile(join(vmDir, 'vm.json'), 'utf8'))
     expect(manifest).toMatchObject({
@@ -106,13 +129,27 @@ describe('local destination', () => {
         { mac: '00:50:56:a1:00:02', sourceNetwork: 'Storage', network: 'br-storage', keepMac: false, fixedIp: '10.0.0.5' },
       ],
       disks: [
-        { id: 'disk-0', file: 'web-01-disk0.qcow2', format: 'qcow2', virtualSize: 16 * MiB, sha256: 'sha-disk-0', route: 'qemu-img:file->file' },
+        {
+          id: 'disk-0',
+          file: 'web-01-disk0.qcow2',
+          format: 'qcow2',
+          virtualSize: 16 * MiB,
+          sha256: 'sha-disk-0',
+          route: 'qemu-img:file->file',
+        },
         { id: 'disk-1', file: 'web-01-disk1.qcow2', format: 'qcow2', virtualSize: 8 * MiB, sha256: 'sha-disk-1' },
       ],
     })
     expect(await driver.verify(session, instance, ctx)).toEqual([])
     // Undo entries were recorded for everything created: folder, disks, commit sidecar, manifest.
-    expect(ctx.undo.map((u) => u.ref.slice(vmDir.length))).toEqual(['', '/web-01-disk0.qcow2', '/.guts-commits.json', '/web-01-disk1.qcow2', '/.guts-commits.json', '/vm.json'])
+    expect(ctx.undo.map((u) => u.ref.slice(vmDir.length))).toEqual([
+      '',
+      '/web-01-disk0.qcow2',
+      '/.guts-commits.json',
+      '/web-01-disk1.qcow2',
+      '/.guts-commits.json',
+      '/vm.json',
+    ])
     await driver.endImport(session, 'succeeded', ctx)
     await driver.endImport(session, 'succeeded', ctx)
     expect((await readdir(vmDir)).sort()).toEqual(['vm.json', 'web-01-disk0.qcow2', 'web-01-disk1.qcow2'])
@@ -132,7 +169,10 @@ describe('local destination', () => {
     await rm(join(vmDir, 'db-01-disk1.qcow2'))
     await qemuImgCreate(join(vmDir, 'db-01-disk1.qcow2'), 'qcow2', 4 * MiB)
     const codes = (await driver.verify(session, instance, ctx)).map((f) => [f.ref, f.code])
-    expect(codes).toEqual([['db-01/disk-0', 'disk-missing'], ['db-01/disk-1', 'disk-size-mismatch']])
+    expect(codes).toEqual([
+      ['db-01/disk-0', 'disk-missing'],
+      ['db-01/disk-1', 'disk-size-mismatch'],
+    ])
   })
 
   it('rolls back exactly what it created, idempotently, keeping foreign files', async () => {
@@ -188,7 +228,12 @@ describe('local destination', () => {
     expect(local.name).toBe('local')
     expect(local.role).toBe('destination')
     const d = local.create({ directory: '/tmp' }) as DestinationDriver
-    expect(d.capabilities).toMatchObject({ diskTargets: ['file'], acceptsFormats: ['qcow2', 'raw'], firmware: ['bios', 'uefi'], incremental: false })
+    expect(d.capabilities).toMatchObject({
+      diskTargets: ['file'],
+      acceptsFormats: ['qcow2', 'raw'],
+      firmware: ['bios', 'uefi'],
+      incremental: false,
+    })
     expect(local.optionsSchema).toMatchObject({ additionalProperties: false, required: ['directory'] })
   })
 })

@@ -38,7 +38,10 @@ ${extra}`
     expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'e2e', status: 'succeeded', vms: [{ name: 'sample', status: 'succeeded' }] }])
     expect(OUTPUT_SCHEMAS['migration:list']!.parse(JSON.parse(list.stdout))).toHaveLength(1)
     const show = await runCli(['migration', 'show', JSON.parse(list.stdout)[0].id, '--json', '--events'], { dataDir })
-    expect(OUTPUT_SCHEMAS['migration:show']!.parse(JSON.parse(show.stdout))).toMatchObject({ status: 'succeeded', events: expect.arrayContaining([expect.objectContaining({ type: 'vm.succeeded' })]) })
+    expect(OUTPUT_SCHEMAS['migration:show']!.parse(JSON.parse(show.stdout))).toMatchObject({
+      status: 'succeeded',
+      events: expect.arrayContaining([expect.objectContaining({ type: 'vm.succeeded' })]),
+    })
   })
 
   it('emits NDJSON events and a final report with --json', async () => {
@@ -47,8 +50,13 @@ ${extra}`
     writeFileSync(join(dir, 'plan-json.yaml'), plan().replace('directory: out', `directory: ${out}`))
     const r = await runCli(['migrate', join(dir, 'plan-json.yaml'), '--json'], { dataDir })
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; report?: { status: string; vms: { disks: unknown[] }[] } })
-    expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(['migration.started', 'vm.stage', 'disk.done', 'vm.succeeded', 'migration.finished', 'report']))
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; report?: { status: string; vms: { disks: unknown[] }[] } })
+    expect(lines.map((l) => l.type)).toEqual(
+      expect.arrayContaining(['migration.started', 'vm.stage', 'disk.done', 'vm.succeeded', 'migration.finished', 'report']),
+    )
     const report = lines.at(-1)!.report!
     expect(OUTPUT_SCHEMAS.migrate!.safeParse(lines.at(-1)).success).toBe(true)
     expect(report.status).toBe('succeeded')

@@ -59,7 +59,10 @@ vms: [{ name: big }]
 
     const resumed = await runCli(['migration', 'resume', migrationId.slice(0, 8), '--json'], { dataDir })
     expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: '' })
-    const events = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; disk?: string; resumed?: boolean })
+    const events = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; disk?: string; resumed?: boolean })
     expect(events.find((e) => e.type === 'migration.started')?.resumed).toBe(true)
     // disk-0 was committed before the kill: only disk-1 moves again.
     expect(events.filter((e) => e.type === 'disk.done').map((e) => e.disk)).toEqual(['disk-1'])
@@ -88,7 +91,10 @@ vms: [{ name: big }]
     expect(r.code).toBe(130)
     expect(r.stdout).toMatch(/"type":"vm.rollback","vm":"big","state":"done"/)
     expect(existsSync(join(out, 'big')) ? readdirSync(join(out, 'big')) : []).toEqual([])
-    const list = JSON.parse((await runCli(['migration', 'list', '--json'], { dataDir })).stdout) as { status: string; vms: { status: string }[] }[]
+    const list = JSON.parse((await runCli(['migration', 'list', '--json'], { dataDir })).stdout) as {
+      status: string
+      vms: { status: string }[]
+    }[]
     expect(list[0]).toMatchObject({ status: 'cancelled', vms: [{ status: 'cancelled' }] })
   })
 })

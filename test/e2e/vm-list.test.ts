@@ -31,10 +31,37 @@ describe('guts vm list --source', () => {
     env.GUTS_TEST_OVA_DIR = ovas
     writeFileSync(
       join(dir, 'guts.config.yaml'),
-      ['profiles:', '  sources:', '    lab-files: { driver: files, path: "${env:GUTS_TEST_OVA_DIR}" }', '    relative: { driver: files, path: ovas/db }', '    broken: { driver: files, pth: ovas }', ''].join('\n'),
+      [
+        'profiles:',
+        '  sources:',
+        '    lab-files: { driver: files, path: "${env:GUTS_TEST_OVA_DIR}" }',
+        '    relative: { driver: files, path: ovas/db }',
+        '    broken: { driver: files, pth: ovas }',
+        '',
+      ].join('\n'),
     )
-    writeFileSync(join(dir, 'plan.yaml'), ['version: 1', 'name: list-me', 'source: { profile: lab-files }', 'destination: { driver: local, directory: out }', 'vms: [{ name: web-01 }]', ''].join('\n'))
-    writeFileSync(join(dir, 'plan-without-extension'), ['version: 1', 'name: list-me', 'source: { driver: files, path: ovas }', 'destination: { driver: local, directory: out }', 'vms: [{ name: web-01 }]', ''].join('\n'))
+    writeFileSync(
+      join(dir, 'plan.yaml'),
+      [
+        'version: 1',
+        'name: list-me',
+        'source: { profile: lab-files }',
+        'destination: { driver: local, directory: out }',
+        'vms: [{ name: web-01 }]',
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(
+      join(dir, 'plan-without-extension'),
+      [
+        'version: 1',
+        'name: list-me',
+        'source: { driver: files, path: ovas }',
+        'destination: { driver: local, directory: out }',
+        'vms: [{ name: web-01 }]',
+        '',
+      ].join('\n'),
+    )
   })
 
   it('lists a source profile (its ${env:…} reference resolved) as a table', async () => {
@@ -42,12 +69,20 @@ describe('guts vm list --source', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^NAME\s+ID\s+POWER\s+FOLDER\s+HOST$/)
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([['db', 'db', 'off'], ['web-01', 'web-01', 'off'], ['web-02', 'web-02', 'off']])
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ['db', 'db', 'off'],
+      ['web-01', 'web-01', 'off'],
+      ['web-02', 'web-02', 'off'],
+    ])
     expect(lines[1]).toContain(join(ovas, 'db'))
   })
 
   it('--json, and the --name, --folder and --power-state filters', async () => {
-    const all = JSON.parse((await list(['--source', 'lab-files', '--json'])).stdout) as { name: string; powerState: string; folder: string }[]
+    const all = JSON.parse((await list(['--source', 'lab-files', '--json'])).stdout) as {
+      name: string
+      powerState: string
+      folder: string
+    }[]
     expect(all).toEqual([
       { id: 'db', name: 'db', powerState: 'off', folder: join(ovas, 'db') },
       { id: 'web-01', name: 'web-01', powerState: 'off', folder: ovas },
@@ -61,7 +96,9 @@ describe('guts vm list --source', () => {
 
   it('resolves relative profile paths against the config file, also from another directory with --config', async () => {
     expect(names(await list(['--source', 'relative', '--json']))).toEqual(['db-01'])
-    expect(names(await list(['--config', join(dir, 'guts.config.yaml'), '--source', 'relative', '--json'], {}, tempDir()))).toEqual(['db-01'])
+    expect(names(await list(['--config', join(dir, 'guts.config.yaml'), '--source', 'relative', '--json'], {}, tempDir()))).toEqual([
+      'db-01',
+    ])
   })
 
   it('takes a plan as --source (by extension or because the file exists) and as --plan, the old flag', async () => {

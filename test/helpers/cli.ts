@@ -9,7 +9,10 @@ export const BIN = join(ROOT, 'bin/run.js')
 
 // Under `bun test`, PATH starts with a directory whose `node` is bun itself: the CLI must run on
 // real Node, as users run it, so that directory is dropped.
-const REAL_PATH = (process.env.PATH ?? '').split(delimiter).filter((d) => !/bun-node/.test(d)).join(delimiter)
+const REAL_PATH = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((d) => !/bun-node/.test(d))
+  .join(delimiter)
 const NODE = typeof (globalThis as { Bun?: unknown }).Bun === 'undefined' ? process.execPath : 'node'
 
 const made: string[] = []
@@ -41,12 +44,24 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (compiled dist/) as a user would, with its own data dir and no TTY. */
-export function runCli(args: string[], options: { dataDir: string; cwd?: string; env?: Record<string, string>; onStdout?: (chunk: string, child: ChildProcess) => void }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { dataDir: string; cwd?: string; env?: Record<string, string>; onStdout?: (chunk: string, child: ChildProcess) => void },
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const home = `${options.dataDir}-home`
     const child = spawn(NODE, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, PATH: REAL_PATH, GUTS_DATA_DIR: options.dataDir, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), OCLIF_DISABLE_LINKED_ESM_WARNING: '1', ...options.env },
+      env: {
+        ...process.env,
+        PATH: REAL_PATH,
+        GUTS_DATA_DIR: options.dataDir,
+        XDG_DATA_HOME: join(home, 'data'),
+        XDG_CONFIG_HOME: join(home, 'config'),
+        XDG_CACHE_HOME: join(home, 'cache'),
+        OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -1,5 +1,14 @@
 import { readdirSync } from 'node:fs'
-import { defineDestinationDriver, defineSourceDriver, GutsError, type DestinationDriver, type Finding, type PlannedVm, type SourceDriver, type UndoEntry } from '@guts/sdk'
+import {
+  defineDestinationDriver,
+  defineSourceDriver,
+  GutsError,
+  type DestinationDriver,
+  type Finding,
+  type PlannedVm,
+  type SourceDriver,
+  type UndoEntry,
+} from '@guts/sdk'
 import { fakeDestinationDriver, fakeSourceDriver, type FakeVmSpec } from '@guts/sdk/testing'
 import { DriverRegistry } from '../../src/drivers/registry.js'
 
@@ -21,7 +30,9 @@ export interface FakeHooks {
 export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry {
   const schema = { type: 'object', additionalProperties: true }
   const source = defineSourceDriver({
-    name: 'fake-src', description: 'test source', optionsSchema: schema,
+    name: 'fake-src',
+    description: 'test source',
+    optionsSchema: schema,
     create: (): SourceDriver => {
       const inner = fakeSourceDriver(hooks.vms ? { vms: hooks.vms } : {})
       return Object.assign(Object.create(inner) as SourceDriver, {
@@ -33,12 +44,15 @@ export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry 
     },
   })
   const destination = defineDestinationDriver({
-    name: 'fake-dst', description: 'test destination', optionsSchema: schema,
+    name: 'fake-dst',
+    description: 'test destination',
+    optionsSchema: schema,
     create: (): DestinationDriver => {
       const inner = fakeDestinationDriver({ dir: destDir })
       return Object.assign(Object.create(inner) as DestinationDriver, {
         async boot(this: DestinationDriver, ...args: Parameters<DestinationDriver['boot']>) {
-          if (hooks.failBootFor?.includes(args[0].vm.name)) throw new GutsError('GUTS_NOT_FOUND', `flavor x9.huge does not exist (injected for ${args[0].vm.name})`)
+          if (hooks.failBootFor?.includes(args[0].vm.name))
+            throw new GutsError('GUTS_NOT_FOUND', `flavor x9.huge does not exist (injected for ${args[0].vm.name})`)
           return inner.boot.apply(this, args)
         },
         async rollback(this: DestinationDriver, ...args: Parameters<DestinationDriver['rollback']>) {
@@ -51,14 +65,23 @@ export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry 
       })
     },
   })
-  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({ name, role, plugin: 'test', version: '0', builtin: false, load: async () => module })
+  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({
+    name,
+    role,
+    plugin: 'test',
+    version: '0',
+    builtin: false,
+    load: async () => module,
+  })
   return new DriverRegistry([entry('fake-src', 'source', source), entry('fake-dst', 'destination', destination)])
 }
 
 /** Every file left in a directory tree (to prove rollback left nothing). */
 export function filesUnder(dir: string): string[] {
   try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name)
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => d.name)
   } catch {
     return []
   }

@@ -14,7 +14,8 @@ export function scriptedAsker(script: Step[]): Asker & { said: string[]; asked: 
   const next = (message: string) => {
     asked.push(message)
     const step = steps.shift()
-    if (!step || !step[0].test(message)) throw new Error(`unexpected question "${message}"; the script expected ${step ? step[0] : 'no more questions'}`)
+    if (!step || !step[0].test(message))
+      throw new Error(`unexpected question "${message}"; the script expected ${step ? step[0] : 'no more questions'}`)
     return step[1]
   }
   const pick = <T>(message: string, choices: { name: string; value: T }[], dflt?: T): T => {
@@ -25,7 +26,8 @@ export function scriptedAsker(script: Step[]): Asker & { said: string[]; asked: 
     return hit.value
   }
   return {
-    said, asked,
+    said,
+    asked,
     remaining: () => steps.length,
     say: (line) => void said.push(line),
     text: async (o) => {

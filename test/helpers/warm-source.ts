@@ -1,6 +1,18 @@
 import { copyFileSync, createReadStream, existsSync, openSync, rmSync, writeSync, closeSync, ftruncateSync } from 'node:fs'
 import { join } from 'node:path'
-import { GutsError, sourceCapabilities, throwIfAborted, type DiskSource, type ExportOptions, type ExportSession, type Extent, type PowerOffOptions, type SourceDriver, type VmDescriptor, type VmRef } from '@guts/sdk'
+import {
+  GutsError,
+  sourceCapabilities,
+  throwIfAborted,
+  type DiskSource,
+  type ExportOptions,
+  type ExportSession,
+  type Extent,
+  type PowerOffOptions,
+  type SourceDriver,
+  type VmDescriptor,
+  type VmRef,
+} from '@guts/sdk'
 
 const BLOCK = 64 * 1024
 
@@ -58,7 +70,8 @@ export class WarmSource implements SourceDriver {
     const fd = openSync(this.diskPath(i, vmId), 'r+')
     writeSync(fd, data, 0, data.length, offset)
     closeSync(fd)
-    for (let b = Math.floor(offset / BLOCK); b * BLOCK < offset + data.length; b++) this.written.get(`${vmId}/${i}`)!.set(b, this.generation)
+    for (let b = Math.floor(offset / BLOCK); b * BLOCK < offset + data.length; b++)
+      this.written.get(`${vmId}/${i}`)!.set(b, this.generation)
   }
 
   async connect(): Promise<void> {}
@@ -70,7 +83,13 @@ export class WarmSource implements SourceDriver {
     const vm = this.all.find((v) => v.id === ref.id || v.name === ref.name)
     if (!vm) throw new GutsError('GUTS_NOT_FOUND', `no VM ${ref.name}`)
     return {
-      ...vm, powerState: this.powerState.get(vm.id)!, cpus: 1, memoryMiB: 512, firmware: 'bios', secureBoot: false, os: { family: 'linux' },
+      ...vm,
+      powerState: this.powerState.get(vm.id)!,
+      cpus: 1,
+      memoryMiB: 512,
+      firmware: 'bios',
+      secureBoot: false,
+      os: { family: 'linux' },
       disks: this.diskSizes.map((virtualSize, index) => ({ id: `disk-${index}`, index, virtualSize, format: 'raw' })),
       nics: [],
     }
@@ -87,7 +106,9 @@ export class WarmSource implements SourceDriver {
     const gen = this.generation++
     this.diskSizes.forEach((_, i) => copyFileSync(this.diskPath(i, vm.id), this.snapPath(snap, i)))
     return {
-      vm: { id: vm.id, name: vm.name }, mode: options.mode, data: { snap, gen },
+      vm: { id: vm.id, name: vm.name },
+      mode: options.mode,
+      data: { snap, gen },
       ...(options.changeTracking ? { changeIds: Object.fromEntries(this.diskSizes.map((_, i) => [`disk-${i}`, `gen-${gen}`])) } : {}),
     }
   }
@@ -101,8 +122,13 @@ export class WarmSource implements SourceDriver {
       return createReadStream(path)
     }
     return {
-      kind: 'stream', format: 'raw', virtualSize: this.diskSizes[i]!, open,
-      ...(this.opts.randomAccess ? { readRange: async (offset: number, length: number) => createReadStream(path, { start: offset, end: offset + length - 1 }) } : {}),
+      kind: 'stream',
+      format: 'raw',
+      virtualSize: this.diskSizes[i]!,
+      open,
+      ...(this.opts.randomAccess
+        ? { readRange: async (offset: number, length: number) => createReadStream(path, { start: offset, end: offset + length - 1 }) }
+        : {}),
     }
   }
 
@@ -117,7 +143,10 @@ export class WarmSource implements SourceDriver {
     const i = Number(diskId.replace('disk-', ''))
     const from = Number(since.replace('gen-', ''))
     const upTo = Number(session.data.gen)
-    const blocks = [...this.written.get(`${session.vm.id}/${i}`)!.entries()].filter(([, g]) => g > from && g <= upTo).map(([b]) => b).sort((a, b) => a - b)
+    const blocks = [...this.written.get(`${session.vm.id}/${i}`)!.entries()]
+      .filter(([, g]) => g > from && g <= upTo)
+      .map(([b]) => b)
+      .sort((a, b) => a - b)
     for (const b of blocks) yield { offset: b * BLOCK, length: Math.min(BLOCK, this.diskSizes[i]! - b * BLOCK) }
   }
 

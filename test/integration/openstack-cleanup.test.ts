@@ -22,7 +22,14 @@ if (labAvailable()) {
   const client = labClient()
   const registry = new DriverRegistry([
     ...DriverRegistry.builtin().list(),
-    { name: 'openstack', role: 'destination', plugin: '@guts/driver-openstack', version: '0', builtin: false, load: () => import('@guts/driver-openstack') },
+    {
+      name: 'openstack',
+      role: 'destination',
+      plugin: '@guts/driver-openstack',
+      version: '0',
+      builtin: false,
+      load: () => import('@guts/driver-openstack'),
+    },
   ])
   const vmName = `cl-${run}`
   const created: { kind: string; id: string }[] = []
@@ -38,9 +45,11 @@ if (labAvailable()) {
   })
 
   describe('openstack lab: cleanup finds leftovers by their marks', () => {
-    it('deletes the server, port, volume and image a crashed run left unrecorded', async () => {
-      const disk = writeRawDisk(join(dir, 'disk0.raw'), vmName)
-      const planText = `version: 1
+    it(
+      'deletes the server, port, volume and image a crashed run left unrecorded',
+      async () => {
+        const disk = writeRawDisk(join(dir, 'disk0.raw'), vmName)
+        const planText = `version: 1
 name: cleanup-${run}
 source:
   driver: files
@@ -52,47 +61,70 @@ vms:
   - name: ${vmName}
     flavor: guts-no-such-flavor
 `
-      const store = await openStateStore({ url: 'sqlite::memory:' })
-      const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
-      const m = await service.createMigration(planText, join(dir, 'plan.yaml'))
-      // Preflight refuses the flavor: the VM is failed with its job recorded, and nothing was made.
-      expect((await service.runMigration(m.id)).status).toBe('failed')
-      expect(await store.listUndo(m.id, vmName, { pendingOnly: true })).toEqual([])
+        const store = await openStateStore({ url: 'sqlite::memory:' })
+        const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
+        const m = await service.createMigration(planText, join(dir, 'plan.yaml'))
+        // Preflight refuses the flavor: the VM is failed with its job recorded, and nothing was made.
+        expect((await service.runMigration(m.id)).status).toBe('failed')
+        expect(await store.listUndo(m.id, vmName, { pendingOnly: true })).toEqual([])
 
-      // What a run killed between creating and recording leaves: the driver's marks, no undo entry.
-      const tag = `guts:${m.id}`
-      const prefix = `guts-${m.id.slice(0, 8)}-${vmName}`
-      const net = (await client.neutron.network('lab-net'))!
-      const image = await client.glance.create({ name: `${prefix}-disk0`, diskFormat: 'raw', tags: ['guts', tag], properties: { guts_migration: m.id, guts_source_vm: vmName } })
-      created.push({ kind: 'image', id: image.id })
-      const sink = await client.glance.uploadSink(image.id, AbortSignal.timeout(60_000))
-      await pipeline(Readable.from([Buffer.alloc(1024 * 1024)]), sink)
-      await client.glance.waitActive(image.id, 60_000)
-      const marks = { 'guts-migration': m.id, 'guts-source-vm': vmName }
-      const volume = await client.cinder.createFromImage({ name: `${prefix}-disk1`, sizeGiB: 1, imageId: image.id, metadata: marks })
-      created.push({ kind: 'volume', id: volume.id })
-      await client.cinder.waitAvailable(volume.id, 120_000)
-      const port = await client.neutron.createPort({ name: `${prefix}-nic0`, networkId: net.id, description: 'guts cleanup test', tags: ['guts', tag, `guts-vm:${vmName}`] })
-      created.push({ kind: 'port', id: port.id })
-      // Another VM of the same migration (it may have succeeded): cleanup of this VM must spare it.
-      const other = await client.neutron.createPort({ name: `guts-${m.id.slice(0, 8)}-other-${run}-nic0`, networkId: net.id, description: 'guts cleanup test', tags: ['guts', tag, `guts-vm:other-${run}`] })
-      created.push({ kind: 'port', id: other.id })
-      const flavor = (await client.nova.flavors()).find((f) => f.name === 'm1.tiny')!
-      const server = await client.nova.createServer({ name: vmName, flavorId: flavor.id, imageId: image.id, blockDevices: [], portIds: [port.id], metadata: marks })
-      created.push({ kind: 'server', id: server.id })
-      await client.nova.waitActive(server.id, 120_000)
+        // What a run killed between creating and recording leaves: the driver's marks, no undo entry.
+        const tag = `guts:${m.id}`
+        const prefix = `guts-${m.id.slice(0, 8)}-${vmName}`
+        const net = (await client.neutron.network('lab-net'))!
+        const image = await client.glance.create({
+          name: `${prefix}-disk0`,
+          diskFormat: 'raw',
+          tags: ['guts', tag],
+          properties: { guts_migration: m.id, guts_source_vm: vmName },
+        })
+        created.push({ kind: 'image', id: image.id })
+        const sink = await client.glance.uploadSink(image.id, AbortSignal.timeout(60_000))
+        await pipeline(Readable.from([Buffer.alloc(1024 * 1024)]), sink)
+        await client.glance.waitActive(image.id, 60_000)
+        const marks = { 'guts-migration': m.id, 'guts-source-vm': vmName }
+        const volume = await client.cinder.createFromImage({ name: `${prefix}-disk1`, sizeGiB: 1, imageId: image.id, metadata: marks })
+        created.push({ kind: 'volume', id: volume.id })
+        await client.cinder.waitAvailable(volume.id, 120_000)
+        const port = await client.neutron.createPort({
+          name: `${prefix}-nic0`,
+          networkId: net.id,
+          description: 'guts cleanup test',
+          tags: ['guts', tag, `guts-vm:${vmName}`],
+        })
+        created.push({ kind: 'port', id: port.id })
+        // Another VM of the same migration (it may have succeeded): cleanup of this VM must spare it.
+        const other = await client.neutron.createPort({
+          name: `guts-${m.id.slice(0, 8)}-other-${run}-nic0`,
+          networkId: net.id,
+          description: 'guts cleanup test',
+          tags: ['guts', tag, `guts-vm:other-${run}`],
+        })
+        created.push({ kind: 'port', id: other.id })
+        const flavor = (await client.nova.flavors()).find((f) => f.name === 'm1.tiny')!
+        const server = await client.nova.createServer({
+          name: vmName,
+          flavorId: flavor.id,
+          imageId: image.id,
+          blockDevices: [],
+          portIds: [port.id],
+          metadata: marks,
+        })
+        created.push({ kind: 'server', id: server.id })
+        await client.nova.waitActive(server.id, 120_000)
 
-      const result = await service.cleanup(m.id)
-      expect(result).toMatchObject({ cleaned: [vmName], failed: [] })
-      expect(await client.nova.server(server.id)).toBeUndefined()
-      expect(await client.neutron.port(port.id)).toBeUndefined()
-      expect(await client.cinder.get(volume.id)).toBeUndefined()
-      expect(await client.glance.get(image.id)).toBeUndefined()
-      expect(await client.neutron.port(other.id)).toMatchObject({ id: other.id })
-      expect(await leftovers(client, m.id, vmName)).toEqual([`port guts-${m.id.slice(0, 8)}-other-${run}-nic0`])
-      // Idempotent: nothing more to find.
-      expect((await service.cleanup(m.id)).cleaned).toEqual([])
-    }, TIMEOUT)
+        const result = await service.cleanup(m.id)
+        expect(result).toMatchObject({ cleaned: [vmName], failed: [] })
+        expect(await client.nova.server(server.id)).toBeUndefined()
+        expect(await client.neutron.port(port.id)).toBeUndefined()
+        expect(await client.cinder.get(volume.id)).toBeUndefined()
+        expect(await client.glance.get(image.id)).toBeUndefined()
+        expect(await client.neutron.port(other.id)).toMatchObject({ id: other.id })
+        expect(await leftovers(client, m.id, vmName)).toEqual([`port guts-${m.id.slice(0, 8)}-other-${run}-nic0`])
+        // Idempotent: nothing more to find.
+        expect((await service.cleanup(m.id)).cleaned).toEqual([])
+      },
+      TIMEOUT,
+    )
   })
 }
-

@@ -15,7 +15,15 @@ export const cloud = process.env.GUTS_LAB_OPENSTACK_CLOUD ?? 'lab-admin'
 
 /** Registers the "no lab" outcome; returns true when the real tests should be registered. */
 export function labAvailable(): boolean {
-  if (!labGate({ lab: 'openstack lab', variable: 'GUTS_LAB_OPENSTACK', value: lab, start: 'start the lab (test/lab/openstack-lab.sh up) and export GUTS_LAB_OPENSTACK=<state dir>/clouds.yaml' })) return false
+  if (
+    !labGate({
+      lab: 'openstack lab',
+      variable: 'GUTS_LAB_OPENSTACK',
+      value: lab,
+      start: 'start the lab (test/lab/openstack-lab.sh up) and export GUTS_LAB_OPENSTACK=<state dir>/clouds.yaml',
+    })
+  )
+    return false
   // How users point guts at a clouds.yaml: the driver reads it like openstacksdk does.
   process.env.OS_CLIENT_CONFIG_FILE = lab
   return true
@@ -53,4 +61,3 @@ export async function leftovers(client: OpenStackClient, mark: string, serverNam
     ...servers.map((s) => `server ${s.name}`),
   ]
 }
-

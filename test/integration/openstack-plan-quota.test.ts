@@ -25,7 +25,14 @@ if (labAvailable()) {
   const demo = new OpenStackClient(loadCloudConfig({ cloud: 'lab-demo' }), silentLogger)
   const registry = new DriverRegistry([
     ...DriverRegistry.builtin().list(),
-    { name: 'openstack', role: 'destination', plugin: '@guts/driver-openstack', version: '0', builtin: false, load: () => import('@guts/driver-openstack') },
+    {
+      name: 'openstack',
+      role: 'destination',
+      plugin: '@guts/driver-openstack',
+      version: '0',
+      builtin: false,
+      load: () => import('@guts/driver-openstack'),
+    },
   ])
   let restore: (() => Promise<unknown>) | undefined
   afterAll(async () => {
@@ -37,32 +44,42 @@ if (labAvailable()) {
   async function setGigabytes(gigabytes: number): Promise<() => Promise<unknown>> {
     const project = await demo.http.projectId()
     const before = (await demo.cinder.limits()).maxTotalVolumeGigabytes
-    const put = (value: number) => admin.http.request('volume', 'PUT', `/os-quota-sets/${project}`, { body: { quota_set: { gigabytes: value } } })
+    const put = (value: number) =>
+      admin.http.request('volume', 'PUT', `/os-quota-sets/${project}`, { body: { quota_set: { gigabytes: value } } })
     await put(gigabytes)
     return () => put(before)
   }
 
   describe('openstack lab: quotas are checked for the whole plan', () => {
-    it('two VMs that each fit but not together: the migration fails before anything is created', async () => {
-      const names = [`pq-a-${run}`, `pq-b-${run}`]
-      const used = (await demo.cinder.limits()).totalGigabytesUsed
-      restore = await setGigabytes(used + 1)
+    it(
+      'two VMs that each fit but not together: the migration fails before anything is created',
+      async () => {
+        const names = [`pq-a-${run}`, `pq-b-${run}`]
+        const used = (await demo.cinder.limits()).totalGigabytesUsed
+        restore = await setGigabytes(used + 1)
 
-      // Each VM alone fits (1 GiB boot volume each).
-      const alone = new OpenStackDestination({ cloud: 'lab-demo', bootFrom: 'volume' })
-      const ctx = createTestContext()
-      try {
-        for (const name of names) {
-          const findings = await alone.preflight(testVm({ id: name, name, nics: [] }), testMapping({ name, flavor: 'auto', networks: [] }), ctx)
-          expect(findings.filter((f) => f.severity === 'error')).toEqual([])
+        // Each VM alone fits (1 GiB boot volume each).
+        const alone = new OpenStackDestination({ cloud: 'lab-demo', bootFrom: 'volume' })
+        const ctx = createTestContext()
+        try {
+          for (const name of names) {
+            const findings = await alone.preflight(
+              testVm({ id: name, name, nics: [] }),
+              testMapping({ name, flavor: 'auto', networks: [] }),
+              ctx,
+            )
+            expect(findings.filter((f) => f.severity === 'error')).toEqual([])
+          }
+        } finally {
+          await alone.dispose()
+          await ctx.cleanup()
         }
-      } finally {
-        await alone.dispose()
-        await ctx.cleanup()
-      }
 
-      const vms = names.map((name) => `{ name: ${name}, disks: [{ path: ${writeRawDisk(join(dir, `${name}.raw`), name).path}, format: raw }], cpus: 1, memoryMiB: 512 }`)
-      const planText = `version: 1
+        const vms = names.map(
+          (name) =>
+            `{ name: ${name}, disks: [{ path: ${writeRawDisk(join(dir, `${name}.raw`), name).path}, format: raw }], cpus: 1, memoryMiB: 512 }`,
+        )
+        const planText = `version: 1
 name: plan-quota-${run}
 source:
   driver: files
@@ -71,20 +88,24 @@ destination: { driver: openstack, cloud: lab-demo, bootFrom: volume }
 vms:
 ${names.map((n) => `  - name: ${n}`).join('\n')}
 `
-      const store = await openStateStore({ url: 'sqlite::memory:' })
-      const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
-      const m = await service.createMigration(planText, join(dir, 'plan.yaml'))
-      const report = await service.runMigration(m.id)
-      expect(report.status).toBe('failed')
-      for (const vm of report.vms) {
-        expect(vm).toMatchObject({ status: 'failed', error: { code: 'GUTS_PREFLIGHT_FAILED' } })
-        const message = (vm.error as { message: string }).message
-        expect(message).toMatch(/gigabytes quota is too small for the plan: pq-a-\w+ needs 1 GiB, pq-b-\w+ needs 1 GiB \(2 GiB together\), but only 1 GiB/)
-      }
-      for (const name of names) {
-        expect(await leftovers(demo, m.id, name)).toEqual([])
-        expect(await store.listUndo(m.id, name)).toEqual([])
-      }
-    }, TIMEOUT)
+        const store = await openStateStore({ url: 'sqlite::memory:' })
+        const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
+        const m = await service.createMigration(planText, join(dir, 'plan.yaml'))
+        const report = await service.runMigration(m.id)
+        expect(report.status).toBe('failed')
+        for (const vm of report.vms) {
+          expect(vm).toMatchObject({ status: 'failed', error: { code: 'GUTS_PREFLIGHT_FAILED' } })
+          const message = (vm.error as { message: string }).message
+          expect(message).toMatch(
+            /gigabytes quota is too small for the plan: pq-a-\w+ needs 1 GiB, pq-b-\w+ needs 1 GiB \(2 GiB together\), but only 1 GiB/,
+          )
+        }
+        for (const name of names) {
+          expect(await leftovers(demo, m.id, name)).toEqual([])
+          expect(await store.listUndo(m.id, name)).toEqual([])
+        }
+      },
+      TIMEOUT,
+    )
   })
 }

@@ -50,7 +50,23 @@ if (labAvailable()) {
     await pipelineSuite({
       test,
       source: {
-        factory: () => files.create({ vms: [{ name: vmName, disks, cpus: 1, memoryMiB: 512, firmware: 'uefi', os: 'linux', nics: [{ mac: randomMac(), network: 'VM Network' }, { mac: randomMac(), network: 'Backend' }] }] }),
+        factory: () =>
+          files.create({
+            vms: [
+              {
+                name: vmName,
+                disks,
+                cpus: 1,
+                memoryMiB: 512,
+                firmware: 'uefi',
+                os: 'linux',
+                nics: [
+                  { mac: randomMac(), network: 'VM Network' },
+                  { mac: randomMac(), network: 'Backend' },
+                ],
+              },
+            ],
+          }),
         fixture: { vm: { id: vmName, name: vmName } },
       },
       destination: {

@@ -34,7 +34,12 @@ if (labAvailable()) {
   const source = { factory: () => vmware.create(options), fixture: { vm: { id: vm.id, name } } }
   const dir = tempDir('guts-pipe-vcsim-')
 
-  await pipelineSuite({ test, source, destination: { factory: () => local.create({ directory: join(dir, 'local') }), mapping: testMapping({ name: `${name}-local` }) }, transfer: engineTransfer })
+  await pipelineSuite({
+    test,
+    source,
+    destination: { factory: () => local.create({ directory: join(dir, 'local') }), mapping: testMapping({ name: `${name}-local` }) },
+    transfer: engineTransfer,
+  })
 
   if (os.labAvailable()) {
     const client = os.labClient()
@@ -46,8 +51,13 @@ if (labAvailable()) {
       return { path, format: ((await client.glance.get(id))?.disk_format ?? 'raw') as 'raw' | 'qcow2' }
     }
     await pipelineSuite({
-      test, source,
-      destination: { factory: () => openstack.create({ cloud: os.cloud, bootFrom: 'image' }), mapping: testMapping({ name: `${name}-os`, flavor: 'auto', networks }), readBack },
+      test,
+      source,
+      destination: {
+        factory: () => openstack.create({ cloud: os.cloud, bootFrom: 'image' }),
+        mapping: testMapping({ name: `${name}-os`, flavor: 'auto', networks }),
+        readBack,
+      },
       transfer: engineTransfer,
     })
     afterAll(() => client.close())

@@ -17,7 +17,9 @@ const MiB = 1024 * 1024
  */
 if (labAvailable()) {
   const lab = readLab()
-  const session = new VimSession(resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}))
+  const session = new VimSession(
+    resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}),
+  )
   const name = `guts-resume-${process.pid}`
   let vm: { id: string; ref: { type: string; value: string } }
   const snapshots = async () => {
@@ -41,16 +43,30 @@ if (labAvailable()) {
       const dir = tempDir('guts-resume-vcsim-')
       const dataDir = join(dir, 'data')
       const env = { GUTS_TEST_VC_PASSWORD: lab.password }
-      writeFileSync(join(dir, 'plan.yaml'), [
-        'version: 1', 'name: resume-lab', 'source:', '  driver: vmware', `  url: ${JSON.stringify(lab.url)}`, `  username: ${JSON.stringify(lab.username)}`,
-        '  password: ${env:GUTS_TEST_VC_PASSWORD}', `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
-        'destination: { driver: local, directory: out, format: raw }',
-        `warm: { syncInterval: 1h, cutoverAt: "${new Date(Date.now() + 1000).toISOString()}" }`,
-        'vms:', `  - name: ${name}`, '    mode: warm', '',
-      ].join('\n'))
+      writeFileSync(
+        join(dir, 'plan.yaml'),
+        [
+          'version: 1',
+          'name: resume-lab',
+          'source:',
+          '  driver: vmware',
+          `  url: ${JSON.stringify(lab.url)}`,
+          `  username: ${JSON.stringify(lab.username)}`,
+          '  password: ${env:GUTS_TEST_VC_PASSWORD}',
+          `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
+          'destination: { driver: local, directory: out, format: raw }',
+          `warm: { syncInterval: 1h, cutoverAt: "${new Date(Date.now() + 1000).toISOString()}" }`,
+          'vms:',
+          `  - name: ${name}`,
+          '    mode: warm',
+          '',
+        ].join('\n'),
+      )
       let id = ''
       const first = await runCli(['migrate', 'plan.yaml', '--json'], {
-        dataDir, cwd: dir, env,
+        dataDir,
+        cwd: dir,
+        env,
         onStdout: (chunk, child) => {
           id ||= /"migrationId":"([^"]+)"/.exec(chunk)?.[1] ?? ''
           if (chunk.includes('"type":"disk.progress"') && !child.killed) child.kill('SIGKILL')

@@ -23,7 +23,10 @@ if (labAvailable()) {
       return JSON.parse(r.stdout) as VmSummary[]
     }
     // Other test files create and destroy VMs of their own (guts-*) meanwhile: only the model VMs count.
-    const names = (r: CliResult): string[] => json(r).map((v) => v.name).filter((n) => n.startsWith('DC0_'))
+    const names = (r: CliResult): string[] =>
+      json(r)
+        .map((v) => v.name)
+        .filter((n) => n.startsWith('DC0_'))
 
     beforeAll(() => {
       dir = tempDir('guts-vm-list-vcsim-')
@@ -41,7 +44,17 @@ if (labAvailable()) {
           '',
         ].join('\n'),
       )
-      writeFileSync(join(dir, 'wave.yaml'), ['version: 1', 'name: wave', 'source: { profile: vc-lab }', 'destination: { driver: local, directory: out }', 'vms: [{ match: { name: "DC0_*" } }]', ''].join('\n'))
+      writeFileSync(
+        join(dir, 'wave.yaml'),
+        [
+          'version: 1',
+          'name: wave',
+          'source: { profile: vc-lab }',
+          'destination: { driver: local, directory: out }',
+          'vms: [{ match: { name: "DC0_*" } }]',
+          '',
+        ].join('\n'),
+      )
     })
 
     it('lists every VM of a vmware profile with folder, host and power state', async () => {
@@ -49,7 +62,11 @@ if (labAvailable()) {
       expect(vms.length).toBeGreaterThanOrEqual(4)
       const vm0 = vms.find((v) => v.name === 'DC0_H0_VM0')!
       expect(vm0.id).toMatch(/^vm-\d+$/)
-      expect({ folder: vm0.folder, host: vm0.host, powerState: vm0.powerState }).toEqual({ folder: '/DC0/vm', host: 'DC0_H0', powerState: 'on' })
+      expect({ folder: vm0.folder, host: vm0.host, powerState: vm0.powerState }).toEqual({
+        folder: '/DC0/vm',
+        host: 'DC0_H0',
+        powerState: 'on',
+      })
       const table = await list(['--source', 'vc-lab'])
       expect(table.code).toBe(0)
       expect(table.stdout).toMatch(new RegExp(`^DC0_H0_VM0\\s+${vm0.id}\\s+on\\s+/DC0/vm\\s+DC0_H0$`, 'm'))
@@ -60,8 +77,12 @@ if (labAvailable()) {
       expect(names(await list(['--source', 'vc-lab', '--json', '--name', 'DC0_H0_VM*']))).toEqual(['DC0_H0_VM0', 'DC0_H0_VM1'])
       expect(names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0/vm']))).toEqual(all)
       expect(names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0/vm/nothing-here']))).toEqual([])
-      expect(names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0/vm', '--name', 'DC0_H0_VM?', '--power-state', 'on']))).toEqual(['DC0_H0_VM0', 'DC0_H0_VM1'])
-      expect(names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0', '--name', 'DC0_H0_*', '--power-state', 'off']))).toEqual([])
+      expect(
+        names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0/vm', '--name', 'DC0_H0_VM?', '--power-state', 'on'])),
+      ).toEqual(['DC0_H0_VM0', 'DC0_H0_VM1'])
+      expect(names(await list(['--source', 'vc-lab', '--json', '--folder', '/DC0', '--name', 'DC0_H0_*', '--power-state', 'off']))).toEqual(
+        [],
+      )
       // Other VMs' power states may change meanwhile (vmware-suite.test.ts): check the filter, not a fixed list.
       for (const state of ['on', 'off'] as const) {
         const vms = json(await list(['--source', 'vc-lab', '--json', '--power-state', state]))

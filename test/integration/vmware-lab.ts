@@ -25,7 +25,12 @@ export const labFile = process.env.GUTS_LAB_VCSIM
 
 /** Registers the "no lab" outcome; returns true when the real tests should be registered. */
 export function labAvailable(): boolean {
-  return labGate({ lab: 'vcsim lab', variable: 'GUTS_LAB_VCSIM', value: labFile, start: 'start the lab (test/lab/vcsim-lab.sh up) and eval "$(test/lab/vcsim-lab.sh env)"' })
+  return labGate({
+    lab: 'vcsim lab',
+    variable: 'GUTS_LAB_VCSIM',
+    value: labFile,
+    start: 'start the lab (test/lab/vcsim-lab.sh up) and eval "$(test/lab/vcsim-lab.sh env)"',
+  })
 }
 
 export function readLab(): VcsimLab {
@@ -44,7 +49,11 @@ export function ctx(signal: AbortSignal = new AbortController().signal): DriverC
  * reads missing bytes as zeros). Powered off; remove it with destroyVm.
  */
 export async function createVm(session: VimSession, name: string, diskMiB: number): Promise<Moref> {
-  const [model] = await retrieve(session, [await vmByName(session, 'DC0_H0_VM0')], 'VirtualMachine', ['parent', 'resourcePool', 'runtime.host'])
+  const [model] = await retrieve(session, [await vmByName(session, 'DC0_H0_VM0')], 'VirtualMachine', [
+    'parent',
+    'resourcePool',
+    'runtime.host',
+  ])
   const p = model!.props
   const created = await runTask(session, 'CreateVM_Task', {
     _this: p.parent as Moref,
@@ -105,7 +114,11 @@ export async function powerState(session: VimSession, vm: Moref): Promise<string
 /** The VM's snapshots as [moref value, name, description]. */
 export async function snapshotsOf(session: VimSession, vm: Moref): Promise<{ id: string; name: string; description?: string }[]> {
   const [o] = await retrieve(session, [vm], 'VirtualMachine', ['snapshot'])
-  return snapshotNodes(o?.props.snapshot as XmlValue | undefined).map((n) => ({ id: n.snapshot.value, name: n.name, ...(n.description ? { description: n.description } : {}) }))
+  return snapshotNodes(o?.props.snapshot as XmlValue | undefined).map((n) => ({
+    id: n.snapshot.value,
+    name: n.name,
+    ...(n.description ? { description: n.description } : {}),
+  }))
 }
 
 /** A guest write into the VM's running disk (vcsimx `POST /vcsimx/write`, no login needed). */
@@ -124,7 +137,10 @@ export async function guestWrite(lab: VcsimLab, vmName: string, offset: number, 
 /** A datastore file (`[ds] dir/file`) as the lab serves it through /folder: the raw truth. */
 export async function datastoreFile(session: VimSession, lab: VcsimLab, dsPath: string): Promise<Buffer> {
   const m = /^\[(.+?)\] (.+)$/.exec(dsPath)!
-  const res = await session.transport.get(`${lab.url.replace(/\/sdk$/, '')}/folder/${m[2]}?dcPath=DC0&dsName=${encodeURIComponent(m[1]!)}`, new AbortController().signal)
+  const res = await session.transport.get(
+    `${lab.url.replace(/\/sdk$/, '')}/folder/${m[2]}?dcPath=DC0&dsName=${encodeURIComponent(m[1]!)}`,
+    new AbortController().signal,
+  )
   if (res.status !== 200) throw new Error(`GET ${dsPath}: HTTP ${res.status}`)
   return Buffer.from(await res.arrayBuffer())
 }

@@ -22,7 +22,11 @@ if (labAvailable()) {
   const ref: Moref = await vmByName(session, NAME)
   const marks = { 'guts-migration': `live-${process.pid}`, 'guts-source-vm': ref.value }
   const snapshotMode: ExportOptions = { mode: 'snapshot', powerOff: 'refuse', marks }
-  const frozenFile = (s: ExportSession): string => ((s.data.disks as Record<string, { fileName: string }>)[Object.keys(s.data.disks as object)[0]!]!.fileName).replace(/\.vmdk$/, '-flat.vmdk')
+  const frozenFile = (s: ExportSession): string =>
+    (s.data.disks as Record<string, { fileName: string }>)[Object.keys(s.data.disks as object)[0]!]!.fileName.replace(
+      /\.vmdk$/,
+      '-flat.vmdk',
+    )
   let vm: VmDescriptor
 
   beforeAll(async () => {
@@ -34,7 +38,10 @@ if (labAvailable()) {
   afterAll(async () => {
     // Whatever a failed test left: no snapshot of ours, the VM on.
     for (const s of await snapshotsOf(session, ref)) {
-      await runTask(session, 'RemoveSnapshot_Task', { _this: { type: 'VirtualMachineSnapshot', value: s.id }, removeChildren: false }).catch(() => undefined)
+      await runTask(session, 'RemoveSnapshot_Task', {
+        _this: { type: 'VirtualMachineSnapshot', value: s.id },
+        removeChildren: false,
+      }).catch(() => undefined)
     }
     await setPower(session, ref, true)
     await session.close()
@@ -59,7 +66,9 @@ if (labAvailable()) {
         const bytes = await readAll(await src.open(c.signal))
         const truth = await datastoreFile(session, lab, frozenFile(s))
         expect(bytes.length).toBe(vm.disks[0]!.virtualSize)
-        expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(truth.subarray(0, bytes.length)).digest('hex'))
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+          createHash('sha256').update(truth.subarray(0, bytes.length)).digest('hex'),
+        )
         expect(bytes.equals(Buffer.alloc(bytes.length))).toBe(false)
         // vcsimx freezes a flat copy: random access works, at any offset.
         expect(typeof src.readRange).toBe('function')
@@ -103,7 +112,10 @@ if (labAvailable()) {
       const c = ctx()
       const s = await driver.beginExport(vm, snapshotMode, c)
       await session.call('HttpNfcLeaseAbort', { _this: { type: 'HttpNfcLease', value: String(s.data.lease) } })
-      await expect(driver.openDisk(s, vm.disks[0]!.id, c)).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(new RegExp(`lease .* of ${NAME} was aborted.*begin a new one`)) })
+      await expect(driver.openDisk(s, vm.disks[0]!.id, c)).rejects.toMatchObject({
+        code: 'GUTS_CONFLICT',
+        message: expect.stringMatching(new RegExp(`lease .* of ${NAME} was aborted.*begin a new one`)),
+      })
       await driver.endExport(s, 'failed', c)
       expect(await snapshotsOf(session, ref)).toEqual([])
       await driver.dispose()
@@ -119,7 +131,10 @@ if (labAvailable()) {
         expect(Object.values(s.data.disks as Record<string, { url: string }>)[0]!.url).toContain(`:${proxy.port}/`)
         const src = await driver.openDisk(s, vm.disks[0]!.id, c)
         if (src.kind !== 'stream') throw new Error('expected a stream')
-        const error = await readAll(await src.open(c.signal)).then(() => undefined, (e: unknown) => e)
+        const error = await readAll(await src.open(c.signal)).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
         expect(proxy.cuts()).toBe(1)
         expect(error).toMatchObject({ code: 'GUTS_UNREACHABLE', retryable: true, message: expect.stringMatching(/interrupted/) })
         expect((await readAll(await src.open(c.signal))).length).toBe(vm.disks[0]!.virtualSize)

@@ -50,7 +50,10 @@ if (labAvailable()) {
         if (bytes !== vm.disks[0]!.virtualSize) throw new Error(`got ${bytes} bytes, want ${vm.disks[0]!.virtualSize}`)
         // The same disk's flat file through the datastore browser (/folder): the raw truth.
         const file = /^\[(.+?)\] (.+)\.vmdk$/.exec((vm.extra!.disks as { fileName: string }[])[0]!.fileName)!
-        const flat = await session.transport.get(`${lab.url.replace(/\/sdk$/, '')}/folder/${file[2]}-flat.vmdk?dcPath=DC0&dsName=${encodeURIComponent(file[1]!)}`, c.signal)
+        const flat = await session.transport.get(
+          `${lab.url.replace(/\/sdk$/, '')}/folder/${file[2]}-flat.vmdk?dcPath=DC0&dsName=${encodeURIComponent(file[1]!)}`,
+          c.signal,
+        )
         const truth = Buffer.from(await flat.arrayBuffer())
         expect(flat.status).toBe(200)
         expect(truth.length).toBe(bytes)
@@ -71,9 +74,11 @@ if (labAvailable()) {
       const src = await driver.openDisk(JSON.parse(JSON.stringify(s)), vm.disks[0]!.id, c)
       await driver.endExport(s, 'failed', c) // HttpNfcLeaseAbort
       if (src.kind !== 'stream') throw new Error('expected a stream')
-      await expect((async () => {
-        for await (const _ of await src.open(c.signal)) void _
-      })()).rejects.toMatchObject({ code: expect.stringMatching(/^GUTS_(NOT_FOUND|DRIVER_ERROR|AUTH_FAILED)$/) })
+      await expect(
+        (async () => {
+          for await (const _ of await src.open(c.signal)) void _
+        })(),
+      ).rejects.toMatchObject({ code: expect.stringMatching(/^GUTS_(NOT_FOUND|DRIVER_ERROR|AUTH_FAILED)$/) })
       await driver.endExport(s, 'succeeded', c)
       await driver.dispose()
     })

@@ -37,7 +37,9 @@ if (labAvailable()) {
       const driver = vmware.create(options) as VmwareSource
       await setPower(session, ref, true)
       const vm = await describeOwn(driver)
-      expect((await driver.preflight(vm, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => [f.severity, f.code])).toEqual([['info', 'vm-will-power-off']])
+      expect((await driver.preflight(vm, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => [f.severity, f.code])).toEqual([
+        ['info', 'vm-will-power-off'],
+      ])
       await driver.powerOff(vm, { method: 'shutdown', timeoutMs: 30_000 }, ctx())
       expect(await powerState(session, ref)).toBe('poweredOff')
       await driver.powerOff(vm, { method: 'shutdown', timeoutMs: 30_000 }, ctx())
@@ -55,7 +57,10 @@ if (labAvailable()) {
       const driver = vmware.create(options) as VmwareSource
       await setPower(session, ref, true)
       const vm = await describeOwn(driver)
-      await expect(driver.beginExport(vm, { mode: 'cold', powerOff: 'force' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringContaining(NAME) })
+      await expect(driver.beginExport(vm, { mode: 'cold', powerOff: 'force' }, ctx())).rejects.toMatchObject({
+        code: 'GUTS_CONFLICT',
+        message: expect.stringContaining(NAME),
+      })
       await driver.powerOff(vm, { method: 'force', timeoutMs: 30_000 }, ctx())
       expect(await powerState(session, ref)).toBe('poweredOff')
       const s = await driver.beginExport(vm, { mode: 'cold', powerOff: 'force' }, ctx())
@@ -112,7 +117,10 @@ if (labAvailable()) {
         // What a delta sync copies (whole changed extents) is what the full stream holds there.
         if (src.kind !== 'stream') throw new Error('expected a stream')
         const full = await readAll(await src.open(c.signal))
-        for (const e of changed) expect((await readAll(await src.readRange(e.offset, e.length, c.signal))).equals(full.subarray(e.offset, e.offset + e.length))).toBe(true)
+        for (const e of changed)
+          expect(
+            (await readAll(await src.readRange(e.offset, e.length, c.signal))).equals(full.subarray(e.offset, e.offset + e.length)),
+          ).toBe(true)
         expect(full.subarray(0, initial.length).equals(initial)).toBe(true)
       } finally {
         await driver.endExport(s2, 'succeeded', c)
@@ -127,7 +135,9 @@ if (labAvailable()) {
       const vm = await describeOwn(driver)
       const s = await driver.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks, changeTracking: true }, c)
       try {
-        await expect(extents(driver.changedExtents(s, vm.disks[0]!.id, '52 00 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/999', c))).rejects.toMatchObject({
+        await expect(
+          extents(driver.changedExtents(s, vm.disks[0]!.id, '52 00 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/999', c)),
+        ).rejects.toMatchObject({
           code: 'GUTS_CONFLICT',
           message: expect.stringMatching(/was reset.*new full sync is needed/),
           details: { changeTrackingReset: true },
@@ -149,7 +159,13 @@ if (labAvailable()) {
       const crashed = vmware.create(options) as VmwareSource
       await crashed.beginExport(vm, snapshotMode, ctx())
       await crashed.dispose()
-      const foreign = await runTask(session, 'CreateSnapshot_Task', { _this: ref, name: 'other migration', description: snapshotDescription({ ...marks, 'guts-migration': 'someone-else' }), memory: false, quiesce: false })
+      const foreign = await runTask(session, 'CreateSnapshot_Task', {
+        _this: ref,
+        name: 'other migration',
+        description: snapshotDescription({ ...marks, 'guts-migration': 'someone-else' }),
+        memory: false,
+        quiesce: false,
+      })
       expect((await snapshotsOf(session, ref)).length).toBe(2)
       const driver = vmware.create(options) as VmwareSource
       expect(await driver.releaseLeftovers(vm, marks, ctx())).toBe(1)

@@ -90,18 +90,38 @@ if (labAvailable()) {
     it('describes a VM: hardware, disks, NICs, extra facts', async () => {
       const vm0 = vms.find((v) => v.name === 'DC0_H0_VM0')!
       const d = await driver.describeVm(vm0, ctx())
-      expect(d).toMatchObject({ id: vm0.id, name: 'DC0_H0_VM0', folder: '/DC0/vm', firmware: 'bios', secureBoot: false, os: { family: 'other', id: 'otherGuest' } })
+      expect(d).toMatchObject({
+        id: vm0.id,
+        name: 'DC0_H0_VM0',
+        folder: '/DC0/vm',
+        firmware: 'bios',
+        secureBoot: false,
+        os: { family: 'other', id: 'otherGuest' },
+      })
       expect(d.cpus).toBeGreaterThan(0)
       expect(d.memoryMiB).toBeGreaterThan(0)
       expect(d.disks.length).toBeGreaterThan(0)
       expect(d.disks[0]).toMatchObject({ index: 0, format: 'vmdk', controller: 'scsi' })
       expect(d.disks[0]!.virtualSize).toBeGreaterThan(0)
-      expect(d.nics[0]).toMatchObject({ mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), network: expect.stringMatching(/.+/) })
-      expect(d.extra).toMatchObject({ moref: `VirtualMachine:${vm0.id}`, changeTracking: expect.any(Boolean), snapshots: expect.any(Number) })
+      expect(d.nics[0]).toMatchObject({
+        mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+        network: expect.stringMatching(/.+/),
+      })
+      expect(d.extra).toMatchObject({
+        moref: `VirtualMachine:${vm0.id}`,
+        changeTracking: expect.any(Boolean),
+        snapshots: expect.any(Number),
+      })
       expect((d.extra!.disks as { fileName: string }[])[0]!.fileName).toMatch(/^\[.+\] /)
-      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => f.code)).toEqual(d.powerState === 'off' ? [] : ['vm-will-power-off'])
-      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).map((f) => f.code)).toEqual(d.powerState === 'off' ? [] : ['vm-powered-on'])
-      expect((await driver.preflight(d, { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }, ctx())).map((f) => f.code)).toEqual([])
+      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).map((f) => f.code)).toEqual(
+        d.powerState === 'off' ? [] : ['vm-will-power-off'],
+      )
+      expect((await driver.preflight(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).map((f) => f.code)).toEqual(
+        d.powerState === 'off' ? [] : ['vm-powered-on'],
+      )
+      expect((await driver.preflight(d, { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }, ctx())).map((f) => f.code)).toEqual(
+        [],
+      )
     })
 
     it('counts snapshots, through a CreateSnapshot_Task / RemoveSnapshot_Task round trip', async () => {
@@ -109,28 +129,49 @@ if (labAvailable()) {
       const s = new VimSession(resolveConfig(pinned, {}))
       await s.connect()
       const before = (await driver.describeVm(vm1, ctx())).extra!.snapshots as number
-      const snap = await runTask(s, 'CreateSnapshot_Task', { _this: { type: 'VirtualMachine', value: vm1.id }, name: 'guts-test <&>', memory: false, quiesce: false }, { timeoutMs: 60_000 })
+      const snap = await runTask(
+        s,
+        'CreateSnapshot_Task',
+        { _this: { type: 'VirtualMachine', value: vm1.id }, name: 'guts-test <&>', memory: false, quiesce: false },
+        { timeoutMs: 60_000 },
+      )
       try {
         expect(snap).toMatchObject({ type: 'VirtualMachineSnapshot' })
         expect((await driver.describeVm(vm1, ctx())).extra).toMatchObject({ snapshots: before + 1 })
       } finally {
-        await runTask(s, 'RemoveSnapshot_Task', { _this: snap as { type: string; value: string }, removeChildren: false }, { timeoutMs: 60_000 })
+        await runTask(
+          s,
+          'RemoveSnapshot_Task',
+          { _this: snap as { type: string; value: string }, removeChildren: false },
+          { timeoutMs: 60_000 },
+        )
         await s.close()
       }
       expect((await driver.describeVm(vm1, ctx())).extra).toMatchObject({ snapshots: before })
     })
 
     it('an unknown VM is GUTS_NOT_FOUND', async () => {
-      await expect(driver.describeVm({ id: 'vm-999999', name: 'ghost' }, ctx())).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND', message: expect.stringMatching(/ghost/) })
+      await expect(driver.describeVm({ id: 'vm-999999', name: 'ghost' }, ctx())).rejects.toMatchObject({
+        code: 'GUTS_NOT_FOUND',
+        message: expect.stringMatching(/ghost/),
+      })
     })
 
     it('a running VM is not exported cold: the core powers it off first (powerOff), or the plan refuses', async () => {
       const running = vms.find((v) => v.name === 'DC0_H0_VM0' && v.powerState === 'on')
       if (!running) return
       const d = await driver.describeVm(running, ctx())
-      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(/DC0_H0_VM0 is poweredOn.*powerOff: refuse/) })
-      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: expect.stringMatching(/power it off first/) })
-      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse', changeTracking: true }, ctx())).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED' })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse' }, ctx())).rejects.toMatchObject({
+        code: 'GUTS_CONFLICT',
+        message: expect.stringMatching(/DC0_H0_VM0 is poweredOn.*powerOff: refuse/),
+      })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'shutdown' }, ctx())).rejects.toMatchObject({
+        code: 'GUTS_CONFLICT',
+        message: expect.stringMatching(/power it off first/),
+      })
+      await expect(driver.beginExport(d, { mode: 'cold', powerOff: 'refuse', changeTracking: true }, ctx())).rejects.toMatchObject({
+        code: 'GUTS_UNSUPPORTED',
+      })
     })
   })
 }

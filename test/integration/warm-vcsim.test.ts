@@ -11,7 +11,16 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const SIZE_MIB = 32
 
-type Event = { type: string; vm?: string; kind?: string; bytesChanged?: number; bytesMoved?: number; migrationId?: string; seconds?: number; status?: string }
+type Event = {
+  type: string
+  vm?: string
+  kind?: string
+  bytesChanged?: number
+  bytesMoved?: number
+  migrationId?: string
+  seconds?: number
+  status?: string
+}
 
 /**
  * A warm migration through the real CLI, vmware (vcsimx) → local: full sync of a running VM, guest
@@ -21,7 +30,9 @@ type Event = { type: string; vm?: string; kind?: string; bytesChanged?: number; 
  */
 if (labAvailable()) {
   const lab = readLab()
-  const session = new VimSession(resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}))
+  const session = new VimSession(
+    resolveConfig({ url: lab.url, username: lab.username, password: lab.password, thumbprint: lab.thumbprint }, {}),
+  )
   const name = `guts-warm-${process.pid}`
   let vm: { id: string; ref: { type: string; value: string } }
   let dir: string
@@ -34,22 +45,25 @@ if (labAvailable()) {
     await guestWrite(lab, name, SIZE_MIB * MiB - 64 * KiB, randomBytes(64 * KiB))
     await power(session, vm.ref, true)
     dir = tempDir('guts-warm-vcsim-')
-    writeFileSync(join(dir, 'plan.yaml'), [
-      'version: 1',
-      'name: warm-lab',
-      'source:',
-      '  driver: vmware',
-      `  url: ${JSON.stringify(lab.url)}`,
-      `  username: ${JSON.stringify(lab.username)}`,
-      '  password: ${env:GUTS_TEST_VC_PASSWORD}',
-      `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
-      'destination: { driver: local, directory: out, format: raw }',
-      'warm: { syncInterval: 1s }',
-      'vms:',
-      `  - name: ${name}`,
-      '    mode: warm',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      join(dir, 'plan.yaml'),
+      [
+        'version: 1',
+        'name: warm-lab',
+        'source:',
+        '  driver: vmware',
+        `  url: ${JSON.stringify(lab.url)}`,
+        `  username: ${JSON.stringify(lab.username)}`,
+        '  password: ${env:GUTS_TEST_VC_PASSWORD}',
+        `  thumbprint: ${JSON.stringify(lab.thumbprint)}`,
+        'destination: { driver: local, directory: out, format: raw }',
+        'warm: { syncInterval: 1s }',
+        'vms:',
+        `  - name: ${name}`,
+        '    mode: warm',
+        '',
+      ].join('\n'),
+    )
   })
 
   afterAll(async () => {
@@ -66,7 +80,9 @@ if (labAvailable()) {
       let phase = 0
       const steps: Promise<unknown>[] = []
       const run = await runCli(['migrate', 'plan.yaml', '--json'], {
-        dataDir, cwd: dir, env,
+        dataDir,
+        cwd: dir,
+        env,
         onStdout: (chunk) => {
           buffer += chunk
           for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
@@ -79,12 +95,21 @@ if (labAvailable()) {
             if (phase === 0 && e.kind === 'full') {
               phase = 1
               // The guest writes 192 KiB in three 64 KiB blocks while the VM runs.
-              steps.push(Promise.all([guestWrite(lab, name, 4 * MiB, randomBytes(64 * KiB)), guestWrite(lab, name, 20 * MiB + 64 * KiB, randomBytes(128 * KiB))]).then(() => (phase = 2)))
+              steps.push(
+                Promise.all([
+                  guestWrite(lab, name, 4 * MiB, randomBytes(64 * KiB)),
+                  guestWrite(lab, name, 20 * MiB + 64 * KiB, randomBytes(128 * KiB)),
+                ]).then(() => (phase = 2)),
+              )
             } else if (phase === 2 && e.kind === 'delta' && (e.bytesChanged ?? 0) > 0) {
               phase = 3
               // A last write after that delta, then cutover from another process.
               const id = events.find((x) => x.type === 'migration.started')!.migrationId!
-              steps.push(guestWrite(lab, name, 30 * MiB, Buffer.from('written just before the cutover')).then(() => runCli(['migration', 'cutover', id.slice(0, 8)], { dataDir, cwd: dir, env })))
+              steps.push(
+                guestWrite(lab, name, 30 * MiB, Buffer.from('written just before the cutover')).then(() =>
+                  runCli(['migration', 'cutover', id.slice(0, 8)], { dataDir, cwd: dir, env }),
+                ),
+              )
             }
           }
         },
@@ -107,11 +132,17 @@ if (labAvailable()) {
       expect(after.reduce((sum, e) => sum + (e.bytesChanged ?? 0), 0)).toBe(64 * KiB)
       const downtime = events.find((e) => e.type === 'vm.downtime')
       expect(downtime?.seconds).toBeGreaterThan(0)
-      const { report } = events.find((e) => e.type === 'report') as unknown as { report: { status: string; vms: { downtime?: { seconds: number } }[] } }
+      const { report } = events.find((e) => e.type === 'report') as unknown as {
+        report: { status: string; vms: { downtime?: { seconds: number } }[] }
+      }
       expect(report.status).toBe('succeeded')
       expect(report.vms[0]!.downtime?.seconds).toBe(downtime!.seconds)
 
-      const show = await runCli(['migration', 'show', events.find((x) => x.type === 'migration.started')!.migrationId!], { dataDir, cwd: dir, env })
+      const show = await runCli(['migration', 'show', events.find((x) => x.type === 'migration.started')!.migrationId!], {
+        dataDir,
+        cwd: dir,
+        env,
+      })
       expect(show.stdout).toMatch(new RegExp(`${name} warm: \\d+ sync\\(s\\), last .*, cut over`))
       expect(show.stdout).toMatch(new RegExp(`${name} downtime \\d+\\.\\ds \\(source off `))
 

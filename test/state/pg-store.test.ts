@@ -10,7 +10,14 @@ import { stateStoreSuite } from './state-store-suite.js'
  * a PostgreSQL schema of its own (`?schema=`), dropped at the end, so runs never see each other.
  */
 const url = process.env.GUTS_LAB_POSTGRES
-if (labGate({ lab: 'postgres lab', variable: 'GUTS_LAB_POSTGRES', value: url, start: 'start it (test/lab/postgres-lab.sh up) and eval "$(test/lab/postgres-lab.sh env)"' })) {
+if (
+  labGate({
+    lab: 'postgres lab',
+    variable: 'GUTS_LAB_POSTGRES',
+    value: url,
+    start: 'start it (test/lab/postgres-lab.sh up) and eval "$(test/lab/postgres-lab.sh env)"',
+  })
+) {
   const prefix = `t${process.pid}_${Date.now().toString(36)}`
   const schemas: string[] = []
   let last = ''
@@ -39,7 +46,9 @@ if (labGate({ lab: 'postgres lab', variable: 'GUTS_LAB_POSTGRES', value: url, st
       await store.close()
       const sql = postgres(url!, { onnotice: () => undefined })
       try {
-        const tables = await sql<{ table_name: string }[]>`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`
+        const tables = await sql<
+          { table_name: string }[]
+        >`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`
         expect(tables.map((t) => t.table_name)).toEqual(['events', 'leases', 'migrations', 'schema_version', 'undo_log', 'vms'])
         const [v] = await sql.unsafe(`SELECT version FROM "${schema}".schema_version`)
         expect(v!.version).toBe(PG_SCHEMA_VERSION)
@@ -50,7 +59,10 @@ if (labGate({ lab: 'postgres lab', variable: 'GUTS_LAB_POSTGRES', value: url, st
 
     it('a wrong password is a GUTS_STATE_ERROR that does not show the password', async () => {
       const bad = url!.replace(/:\/\/([^:]+):[^@]*@/, '://$1:wrong-secret-pw@')
-      const error = await openStateStore({ url: at(`${prefix}_x`) && bad }).then(() => undefined, (e: unknown) => e as Error & { code?: string })
+      const error = await openStateStore({ url: at(`${prefix}_x`) && bad }).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      )
       expect(error?.code).toBe('GUTS_STATE_ERROR')
       expect(error?.message).toMatch(/PostgreSQL state store 127\.0\.0\.1:\d+\/guts/)
       expect(error?.message).not.toContain('wrong-secret-pw')

@@ -16,7 +16,9 @@ function commandFiles(dir: string): { id: string; path: string }[] {
       continue
     }
     if (!/\.(ts|tsx|mts|cts|js|mjs|cjs)$/.test(entry.name) || /\.(d|test|spec)\.[cm]?[jt]sx?$/.test(entry.name)) continue
-    const parts = relative(commandsDir, path).replace(/\.[^.]+$/, '').split(sep)
+    const parts = relative(commandsDir, path)
+      .replace(/\.[^.]+$/, '')
+      .split(sep)
     if (parts[parts.length - 1] === 'index') parts.pop()
     found.push({ id: parts.join(':'), path })
   }
@@ -25,7 +27,9 @@ function commandFiles(dir: string): { id: string; path: string }[] {
 
 describe('COMMANDS (the explicit command list used by the single binary)', () => {
   it('has an entry for every file in src/commands, and nothing else', () => {
-    const onDisk = commandFiles(commandsDir).map((f) => f.id).sort()
+    const onDisk = commandFiles(commandsDir)
+      .map((f) => f.id)
+      .sort()
     expect(onDisk.length).toBeGreaterThan(0)
     expect(Object.keys(COMMANDS).sort()).toEqual(onDisk)
   })

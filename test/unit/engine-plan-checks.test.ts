@@ -37,7 +37,10 @@ describe('cleanup finds leftovers by their marks', () => {
     const queries: Record<string, string>[] = []
     let stray = ''
     const t = await setup({
-      vms: [{ id: 'a', name: 'ok', diskSizes: [64 * KiB] }, { id: 'b', name: 'bad', diskSizes: [64 * KiB] }],
+      vms: [
+        { id: 'a', name: 'ok', diskSizes: [64 * KiB] },
+        { id: 'b', name: 'bad', diskSizes: [64 * KiB] },
+      ],
       failBootFor: ['bad'],
       findLeftovers: (marks) => {
         queries.push({ ...marks })
@@ -88,19 +91,31 @@ describe('preflightPlan checks the whole plan before any VM exports', () => {
     let opened = 0
     const events: MigrationEvent[] = []
     const t = await setup({
-      vms: [{ id: 'a', name: 'vm-a', diskSizes: [64 * KiB] }, { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] }],
+      vms: [
+        { id: 'a', name: 'vm-a', diskSizes: [64 * KiB] },
+        { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] },
+      ],
       onOpenDisk: () => void opened++,
       preflightPlan: (vms): Finding[] => {
         seen.push([...vms])
-        return [{ severity: 'error', code: 'quota-gigabytes', message: `vm-a and vm-b need 2 GiB together, 1 GiB is left`, ref: 'vm-a, vm-b' }]
+        return [
+          { severity: 'error', code: 'quota-gigabytes', message: `vm-a and vm-b need 2 GiB together, 1 GiB is left`, ref: 'vm-a, vm-b' },
+        ]
       },
     })
     const m = await t.service.createMigration(plan(['vm-a', 'vm-b']), '/plans/plan-checks.yaml')
     const report = await t.service.runMigration(m.id, { onEvent: (e) => events.push(e) })
     expect(report.status).toBe('failed')
     expect(seen).toHaveLength(1)
-    expect(seen[0]!.map((p) => [p.vm.name, p.mapping.name, p.mapping.tags['guts-source-vm']])).toEqual([['vm-a', 'vm-a', 'a'], ['vm-b', 'vm-b', 'b']])
-    for (const vm of report.vms) expect(vm).toMatchObject({ status: 'failed', error: { code: 'GUTS_PREFLIGHT_FAILED', message: expect.stringContaining('vm-a and vm-b') } })
+    expect(seen[0]!.map((p) => [p.vm.name, p.mapping.name, p.mapping.tags['guts-source-vm']])).toEqual([
+      ['vm-a', 'vm-a', 'a'],
+      ['vm-b', 'vm-b', 'b'],
+    ])
+    for (const vm of report.vms)
+      expect(vm).toMatchObject({
+        status: 'failed',
+        error: { code: 'GUTS_PREFLIGHT_FAILED', message: expect.stringContaining('vm-a and vm-b') },
+      })
     expect(opened).toBe(0)
     expect(readdirSync(t.dest)).toEqual([])
     expect(events.filter((e) => e.type === 'vm.stage' && e.state === 'started')).toEqual([])
@@ -110,7 +125,10 @@ describe('preflightPlan checks the whole plan before any VM exports', () => {
   it('a check that throws fails every VM with its error, and nothing starts', async () => {
     let opened = 0
     const t = await setup({
-      vms: [{ id: 'a', name: 'vm-a', diskSizes: [64 * KiB] }, { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] }],
+      vms: [
+        { id: 'a', name: 'vm-a', diskSizes: [64 * KiB] },
+        { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] },
+      ],
       onOpenDisk: () => void opened++,
       preflightPlan: () => {
         throw new Error('quota API unreachable')
@@ -119,7 +137,11 @@ describe('preflightPlan checks the whole plan before any VM exports', () => {
     const m = await t.service.createMigration(plan(['vm-a', 'vm-b']), '/plans/plan-checks.yaml')
     const report = await t.service.runMigration(m.id)
     expect(report.status).toBe('failed')
-    for (const vm of report.vms) expect(vm).toMatchObject({ status: 'failed', error: { code: 'GUTS_DRIVER_ERROR', message: expect.stringContaining('preflightPlan: quota API unreachable') } })
+    for (const vm of report.vms)
+      expect(vm).toMatchObject({
+        status: 'failed',
+        error: { code: 'GUTS_DRIVER_ERROR', message: expect.stringContaining('preflightPlan: quota API unreachable') },
+      })
     expect(opened).toBe(0)
   })
 
@@ -127,13 +149,19 @@ describe('preflightPlan checks the whole plan before any VM exports', () => {
     let calls = 0
     const events: MigrationEvent[] = []
     const t = await setup({
-      vms: [{ id: 'a', name: 'vm-a', diskSizes: [64 * KiB] }, { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] }],
+      vms: [
+        { id: 'a', name: 'vm-a', diskSizes: [64 * KiB] },
+        { id: 'b', name: 'vm-b', diskSizes: [64 * KiB] },
+      ],
       preflightPlan: () => (calls++, [{ severity: 'warning', code: 'tight', message: 'quotas are tight', ref: 'vm-b' }]),
     })
     const m = await t.service.createMigration(plan(['vm-a', 'vm-b']), '/plans/plan-checks.yaml')
     expect((await t.service.runMigration(m.id, { onEvent: (e) => events.push(e) })).status).toBe('succeeded')
     expect(calls).toBe(1)
-    expect(events.filter((e) => e.type === 'vm.stage' && e.stage === 'discover').map((e) => (e as { state: string }).state)).toEqual(['skipped', 'skipped'])
+    expect(events.filter((e) => e.type === 'vm.stage' && e.stage === 'discover').map((e) => (e as { state: string }).state)).toEqual([
+      'skipped',
+      'skipped',
+    ])
     expect(events.filter((e) => e.type === 'vm.finding').map((e) => (e as { vm: string }).vm)).toEqual(['vm-b'])
   })
 })

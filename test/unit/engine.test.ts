@@ -43,7 +43,13 @@ describe('migration engine', () => {
   })
 
   it('rolls back exactly what a failed VM created and reports partial when others succeed', async () => {
-    const t = await setup({ vms: [{ id: 'a', name: 'ok', diskSizes: [64 * KiB] }, { id: 'b', name: 'bad', diskSizes: [64 * KiB, 32 * KiB] }], failBootFor: ['bad'] })
+    const t = await setup({
+      vms: [
+        { id: 'a', name: 'ok', diskSizes: [64 * KiB] },
+        { id: 'b', name: 'bad', diskSizes: [64 * KiB, 32 * KiB] },
+      ],
+      failBootFor: ['bad'],
+    })
     const m = await t.service.createMigration(plan(['ok', 'bad']), '/plans/engine.yaml')
     const report = await t.service.runMigration(m.id, { onEvent: t.onEvent })
     expect(report.status).toBe('partial')
@@ -80,7 +86,13 @@ describe('migration engine', () => {
         active--
       },
     })
-    const m = await t.service.createMigration(plan(vms.map((v) => v.name), 'policy: { concurrency: 2 }'), '/plans/engine.yaml')
+    const m = await t.service.createMigration(
+      plan(
+        vms.map((v) => v.name),
+        'policy: { concurrency: 2 }',
+      ),
+      '/plans/engine.yaml',
+    )
     expect((await t.service.runMigration(m.id)).status).toBe('succeeded')
     expect(peak).toBe(2)
   })

@@ -9,7 +9,8 @@ const ROOT = join(import.meta.dirname, '../..')
 describe('--json output schemas', () => {
   it('every command has one, and every command has --json', () => {
     expect(Object.keys(OUTPUT_SCHEMAS).sort()).toEqual(Object.keys(COMMANDS).sort())
-    for (const [id, command] of Object.entries(COMMANDS)) expect({ id, json: (command as { enableJsonFlag?: boolean }).enableJsonFlag }).toEqual({ id, json: true })
+    for (const [id, command] of Object.entries(COMMANDS))
+      expect({ id, json: (command as { enableJsonFlag?: boolean }).enableJsonFlag }).toEqual({ id, json: true })
   })
 
   it('the committed schemas/ match the code (run `npm run schemas` after a deliberate change)', () => {

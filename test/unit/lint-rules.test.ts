@@ -21,15 +21,27 @@ async function rulesHit(code: string, file: string): Promise<string[]> {
 
 describe('lint holds the layering', () => {
   it('the core importing a built-in driver, the CLI or a driver plugin fails', { timeout: 60_000 }, async () => {
-    expect(await rulesHit("import x from '../drivers/files/index.js'\nexport default x\n", 'src/core/probe.ts')).toEqual([expect.stringMatching(/no-restricted-imports: .*never imports a driver/)])
-    expect(await rulesHit("import { table } from '../cli/tables.js'\nexport default table\n", 'src/core/probe.ts')).toEqual([expect.stringMatching(/no-restricted-imports: .*never imports the CLI/)])
-    expect(await rulesHit("import vmware from '@guts/driver-vmware'\nexport default vmware\n", 'src/core/probe.ts')).toEqual([expect.stringMatching(/never imports a driver plugin/)])
+    expect(await rulesHit("import x from '../drivers/files/index.js'\nexport default x\n", 'src/core/probe.ts')).toEqual([
+      expect.stringMatching(/no-restricted-imports: .*never imports a driver/),
+    ])
+    expect(await rulesHit("import { table } from '../cli/tables.js'\nexport default table\n", 'src/core/probe.ts')).toEqual([
+      expect.stringMatching(/no-restricted-imports: .*never imports the CLI/),
+    ])
+    expect(await rulesHit("import vmware from '@guts/driver-vmware'\nexport default vmware\n", 'src/core/probe.ts')).toEqual([
+      expect.stringMatching(/never imports a driver plugin/),
+    ])
   })
 
   it('a driver importing the core, a plugin importing the engine, the SDK importing a package fail', { timeout: 60_000 }, async () => {
-    expect(await rulesHit("import { short } from '../../core/short-id.js'\nexport default short\n", 'src/drivers/local/probe.ts')).toEqual([expect.stringMatching(/Drivers never touch the core/)])
-    expect(await rulesHit("import { short } from '../../../src/core/short-id.js'\nexport default short\n", 'plugins/driver-vmware/src/probe.ts')).toEqual(expect.arrayContaining([expect.stringMatching(/Plugins never import the engine/)]))
-    expect(await rulesHit("import { z } from 'zod'\nexport default z\n", 'plugins/sdk/src/probe.ts')).toEqual([expect.stringMatching(/@guts\/sdk has no dependencies/)])
+    expect(await rulesHit("import { short } from '../../core/short-id.js'\nexport default short\n", 'src/drivers/local/probe.ts')).toEqual([
+      expect.stringMatching(/Drivers never touch the core/),
+    ])
+    expect(
+      await rulesHit("import { short } from '../../../src/core/short-id.js'\nexport default short\n", 'plugins/driver-vmware/src/probe.ts'),
+    ).toEqual(expect.arrayContaining([expect.stringMatching(/Plugins never import the engine/)]))
+    expect(await rulesHit("import { z } from 'zod'\nexport default z\n", 'plugins/sdk/src/probe.ts')).toEqual([
+      expect.stringMatching(/@guts\/sdk has no dependencies/),
+    ])
     expect(await rulesHit("import { sleep } from './net.js'\nexport default sleep\n", 'plugins/sdk/src/probe.ts')).toEqual([])
   })
 

@@ -5,10 +5,18 @@ import { derivedMac, normalizeMac } from '../../src/drivers/files/mac.js'
 import { parseXml } from '../../src/drivers/files/xml.js'
 import { sampleOvf } from '../fixtures/sample-ovf.js'
 
-const NS = 'xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf"'
+const NS =
+  'xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf"'
 
 /** An envelope with the given hardware items and sections, for the edge cases. */
-function envelope(opts: { items?: string; sections?: string; disks?: string; refs?: string; system?: string; hardwareExtra?: string }): string {
+function envelope(opts: {
+  items?: string
+  sections?: string
+  disks?: string
+  refs?: string
+  system?: string
+  hardwareExtra?: string
+}): string {
   return `<?xml version="1.0"?>
 <Envelope ${NS}>
   <References>${opts.refs ?? ''}</References>
@@ -22,17 +30,27 @@ function envelope(opts: { items?: string; sections?: string; disks?: string; ref
 }
 
 const item = (fields: Record<string, string>) =>
-  `<Item>${Object.entries(fields).map(([k, v]) => `<rasd:${k}>${v}</rasd:${k}>`).join('')}</Item>`
+  `<Item>${Object.entries(fields)
+    .map(([k, v]) => `<rasd:${k}>${v}</rasd:${k}>`)
+    .join('')}</Item>`
 
 describe('parseOvf', () => {
   it('reads the VMware-style sample descriptor', () => {
-    const ovf = parseOvf(sampleOvf({
-      name: 'web-01',
-      cpus: 2,
-      memoryMiB: 2048,
-      nics: [{ mac: '00:50:56:a1:00:01', network: 'VM Network' }, { mac: '00:50:56:A1:00:02', network: 'Storage' }],
-      disks: [{ file: 'web-01-disk1.vmdk', size: 1000, capacityMiB: 64 }, { file: 'web-01-disk2.vmdk', size: 500, capacityMiB: 32 }],
-    }))
+    const ovf = parseOvf(
+      sampleOvf({
+        name: 'web-01',
+        cpus: 2,
+        memoryMiB: 2048,
+        nics: [
+          { mac: '00:50:56:a1:00:01', network: 'VM Network' },
+          { mac: '00:50:56:A1:00:02', network: 'Storage' },
+        ],
+        disks: [
+          { file: 'web-01-disk1.vmdk', size: 1000, capacityMiB: 64 },
+          { file: 'web-01-disk2.vmdk', size: 500, capacityMiB: 32 },
+        ],
+      }),
+    )
     expect(ovf.name).toBe('web-01')
     expect(ovf.cpus).toBe(2)
     expect(ovf.memoryMiB).toBe(2048)
@@ -52,7 +70,8 @@ describe('parseOvf', () => {
 
   it('honours memory allocation units, defaulting to MiB', () => {
     const mem = (units: string | undefined, qty: string) =>
-      parseOvf(envelope({ items: item({ ResourceType: '4', VirtualQuantity: qty, ...(units ? { AllocationUnits: units } : {}) }) })).memoryMiB
+      parseOvf(envelope({ items: item({ ResourceType: '4', VirtualQuantity: qty, ...(units ? { AllocationUnits: units } : {}) }) }))
+        .memoryMiB
     expect(mem('byte * 2^30', '4')).toBe(4096)
     expect(mem('byte*2^20', '512')).toBe(512)
     expect(mem('MegaBytes', '1024')).toBe(1024)
@@ -65,24 +84,26 @@ describe('parseOvf', () => {
   })
 
   it('reads disk capacity units, controllers and hardware order', () => {
-    const ovf = parseOvf(envelope({
-      refs: '<File ovf:id="f1" ovf:href="a.vmdk"/><File ovf:id="f2" ovf:href="b.vmdk" ovf:compression="gzip"/><File ovf:id="f3" ovf:href="c.vhd"/>',
-      disks: [
-        '<Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="10" ovf:capacityAllocationUnits="byte * 2^30"/>',
-        '<Disk ovf:diskId="d2" ovf:fileRef="f2" ovf:capacity="1048576"/>',
-        '<Disk ovf:diskId="d3" ovf:fileRef="f3" ovf:capacity="1" ovf:capacityAllocationUnits="byte * 10^9"/>',
-        '<Disk ovf:diskId="blank" ovf:capacity="5" ovf:capacityAllocationUnits="GigaBytes"/>',
-      ].join(''),
-      items: [
-        item({ InstanceID: '5', ResourceType: '20', ResourceSubType: 'vmware.sata.ahci' }),
-        item({ InstanceID: '6', ResourceType: '5' }),
-        item({ InstanceID: '7', ResourceType: '20', ResourceSubType: 'vmware.nvme.controller' }),
-        item({ InstanceID: '10', ResourceType: '17', Parent: '6', HostResource: 'ovf:/disk/d2' }),
-        item({ InstanceID: '11', ResourceType: '17', Parent: '5', HostResource: 'ovf:/disk/d1' }),
-        item({ InstanceID: '12', ResourceType: '17', Parent: '7', HostResource: '/disk/d3' }),
-        item({ InstanceID: '13', ResourceType: '17', Parent: '5', HostResource: 'ovf:/disk/nope' }),
-      ].join(''),
-    }))
+    const ovf = parseOvf(
+      envelope({
+        refs: '<File ovf:id="f1" ovf:href="a.vmdk"/><File ovf:id="f2" ovf:href="b.vmdk" ovf:compression="gzip"/><File ovf:id="f3" ovf:href="c.vhd"/>',
+        disks: [
+          '<Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="10" ovf:capacityAllocationUnits="byte * 2^30"/>',
+          '<Disk ovf:diskId="d2" ovf:fileRef="f2" ovf:capacity="1048576"/>',
+          '<Disk ovf:diskId="d3" ovf:fileRef="f3" ovf:capacity="1" ovf:capacityAllocationUnits="byte * 10^9"/>',
+          '<Disk ovf:diskId="blank" ovf:capacity="5" ovf:capacityAllocationUnits="GigaBytes"/>',
+        ].join(''),
+        items: [
+          item({ InstanceID: '5', ResourceType: '20', ResourceSubType: 'vmware.sata.ahci' }),
+          item({ InstanceID: '6', ResourceType: '5' }),
+          item({ InstanceID: '7', ResourceType: '20', ResourceSubType: 'vmware.nvme.controller' }),
+          item({ InstanceID: '10', ResourceType: '17', Parent: '6', HostResource: 'ovf:/disk/d2' }),
+          item({ InstanceID: '11', ResourceType: '17', Parent: '5', HostResource: 'ovf:/disk/d1' }),
+          item({ InstanceID: '12', ResourceType: '17', Parent: '7', HostResource: '/disk/d3' }),
+          item({ InstanceID: '13', ResourceType: '17', Parent: '5', HostResource: 'ovf:/disk/nope' }),
+        ].join(''),
+      }),
+    )
     expect(ovf.disks.map((d) => [d.diskId, d.capacity, d.controller, d.file?.compression])).toEqual([
       ['d2', 1048576, 'ide', 'gzip'],
       ['d1', 10 * 2 ** 30, 'sata', undefined],
@@ -120,7 +141,15 @@ describe('parseOvf', () => {
 
   it('survives missing sections', () => {
     const ovf = parseOvf(`<Envelope ${NS}><VirtualSystem ovf:id="bare"/></Envelope>`)
-    expect(ovf).toMatchObject({ name: 'bare', firmware: 'bios', secureBoot: false, os: { family: 'other' }, disks: [], nics: [], files: [] })
+    expect(ovf).toMatchObject({
+      name: 'bare',
+      firmware: 'bios',
+      secureBoot: false,
+      os: { family: 'other' },
+      disks: [],
+      nics: [],
+      files: [],
+    })
     expect(ovf.cpus).toBeUndefined()
     expect(ovf.memoryMiB).toBeUndefined()
     const noSystem = parseOvf(`<Envelope ${NS}><References/></Envelope>`)
@@ -128,7 +157,9 @@ describe('parseOvf', () => {
   })
 
   it('keeps NICs without a MAC and ignores non-MAC addresses', () => {
-    const ovf = parseOvf(envelope({ items: item({ ResourceType: '10', Connection: 'DMZ', Address: '0' }) + item({ ResourceType: '10', Connection: 'LAN' }) }))
+    const ovf = parseOvf(
+      envelope({ items: item({ ResourceType: '10', Connection: 'DMZ', Address: '0' }) + item({ ResourceType: '10', Connection: 'LAN' }) }),
+    )
     expect(ovf.nics).toEqual([{ network: 'DMZ' }, { network: 'LAN' }])
   })
 
@@ -152,7 +183,9 @@ describe('parseOvf', () => {
 
 describe('xml', () => {
   it('handles comments, CDATA, entities, processing instructions and a DOCTYPE', () => {
-    const root = parseXml('\ufeff<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><!-- c --><a t=\'1 &amp; 2\' u="&#x41;&#66;"><b><![CDATA[<raw>]]> &lt;ok&gt;</b><c/></a>')
+    const root = parseXml(
+      '\ufeff<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><!-- c --><a t=\'1 &amp; 2\' u="&#x41;&#66;"><b><![CDATA[<raw>]]> &lt;ok&gt;</b><c/></a>',
+    )
     expect(root.attrs).toEqual({ t: '1 & 2', u: 'AB' })
     expect(root.children.map((c) => c.name)).toEqual(['b', 'c'])
     expect(root.children[0]!.text).toBe('<raw> <ok>')

@@ -19,7 +19,10 @@ describe('plan references', () => {
   })
 
   it('reports unset variables and unreadable files by path, without values', () => {
-    const { issues } = resolveReferences({ source: { password: '${env:NOPE_1}', key: '${file:/nonexistent/k}' } }, { env: {}, baseDir: '/' })
+    const { issues } = resolveReferences(
+      { source: { password: '${env:NOPE_1}', key: '${file:/nonexistent/k}' } },
+      { env: {}, baseDir: '/' },
+    )
     expect(issues).toEqual([
       { path: ['source', 'password'], issue: expect.stringMatching(/environment variable NOPE_1 is not set/) },
       { path: ['source', 'key'], issue: expect.stringMatching(/cannot read \/nonexistent\/k .*ENOENT/) },
@@ -27,7 +30,11 @@ describe('plan references', () => {
   })
 
   it('checks syntax without resolving', () => {
-    expect(checkReferenceSyntax({ a: '${env:OK_1}', b: '${env:1bad}', c: '${vault:x}', d: '${file:}' }).map((i) => i.path[0])).toEqual(['b', 'c', 'd'])
+    expect(checkReferenceSyntax({ a: '${env:OK_1}', b: '${env:1bad}', c: '${vault:x}', d: '${file:}' }).map((i) => i.path[0])).toEqual([
+      'b',
+      'c',
+      'd',
+    ])
     expect(isOnlyReferences('${env:A}')).toBe(true)
     expect(isOnlyReferences('pw-${env:A}')).toBe(false)
   })
@@ -46,6 +53,10 @@ describe('secret redaction', () => {
   })
 
   it('redacts values under secret-looking keys in JSON', () => {
-    expect(redactValue({ url: 'x', applicationCredentialSecret: 'abc', nested: [{ apiKey: 'k' }] })).toEqual({ url: 'x', applicationCredentialSecret: REDACTED, nested: [{ apiKey: REDACTED }] })
+    expect(redactValue({ url: 'x', applicationCredentialSecret: 'abc', nested: [{ apiKey: 'k' }] })).toEqual({
+      url: 'x',
+      applicationCredentialSecret: REDACTED,
+      nested: [{ apiKey: REDACTED }],
+    })
   })
 })

@@ -15,13 +15,18 @@ afterAll(() => Promise.all(contexts.map((c) => c.cleanup())))
 /** A source whose describeVm throws a plain Error, as a careless driver would. */
 function sloppy(): SourceDriver {
   const inner = fakeSourceDriver()
-  return Object.assign(Object.create(inner) as SourceDriver, { describeVm: async () => { throw new TypeError('cannot read properties of undefined') } })
+  return Object.assign(Object.create(inner) as SourceDriver, {
+    describeVm: async () => {
+      throw new TypeError('cannot read properties of undefined')
+    },
+  })
 }
 
 describe('driver runtime wrapper', () => {
   it('turns unknown errors into GUTS_DRIVER_ERROR naming the driver and the call', async () => {
     await expect(runtimeSource(sloppy()).describeVm({ id: 'x', name: 'x' }, ctx())).rejects.toMatchObject({
-      code: 'GUTS_DRIVER_ERROR', message: 'The fake-source driver failed in describeVm: cannot read properties of undefined',
+      code: 'GUTS_DRIVER_ERROR',
+      message: 'The fake-source driver failed in describeVm: cannot read properties of undefined',
     })
   })
 
@@ -35,13 +40,26 @@ describe('driver runtime wrapper', () => {
 
   it('refuses optional calls without the capability', async () => {
     const driver = runtimeSource(fakeSourceDriver())
-    expect(() => driver.changedExtents!({ vm: { id: 'a', name: 'a' }, mode: 'cold', data: {} }, 'disk-0', '*', ctx())).toThrow(/does not declare the changedBlocks capability/)
+    expect(() => driver.changedExtents!({ vm: { id: 'a', name: 'a' }, mode: 'cold', data: {} }, 'disk-0', '*', ctx())).toThrow(
+      /does not declare the changedBlocks capability/,
+    )
     await expect(driver.powerOff!({ id: 'a', name: 'a' }, ctx())).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED' })
   })
 
   it('refuses a driver whose instance contradicts the capabilities its module declares', async () => {
-    const module = defineSourceDriver({ name: 'liar', description: '', optionsSchema: { type: 'object' }, capabilities: { changedBlocks: true }, create: () => fakeSourceDriver() })
-    const registry = new DriverRegistry([{ name: 'liar', role: 'source', plugin: 'test', version: '0', builtin: false, load: async () => module }])
-    await expect(registry.createSource('liar', {})).rejects.toMatchObject({ code: 'GUTS_DRIVER_INCOMPATIBLE', message: expect.stringMatching(/declares changedBlocks=true/) })
+    const module = defineSourceDriver({
+      name: 'liar',
+      description: '',
+      optionsSchema: { type: 'object' },
+      capabilities: { changedBlocks: true },
+      create: () => fakeSourceDriver(),
+    })
+    const registry = new DriverRegistry([
+      { name: 'liar', role: 'source', plugin: 'test', version: '0', builtin: false, load: async () => module },
+    ])
+    await expect(registry.createSource('liar', {})).rejects.toMatchObject({
+      code: 'GUTS_DRIVER_INCOMPATIBLE',
+      message: expect.stringMatching(/declares changedBlocks=true/),
+    })
   })
 })

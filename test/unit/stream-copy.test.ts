@@ -37,14 +37,22 @@ describe('stream copy', () => {
 
   it('refuses a stream that is shorter than the disk', async () => {
     const path = join(tempDir(), 'short.raw')
-    await expect(copyStreamToSparseFile(chunked(Buffer.alloc(MiB)), path, { signal: new AbortController().signal, expectedSize: 2 * MiB }))
-      .rejects.toMatchObject({ code: 'GUTS_DRIVER_ERROR', message: expect.stringMatching(/delivered 1048576 bytes but the disk is 2097152/) })
+    await expect(
+      copyStreamToSparseFile(chunked(Buffer.alloc(MiB)), path, { signal: new AbortController().signal, expectedSize: 2 * MiB }),
+    ).rejects.toMatchObject({
+      code: 'GUTS_DRIVER_ERROR',
+      message: expect.stringMatching(/delivered 1048576 bytes but the disk is 2097152/),
+    })
   })
 
   it('stops with GUTS_ABORTED when the signal fires', async () => {
     const controller = new AbortController()
     // Pushes asynchronously, as a socket or file would, so the abort timer gets its turn.
-    const endless = new Readable({ read() { setImmediate(() => this.push(Buffer.alloc(BLOCK, 1))) } })
+    const endless = new Readable({
+      read() {
+        setImmediate(() => this.push(Buffer.alloc(BLOCK, 1)))
+      },
+    })
     const sink = new PassThrough()
     sink.resume()
     setTimeout(() => controller.abort(new Error('test cancel')), 20)

@@ -10,7 +10,6 @@ import { tempDir } from '../helpers/cli.js'
 
 let dir: string
 
-
 /** The bytes of one member, read the way the files driver does: by offset. */
 async function bytesAt(path: string, offset: number, size: number): Promise<Buffer> {
   const fh = await open(path, 'r')

@@ -34,15 +34,36 @@ async function setup(opts = { randomAccess: true }) {
 
 async function setupWith(dir: string, source: WarmSource, o: { failBoot?: boolean } = {}) {
   const schema = { type: 'object', additionalProperties: true }
-  const src = defineSourceDriver({ name: 'warm-src', description: 'test', optionsSchema: schema, capabilities: source.capabilities, create: () => source })
+  const src = defineSourceDriver({
+    name: 'warm-src',
+    description: 'test',
+    optionsSchema: schema,
+    capabilities: source.capabilities,
+    create: () => source,
+  })
   const dst = defineDestinationDriver({
-    name: 'fake-dst', description: 'test', optionsSchema: schema,
+    name: 'fake-dst',
+    description: 'test',
+    optionsSchema: schema,
     create: () => {
       const inner = fakeDestinationDriver({ dir: join(dir, 'dest'), targetKind: 'file' })
-      return o.failBoot ? Object.assign(Object.create(inner), { boot: async () => { throw new GutsError('GUTS_NOT_FOUND', 'flavor gone (injected)') } }) : inner
+      return o.failBoot
+        ? Object.assign(Object.create(inner), {
+            boot: async () => {
+              throw new GutsError('GUTS_NOT_FOUND', 'flavor gone (injected)')
+            },
+          })
+        : inner
     },
   })
-  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({ name, role, plugin: 'test', version: '0', builtin: false, load: async () => module })
+  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({
+    name,
+    role,
+    plugin: 'test',
+    version: '0',
+    builtin: false,
+    load: async () => module,
+  })
   const registry = new DriverRegistry([entry('warm-src', 'source', src), entry('fake-dst', 'destination', dst)])
   const store = await openStateStore({ url: 'sqlite::memory:' })
   const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
@@ -52,7 +73,12 @@ async function setupWith(dir: string, source: WarmSource, o: { failBoot?: boolea
 
 /** Runs the migration, and calls `step` on each event until the run ends. */
 function run(t: Awaited<ReturnType<typeof setup>>, id: string, step: (e: MigrationEvent) => void = () => undefined) {
-  return t.service.runMigration(id, { onEvent: (e) => { t.events.push(e); step(e) } })
+  return t.service.runMigration(id, {
+    onEvent: (e) => {
+      t.events.push(e)
+      step(e)
+    },
+  })
 }
 
 const syncs = (events: MigrationEvent[]) => events.filter((e): e is Extract<MigrationEvent, { type: 'vm.sync' }> => e.type === 'vm.sync')
@@ -106,7 +132,11 @@ describe('warm migration', () => {
     const final = syncs(t.events).find((x) => x.kind === 'final')!
     expect(final.bytesChanged).toBe(64 * KiB)
     const landed = report.vms[0]!.instance!.data.disks as Record<string, { path: string }>
-    expect(readFileSync(landed['disk-0']!.path).subarray(SIZE - 10).toString()).toBe('last bytes')
+    expect(
+      readFileSync(landed['disk-0']!.path)
+        .subarray(SIZE - 10)
+        .toString(),
+    ).toBe('last bytes')
   })
 
   it('a change-tracking reset at the source makes that disk a whole copy, and the result is still exact', async () => {
@@ -145,16 +175,23 @@ describe('warm migration', () => {
     const dir = tempDir('guts-warm-many-')
     mkdirSync(join(dir, 'dest'))
     const names = ['a-01', 'a-02', 'a-03']
-    const source = new WarmSource(dir, names.map((name, i) => ({ id: `vm-${i}`, name })), [128 * KiB])
+    const source = new WarmSource(
+      dir,
+      names.map((name, i) => ({ id: `vm-${i}`, name })),
+      [128 * KiB],
+    )
     const t = await setupWith(dir, source)
-    const m = await t.service.createMigration(`version: 1
+    const m = await t.service.createMigration(
+      `version: 1
 name: many
 source: { driver: warm-src }
 destination: { driver: fake-dst }
 policy: { concurrency: 1 }
 warm: { syncInterval: 1h }
 vms: [{ match: { name: "a-*" }, mode: warm }]
-`, '/plans/many.yaml')
+`,
+      '/plans/many.yaml',
+    )
     const inSync = new Set<string>()
     let requested: Promise<unknown> | undefined
     const report = await run(t, m.id, (e) => {
@@ -208,7 +245,9 @@ vms: [{ match: { name: "a-*" }, mode: warm }]
     const m = await t.service.createMigration(plan('', 'mode: cold\n    powerOff: force'), '/plans/warm.yaml', { keepOnFailure: true })
     expect((await run(t, m.id)).status).toBe('failed')
     expect(source.powerOns).toEqual([])
-    expect(t.events.some((e) => e.type === 'log' && e.message.includes('stays powered off at the source: its destination copy was kept'))).toBe(true)
+    expect(
+      t.events.some((e) => e.type === 'log' && e.message.includes('stays powered off at the source: its destination copy was kept')),
+    ).toBe(true)
   })
 
   it('cutover of a migration with no warm VM is a usage error naming what is warm', async () => {
@@ -252,18 +291,32 @@ describe('warm migration resumed where its replicas are not', () => {
     const checkpoints = new Checkpoints(store, m.id, 'web-01', {
       descriptor,
       poweredOffAt: new Date().toISOString(),
-      warm: { replicas: { 'disk-0': join(dir, 'on-another-host', 'disk-0.replica.raw') }, changeIds: { 'disk-0': 'gen-1' }, syncs: 4, lastSyncAt: new Date().toISOString() },
+      warm: {
+        replicas: { 'disk-0': join(dir, 'on-another-host', 'disk-0.replica.raw') },
+        changeIds: { 'disk-0': 'gen-1' },
+        syncs: 4,
+        lastSyncAt: new Date().toISOString(),
+      },
     })
     const workDir = join(dir, 'work')
     mkdirSync(workDir)
-    const ctx = createTestContext({ workDir, log: { ...silentLogger, warn: (msg: string) => events.push({ type: 'log', level: 'warn', message: msg }) } })
+    const ctx = createTestContext({
+      workDir,
+      log: { ...silentLogger, warn: (msg: string) => events.push({ type: 'log', level: 'warn', message: msg }) },
+    })
     await runWarm({
-      store, migrationId: m.id, vmKey: 'web-01', checkpoints,
+      store,
+      migrationId: m.id,
+      vmKey: 'web-01',
+      checkpoints,
       drivers: { source, destination: fakeDestinationDriver() },
       ctx,
       exportOptions: { mode: 'snapshot', powerOff: 'shutdown', changeTracking: true },
-      diskConcurrency: 1, emit: (e) => events.push(e),
-      settings: { syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' }, powerOff: 'shutdown', idle: (fn) => fn(),
+      diskConcurrency: 1,
+      emit: (e) => events.push(e),
+      settings: { syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' },
+      powerOff: 'shutdown',
+      idle: (fn) => fn(),
     })
     expect(events.some((e) => e.type === 'log' && e.message.includes('not on this host'))).toBe(true)
     expect(syncs(events).map((e) => e.kind)).toEqual(['full'])

@@ -59,11 +59,14 @@ export class TemplateSourceDriver implements SourceDriver {
         suggestions: ['Set `directory` in the plan to a directory of <vm>.json files.'],
       })
     }
-    const expected = await readFile(join(directory, '.access-key'), 'utf8').then((k) => k.trim(), () => undefined)
+    const expected = await readFile(join(directory, '.access-key'), 'utf8').then(
+      (k) => k.trim(),
+      () => undefined,
+    )
     if (expected !== undefined && this.options.accessKey !== expected) {
       // Never echo the key: it is listed in secretOptions so the core never logs it either.
       throw new GutsError('GUTS_AUTH_FAILED', `The access key for ${directory} is wrong.`, {
-        suggestions: ['Check `accessKey` in the plan against the directory\'s .access-key file.'],
+        suggestions: ["Check `accessKey` in the plan against the directory's .access-key file."],
       })
     }
     this.connected = true
@@ -94,15 +97,30 @@ export class TemplateSourceDriver implements SourceDriver {
     this.ready(ctx)
     const findings: Finding[] = []
     if (options.mode === 'snapshot') {
-      findings.push({ severity: 'error', code: 'live-export-unsupported', message: 'template-source exports powered-off VMs only: use mode: cold.', ref: vm.name })
+      findings.push({
+        severity: 'error',
+        code: 'live-export-unsupported',
+        message: 'template-source exports powered-off VMs only: use mode: cold.',
+        ref: vm.name,
+      })
     }
     const paths = await diskPaths(this.options.directory, vm.id)
     for (const disk of vm.disks) {
       const path = paths[disk.id]
-      const readable = path !== undefined && (await access(path, constants.R_OK).then(() => true, () => false))
+      const readable =
+        path !== undefined &&
+        (await access(path, constants.R_OK).then(
+          () => true,
+          () => false,
+        ))
       if (!readable) findings.push({ severity: 'error', code: 'disk-unreadable', message: `Cannot read ${path ?? disk.id}.`, ref: disk.id })
       else if (disk.virtualSize % 512 !== 0) {
-        findings.push({ severity: 'warning', code: 'disk-size-unaligned', message: `${path} is not a multiple of 512 bytes; some hypervisors round it up.`, ref: disk.id })
+        findings.push({
+          severity: 'warning',
+          code: 'disk-size-unaligned',
+          message: `${path} is not a multiple of 512 bytes; some hypervisors round it up.`,
+          ref: disk.id,
+        })
       }
     }
     return findings
@@ -163,5 +181,10 @@ export class TemplateSourceDriver implements SourceDriver {
 
 /** `app-*` → /^app-.*$/: plans select VMs with globs on their names. */
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  )
 }

@@ -28,7 +28,10 @@ interface VmFile {
 /** The VM names (file names without `.json`), sorted so listings are stable. */
 export async function vmNames(directory: string): Promise<string[]> {
   const entries = await readdir(directory)
-  return entries.filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort()
+  return entries
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => basename(f, '.json'))
+    .sort()
 }
 
 /**
@@ -47,7 +50,10 @@ export async function readVm(directory: string, name: string): Promise<VmDescrip
     throw new GutsError('GUTS_DRIVER_ERROR', `${file} is not valid JSON.`, { cause: error, ref: file })
   }
   if (!Array.isArray(vm.disks) || vm.disks.length === 0) {
-    throw new GutsError('GUTS_DRIVER_ERROR', `${file} describes no disks.`, { ref: file, suggestions: ['Add "disks": [{"path": "disk.raw"}].'] })
+    throw new GutsError('GUTS_DRIVER_ERROR', `${file} describes no disks.`, {
+      ref: file,
+      suggestions: ['Add "disks": [{"path": "disk.raw"}].'],
+    })
   }
   const disks: DiskDescriptor[] = []
   for (const [index, disk] of vm.disks.entries()) {
@@ -58,7 +64,14 @@ export async function readVm(directory: string, name: string): Promise<VmDescrip
       () => undefined,
     )
     if (!size) throw new GutsError('GUTS_NOT_FOUND', `Disk ${disk.path} of VM ${name} is missing or empty.`, { ref: path })
-    disks.push({ id: `disk-${index}`, index, virtualSize: size, format: 'raw', ...(disk.controller ? { controller: disk.controller } : {}), ...(disk.name ? { name: disk.name } : {}) })
+    disks.push({
+      id: `disk-${index}`,
+      index,
+      virtualSize: size,
+      format: 'raw',
+      ...(disk.controller ? { controller: disk.controller } : {}),
+      ...(disk.name ? { name: disk.name } : {}),
+    })
   }
   return {
     id: name,

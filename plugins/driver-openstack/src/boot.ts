@@ -12,20 +12,37 @@ const BOOT_TIMEOUT_MS = 30 * 60_000
  * Creates (or finds, when re-run) the ports and the server, and waits for ACTIVE. The flavor and
  * every disk are checked before anything is created, so an unknown flavor leaves nothing behind.
  */
-export async function bootServer(client: OpenStackClient, data: OpenStackSessionData, vmName: string, ctx: DriverContext): Promise<InstanceRef> {
+export async function bootServer(
+  client: OpenStackClient,
+  data: OpenStackSessionData,
+  vmName: string,
+  ctx: DriverContext,
+): Promise<InstanceRef> {
   const marks = markMetadata(data.mark, data.sourceVmId)
   const existing = (await client.nova.findServers(data.serverName, { 'guts-migration': data.mark }, ctx.signal))[0]
   if (existing && existing.status !== 'ERROR') {
     ctx.log.info('openstack: server exists from an earlier attempt', { server: existing.id })
-    return instanceRef(await client.nova.waitActive(existing.id, BOOT_TIMEOUT_MS, ctx.signal), data, await imageIds(client, data, ctx.signal))
+    return instanceRef(
+      await client.nova.waitActive(existing.id, BOOT_TIMEOUT_MS, ctx.signal),
+      data,
+      await imageIds(client, data, ctx.signal),
+    )
   }
   if (existing) {
     ctx.log.warn('openstack: deleting a server that failed in an earlier attempt', { server: existing.id, fault: existing.fault?.message })
     await client.nova.deleteAndWait(existing.id, 10 * 60_000, ctx.signal)
   }
 
-  const resolved = resolveFlavor(await client.nova.flavors(ctx.signal), data.flavor, { vcpus: data.cpus, ramMiB: data.memoryMiB, diskGiB: rootDiskGiB(data) })
-  if ('problem' in resolved) throw new GutsError('GUTS_NOT_FOUND', `${vmName}: ${resolved.problem}`, { ref: vmName, suggestions: ['Set flavor to an existing flavor, or to auto.'] })
+  const resolved = resolveFlavor(await client.nova.flavors(ctx.signal), data.flavor, {
+    vcpus: data.cpus,
+    ramMiB: data.memoryMiB,
+    diskGiB: rootDiskGiB(data),
+  })
+  if ('problem' in resolved)
+    throw new GutsError('GUTS_NOT_FOUND', `${vmName}: ${resolved.problem}`, {
+      ref: vmName,
+      suggestions: ['Set flavor to an existing flavor, or to auto.'],
+    })
   const blockDevices = await blockDeviceMapping(client, data, ctx.signal)
 
   const portIds: string[] = []
@@ -39,16 +56,19 @@ export async function bootServer(client: OpenStackClient, data: OpenStackSession
 
   await ctx.recordUndo({ kind: 'server', ref: data.serverName, data: { mark: data.mark } })
   const bootImage = data.bootFrom === 'image' ? blockDevices[0]?.uuid : undefined
-  const created = await client.nova.createServer({
-    name: data.serverName,
-    flavorId: resolved.flavor.id,
-    ...(bootImage ? { imageId: bootImage } : {}),
-    blockDevices,
-    portIds,
-    metadata: marks,
-    ...(data.keyPair ? { keyName: data.keyPair } : {}),
-    ...(data.availabilityZone ? { availabilityZone: data.availabilityZone } : {}),
-  }, ctx.signal)
+  const created = await client.nova.createServer(
+    {
+      name: data.serverName,
+      flavorId: resolved.flavor.id,
+      ...(bootImage ? { imageId: bootImage } : {}),
+      blockDevices,
+      portIds,
+      metadata: marks,
+      ...(data.keyPair ? { keyName: data.keyPair } : {}),
+      ...(data.availabilityZone ? { availabilityZone: data.availabilityZone } : {}),
+    },
+    ctx.signal,
+  )
   ctx.log.info('openstack: server created', { server: created.id, flavor: resolved.flavor.name })
   return instanceRef(await client.nova.waitActive(created.id, BOOT_TIMEOUT_MS, ctx.signal), data, await imageIds(client, data, ctx.signal))
 }
@@ -75,9 +95,13 @@ async function blockDeviceMapping(client: OpenStackClient, data: OpenStackSessio
     }
     const volume = (await client.cinder.findByName(disk.volumeName, { 'guts-migration': data.mark }, signal))[0]
     if (!volume || volume.status !== 'available') {
-      throw new GutsError('GUTS_STATE_ERROR', `Volume ${disk.volumeName} for disk ${disk.id} is ${volume ? volume.status : 'missing'}; it must be available before boot.`, {
-        suggestions: ['Resume the migration so the disk is committed again.'],
-      })
+      throw new GutsError(
+        'GUTS_STATE_ERROR',
+        `Volume ${disk.volumeName} for disk ${disk.id} is ${volume ? volume.status : 'missing'}; it must be available before boot.`,
+        {
+          suggestions: ['Resume the migration so the disk is committed again.'],
+        },
+      )
     }
     // Volumes outlive the server on purpose: they are the migrated VM's disks.
     devices.push({ boot_index, uuid: volume.id, source_type: 'volume', destination_type: 'volume', delete_on_termination: false })
@@ -86,42 +110,64 @@ async function blockDeviceMapping(client: OpenStackClient, data: OpenStackSessio
 }
 
 /** One port per NIC on its mapped network, with the source MAC when keepMac (recorded first). */
-async function ensurePort(client: OpenStackClient, data: OpenStackSessionData, nic: SessionNic & { network: string }, ctx: DriverContext): Promise<Port> {
+async function ensurePort(
+  client: OpenStackClient,
+  data: OpenStackSessionData,
+  nic: SessionNic & { network: string },
+  ctx: DriverContext,
+): Promise<Port> {
   const tag = markTag(data.mark)
   await ctx.recordUndo({ kind: 'port', ref: nic.portName, data: { mark: data.mark } })
   const existing = (await client.neutron.findPorts(nic.portName, tag, ctx.signal))[0]
   if (existing) return existing
   const network = await client.neutron.network(nic.network, ctx.signal)
-  if (!network) throw new GutsError('GUTS_NOT_FOUND', `Neutron network "${nic.network}" (for NIC ${nic.id}) does not exist.`, { suggestions: ['Fix the network mapping in the plan.'] })
+  if (!network)
+    throw new GutsError('GUTS_NOT_FOUND', `Neutron network "${nic.network}" (for NIC ${nic.id}) does not exist.`, {
+      suggestions: ['Fix the network mapping in the plan.'],
+    })
   let securityGroupIds: string[] | undefined
   if (data.securityGroups) {
     const groups = await client.neutron.securityGroups(data.securityGroups, await client.http.projectId(ctx.signal), ctx.signal)
-    if (groups.missing.length) throw new GutsError('GUTS_NOT_FOUND', `Security group(s) ${groups.missing.join(', ')} do not exist in the project.`)
+    if (groups.missing.length)
+      throw new GutsError('GUTS_NOT_FOUND', `Security group(s) ${groups.missing.join(', ')} do not exist in the project.`)
     securityGroupIds = groups.ids
   }
-  return client.neutron.createPort({
-    name: nic.portName,
-    networkId: network.id,
-    description: `guts: NIC ${nic.id} of ${data.serverName} (migration ${data.mark})`,
-    tags: ['guts', tag, sourceTag(data.sourceVmId)],
-    ...(nic.keepMac ? { macAddress: nic.mac } : {}),
-    ...(nic.fixedIp ? { fixedIps: [{ ip_address: nic.fixedIp }] } : {}),
-    ...(securityGroupIds ? { securityGroupIds } : {}),
-  }, ctx.signal).catch((error: unknown) => {
-    if (isGutsError(error) && /mac_address/.test(error.message)) {
-      throw new GutsError(error.code, `NIC ${nic.id}: Neutron does not let this user keep MAC ${nic.mac} on network "${nic.network}". ${error.message}`, {
-        cause: error,
-        suggestions: ['Set keepMac: false for this network, map it to a network of this project, or use admin credentials.'],
-      })
-    }
-    if (isGutsError(error) && /MacAddressInUse|mac address .* in use/i.test(error.message)) {
-      throw new GutsError('GUTS_CONFLICT', `NIC ${nic.id}: MAC ${nic.mac} is already used by another port on network "${nic.network}". ${error.message}`, {
-        cause: error,
-        suggestions: ['Delete the other port (the source VM may already be migrated), or set keepMac: false.'],
-      })
-    }
-    throw error
-  })
+  return client.neutron
+    .createPort(
+      {
+        name: nic.portName,
+        networkId: network.id,
+        description: `guts: NIC ${nic.id} of ${data.serverName} (migration ${data.mark})`,
+        tags: ['guts', tag, sourceTag(data.sourceVmId)],
+        ...(nic.keepMac ? { macAddress: nic.mac } : {}),
+        ...(nic.fixedIp ? { fixedIps: [{ ip_address: nic.fixedIp }] } : {}),
+        ...(securityGroupIds ? { securityGroupIds } : {}),
+      },
+      ctx.signal,
+    )
+    .catch((error: unknown) => {
+      if (isGutsError(error) && /mac_address/.test(error.message)) {
+        throw new GutsError(
+          error.code,
+          `NIC ${nic.id}: Neutron does not let this user keep MAC ${nic.mac} on network "${nic.network}". ${error.message}`,
+          {
+            cause: error,
+            suggestions: ['Set keepMac: false for this network, map it to a network of this project, or use admin credentials.'],
+          },
+        )
+      }
+      if (isGutsError(error) && /MacAddressInUse|mac address .* in use/i.test(error.message)) {
+        throw new GutsError(
+          'GUTS_CONFLICT',
+          `NIC ${nic.id}: MAC ${nic.mac} is already used by another port on network "${nic.network}". ${error.message}`,
+          {
+            cause: error,
+            suggestions: ['Delete the other port (the source VM may already be migrated), or set keepMac: false.'],
+          },
+        )
+      }
+      throw error
+    })
 }
 
 function instanceRef(server: Server, data: OpenStackSessionData, images: Record<string, string>): InstanceRef {

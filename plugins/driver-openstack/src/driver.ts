@@ -28,7 +28,12 @@ import { diskOf, markTag, planImport, sessionData } from './session.js'
 import { verifyServer } from './verify.js'
 
 /** Declared once: the module shows them to `guts drivers list`, instances use them. */
-export const OPENSTACK_CAPABILITIES = destinationCapabilities({ diskTargets: ['image', 'volume'], acceptsFormats: ['qcow2', 'raw'], firmware: ['bios', 'uefi'], incremental: false })
+export const OPENSTACK_CAPABILITIES = destinationCapabilities({
+  diskTargets: ['image', 'volume'],
+  acceptsFormats: ['qcow2', 'raw'],
+  firmware: ['bios', 'uefi'],
+  incremental: false,
+})
 
 /**
  * Lands a VM on OpenStack: a Glance image per disk (streamed), Cinder volumes for data disks and
@@ -124,7 +129,8 @@ export class OpenStackDestination implements DestinationDriver {
     const client = this.clientFor(ctx)
     for (const disk of data.disks) {
       if (!disk.volumeName) continue
-      for (const image of await client.glance.findByName(disk.imageName, [markTag(data.mark)], ctx.signal)) await client.glance.delete(image.id, ctx.signal)
+      for (const image of await client.glance.findByName(disk.imageName, [markTag(data.mark)], ctx.signal))
+        await client.glance.delete(image.id, ctx.signal)
     }
   }
 

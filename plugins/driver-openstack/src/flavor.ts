@@ -24,7 +24,11 @@ export function findFlavor(flavors: readonly Flavor[], nameOrId: string): Flavor
 }
 
 /** `auto` (or unset) picks by need; anything else must exist. Returns the reason when none. */
-export function resolveFlavor(flavors: readonly Flavor[], wanted: string | undefined, need: FlavorNeed): { flavor: Flavor } | { problem: string; code: string } {
+export function resolveFlavor(
+  flavors: readonly Flavor[],
+  wanted: string | undefined,
+  need: FlavorNeed,
+): { flavor: Flavor } | { problem: string; code: string } {
   if (!wanted || wanted === 'auto') {
     const flavor = pickAutoFlavor(flavors, need)
     if (flavor) return { flavor }
@@ -34,10 +38,25 @@ export function resolveFlavor(flavors: readonly Flavor[], wanted: string | undef
     }
   }
   const flavor = findFlavor(flavors, wanted)
-  if (!flavor) return { code: 'flavor-not-found', problem: `Flavor "${wanted}" does not exist (known: ${flavors.map((f) => f.name).sort().join(', ') || 'none'}).` }
+  if (!flavor)
+    return {
+      code: 'flavor-not-found',
+      problem: `Flavor "${wanted}" does not exist (known: ${
+        flavors
+          .map((f) => f.name)
+          .sort()
+          .join(', ') || 'none'
+      }).`,
+    }
   return { flavor }
 }
 
 function largest(flavors: readonly Flavor[]): string {
-  return [...flavors].sort((a, b) => b.ram - a.ram).slice(0, 3).map((f) => `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GiB)`).join(', ') || 'none'
+  return (
+    [...flavors]
+      .sort((a, b) => b.ram - a.ram)
+      .slice(0, 3)
+      .map((f) => `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GiB)`)
+      .join(', ') || 'none'
+  )
 }

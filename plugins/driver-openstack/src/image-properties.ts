@@ -12,7 +12,10 @@ export function gibCeil(bytes: number): number {
  * everything else gets virtio. `overrides` (mapping.options diskBus / vifModel) wins, for guests
  * known to carry virtio drivers or to need SCSI.
  */
-export function imageProperties(vm: Pick<VmDescriptor, 'firmware' | 'secureBoot' | 'os'>, overrides: JsonObject = {}): Record<string, string> {
+export function imageProperties(
+  vm: Pick<VmDescriptor, 'firmware' | 'secureBoot' | 'os'>,
+  overrides: JsonObject = {},
+): Record<string, string> {
   const windows = vm.os.family === 'windows'
   const props: Record<string, string> = {}
   if (vm.firmware === 'uefi') {

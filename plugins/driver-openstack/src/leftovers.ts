@@ -10,7 +10,11 @@ import { markMetadata, markTag, sourceTag } from './session.js'
  * their `guts-vm:` tag (ports made before that tag existed are found only without a VM mark).
  * Entries are in the order rollback can delete them: servers, then ports, volumes and images.
  */
-export async function findLeftovers(client: OpenStackClient, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<UndoEntry[]> {
+export async function findLeftovers(
+  client: OpenStackClient,
+  marks: Readonly<Record<string, string>>,
+  ctx: DriverContext,
+): Promise<UndoEntry[]> {
   const mark = marks['guts-migration']
   if (!mark) return []
   const vm = marks['guts-source-vm']

@@ -29,8 +29,16 @@ const cloudOverrides = {
 export const OpenStackOptionsSchema = z
   .strictObject({
     ...cloudOverrides,
-    bootFrom: z.enum(['image', 'volume']).default('image').optional().describe('image: Nova boots from the Glance image; volume: from a Cinder volume made from it.'),
-    diskFormat: z.enum(['qcow2', 'raw']).default('qcow2').optional().describe("Format uploaded to Glance; a VM mapping's diskFormat overrides it."),
+    bootFrom: z
+      .enum(['image', 'volume'])
+      .default('image')
+      .optional()
+      .describe('image: Nova boots from the Glance image; volume: from a Cinder volume made from it.'),
+    diskFormat: z
+      .enum(['qcow2', 'raw'])
+      .default('qcow2')
+      .optional()
+      .describe("Format uploaded to Glance; a VM mapping's diskFormat overrides it."),
   })
   .describe(
     'Lands VMs on OpenStack: one Glance image per disk, Cinder volumes for data disks (and the boot disk with bootFrom: volume), Neutron ports keeping the source MACs, and a Nova server. Credentials come from clouds.yaml (`cloud`, or OS_CLOUD) or OS_* variables; options given here override them.',
@@ -46,4 +54,6 @@ export type OpenStackOptions = z.input<typeof OpenStackOptionsSchema>
 export type CloudOverrides = Omit<OpenStackOptions, 'bootFrom' | 'diskFormat'>
 
 /** The JSON Schema of the options, as plan validation and `guts plan schema` read it. */
-export const openstackOptionsSchema: JsonSchema = (({ $schema: _, ...schema }) => schema)(z.toJSONSchema(OpenStackOptionsSchema, { io: 'input' }))
+export const openstackOptionsSchema: JsonSchema = (({ $schema: _, ...schema }) => schema)(
+  z.toJSONSchema(OpenStackOptionsSchema, { io: 'input' }),
+)

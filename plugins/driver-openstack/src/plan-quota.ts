@@ -24,7 +24,12 @@ type Quota = Exclude<keyof Needs, 'name'>
  * (mapped NICs). One finding per quota the plan overruns, naming each VM and what it needs.
  * Problems of a single VM (unknown flavor, unsupported format) are left to its own preflight.
  */
-export async function planQuotaFindings(client: OpenStackClient, options: OpenStackOptions, vms: readonly PlannedVm[], ctx: DriverContext): Promise<Finding[]> {
+export async function planQuotaFindings(
+  client: OpenStackClient,
+  options: OpenStackOptions,
+  vms: readonly PlannedVm[],
+  ctx: DriverContext,
+): Promise<Finding[]> {
   const { signal } = ctx
   const flavors = await client.nova.flavors(signal)
   const needs: Needs[] = []
@@ -59,13 +64,18 @@ export async function planQuotaFindings(client: OpenStackClient, options: OpenSt
   ]
   if (total('volumes')) {
     const block = await client.cinder.limits(signal)
-    rows.push(['volumes', block.maxTotalVolumes, block.totalVolumesUsed, ''], ['gigabytes', block.maxTotalVolumeGigabytes, block.totalGigabytesUsed, ' GiB'])
+    rows.push(
+      ['volumes', block.maxTotalVolumes, block.totalVolumesUsed, ''],
+      ['gigabytes', block.maxTotalVolumeGigabytes, block.totalGigabytesUsed, ' GiB'],
+    )
   }
   if (total('ports')) {
     const ports = await client.neutron.portQuota(await client.http.projectId(signal), signal)
     if (ports) rows.push(['ports', ports.limit, ports.used + ports.reserved, ''])
   }
-  return rows.map(([quota, limit, used, unit]) => planQuotaFinding(quota, needs, limit, used, unit)).filter((f): f is Finding => f !== undefined)
+  return rows
+    .map(([quota, limit, used, unit]) => planQuotaFinding(quota, needs, limit, used, unit))
+    .filter((f): f is Finding => f !== undefined)
 }
 
 /** The finding for one quota (-1 = unlimited), or undefined when the whole plan fits. */

@@ -21,7 +21,13 @@ export function quotaFinding(what: string, need: number, limit: number, used: nu
  * Everything that would make the import fail, checked without creating anything: credentials,
  * flavor, networks, security groups, key pair, volume type, and the project's quotas for this VM.
  */
-export async function preflightFindings(client: OpenStackClient, options: OpenStackOptions, vm: VmDescriptor, mapping: TargetMapping, ctx: DriverContext): Promise<Finding[]> {
+export async function preflightFindings(
+  client: OpenStackClient,
+  options: OpenStackOptions,
+  vm: VmDescriptor,
+  mapping: TargetMapping,
+  ctx: DriverContext,
+): Promise<Finding[]> {
   const ref = vm.name
   const findings: Finding[] = []
   const add = (severity: Finding['severity'], code: string, message: string): void => {
@@ -40,7 +46,9 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
   } catch (error) {
     if (!isGutsError(error) || error.code === 'GUTS_ABORTED') throw error
     // Nothing else can be checked without a token.
-    return [{ severity: 'error', code: error.code === 'GUTS_AUTH_FAILED' ? 'auth-failed' : 'unreachable', message: `${error.message}`, ref }]
+    return [
+      { severity: 'error', code: error.code === 'GUTS_AUTH_FAILED' ? 'auth-failed' : 'unreachable', message: `${error.message}`, ref },
+    ]
   }
   const { signal } = ctx
 
@@ -52,9 +60,20 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
   } else {
     flavor = resolved.flavor
     if (!fits(flavor, need)) {
-      if (flavor.ram < need.ramMiB) add('error', 'flavor-too-small', `Flavor ${flavor.name} has ${flavor.ram} MiB RAM; the VM has ${need.ramMiB} MiB, which its image's min_ram requires.`)
-      if (need.diskGiB && flavor.disk < need.diskGiB) add('error', 'flavor-disk-too-small', `Flavor ${flavor.name} has a ${flavor.disk} GiB disk; the boot disk needs ${need.diskGiB} GiB (or use bootFrom: volume).`)
-      if (flavor.vcpus < need.vcpus) add('warning', 'flavor-fewer-cpus', `Flavor ${flavor.name} has ${flavor.vcpus} vCPUs; the source VM had ${need.vcpus}.`)
+      if (flavor.ram < need.ramMiB)
+        add(
+          'error',
+          'flavor-too-small',
+          `Flavor ${flavor.name} has ${flavor.ram} MiB RAM; the VM has ${need.ramMiB} MiB, which its image's min_ram requires.`,
+        )
+      if (need.diskGiB && flavor.disk < need.diskGiB)
+        add(
+          'error',
+          'flavor-disk-too-small',
+          `Flavor ${flavor.name} has a ${flavor.disk} GiB disk; the boot disk needs ${need.diskGiB} GiB (or use bootFrom: volume).`,
+        )
+      if (flavor.vcpus < need.vcpus)
+        add('warning', 'flavor-fewer-cpus', `Flavor ${flavor.name} has ${flavor.vcpus} vCPUs; the source VM had ${need.vcpus}.`)
     }
   }
 
@@ -62,7 +81,11 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
   for (const nic of plan.nics) {
     if (!nic.network) {
       const source = vm.nics.find((n) => n.id === nic.id)?.network
-      add('warning', 'network-not-mapped', `NIC ${nic.id} is on "${source}", which no network mapping covers; the server gets no port for it.`)
+      add(
+        'warning',
+        'network-not-mapped',
+        `NIC ${nic.id} is on "${source}", which no network mapping covers; the server gets no port for it.`,
+      )
       continue
     }
     ports++
@@ -71,11 +94,20 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
       else throw error
       return null
     })
-    if (network === undefined) add('error', 'network-not-found', `Neutron network "${nic.network}" (mapped from NIC ${nic.id}) does not exist or is not visible to the project.`)
+    if (network === undefined)
+      add(
+        'error',
+        'network-not-found',
+        `Neutron network "${nic.network}" (mapped from NIC ${nic.id}) does not exist or is not visible to the project.`,
+      )
     else if (network && nic.keepMac && network.project_id !== projectId && !(await client.http.roles(signal)).includes('admin')) {
       // Neutron's default policy (create_port:mac_address) lets only the network's owner or an
       // admin choose a MAC; a cloud with its own policy may allow more, hence a warning.
-      add('warning', 'mac-needs-owner', `NIC ${nic.id} keeps its MAC ${nic.mac}, but network "${nic.network}" belongs to another project; by Neutron's default policy only its owner or an admin may set a port's MAC. Set keepMac: false, use a network of this project, or use admin credentials.`)
+      add(
+        'warning',
+        'mac-needs-owner',
+        `NIC ${nic.id} keeps its MAC ${nic.mac}, but network "${nic.network}" belongs to another project; by Neutron's default policy only its owner or an admin may set a port's MAC. Set keepMac: false, use a network of this project, or use admin credentials.`,
+      )
     } else if (network && nic.fixedIp && !(await client.neutron.subnetsOf(network.id, signal)).length) {
       add('error', 'subnet-missing', `Network "${nic.network}" has no subnet, so NIC ${nic.id} cannot get fixed IP ${nic.fixedIp}.`)
     }
@@ -92,14 +124,24 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
   if (plan.volumeType && volumes.length) {
     const types = await client.cinder.volumeTypes(signal)
     if (!types.some((t) => t.name === plan.volumeType || t.id === plan.volumeType)) {
-      add('error', 'volume-type-not-found', `Volume type "${plan.volumeType}" does not exist (known: ${types.map((t) => t.name).join(', ') || 'none'}).`)
+      add(
+        'error',
+        'volume-type-not-found',
+        `Volume type "${plan.volumeType}" does not exist (known: ${types.map((t) => t.name).join(', ') || 'none'}).`,
+      )
     }
   }
   if (plan.availabilityZone) {
     const zones = await client.nova.availabilityZones(signal)
-    if (!zones.includes(plan.availabilityZone)) add('error', 'availability-zone-not-found', `Availability zone "${plan.availabilityZone}" is not available (known: ${zones.join(', ') || 'none'}).`)
+    if (!zones.includes(plan.availabilityZone))
+      add(
+        'error',
+        'availability-zone-not-found',
+        `Availability zone "${plan.availabilityZone}" is not available (known: ${zones.join(', ') || 'none'}).`,
+      )
   }
-  if (vm.secureBoot) add('info', 'secure-boot', 'The image asks for secure boot (os_secure_boot=required); the compute hosts must support it.')
+  if (vm.secureBoot)
+    add('info', 'secure-boot', 'The image asks for secure boot (os_secure_boot=required); the compute hosts must support it.')
 
   const compute = await client.nova.limits(signal)
   const quota = [
@@ -111,7 +153,14 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
     const block = await client.cinder.limits(signal)
     quota.push(
       quotaFinding('volumes', volumes.length, block.maxTotalVolumes, block.totalVolumesUsed, ref),
-      quotaFinding('gigabytes', volumes.reduce((s, d) => s + gibCeil(d.virtualSize), 0), block.maxTotalVolumeGigabytes, block.totalGigabytesUsed, ref, ' GiB'),
+      quotaFinding(
+        'gigabytes',
+        volumes.reduce((s, d) => s + gibCeil(d.virtualSize), 0),
+        block.maxTotalVolumeGigabytes,
+        block.totalGigabytesUsed,
+        ref,
+        ' GiB',
+      ),
     )
   }
   const portQuota = ports ? await client.neutron.portQuota(projectId, signal) : undefined
@@ -125,17 +174,33 @@ export async function preflightFindings(client: OpenStackClient, options: OpenSt
  * refuse the port after the disks were uploaded. Ports of this same migration (an earlier attempt,
  * reused on resume) do not count.
  */
-async function addressesInUse(client: OpenStackClient, networkId: string, nic: SessionNic, ownTag: string, signal: AbortSignal): Promise<{ code: string; message: string }[]> {
+async function addressesInUse(
+  client: OpenStackClient,
+  networkId: string,
+  nic: SessionNic,
+  ownTag: string,
+  signal: AbortSignal,
+): Promise<{ code: string; message: string }[]> {
   const out: { code: string; message: string }[] = []
   const holders = async (what: { mac?: string; ip?: string }) =>
-    (await client.neutron.portsUsing(networkId, what, signal)).filter((p) => !(p.tags ?? []).includes(ownTag)).map((p) => `port ${p.name || p.id}${p.device_id ? ` of ${p.device_owner || 'device'} ${p.device_id}` : ''}`)
+    (await client.neutron.portsUsing(networkId, what, signal))
+      .filter((p) => !(p.tags ?? []).includes(ownTag))
+      .map((p) => `port ${p.name || p.id}${p.device_id ? ` of ${p.device_owner || 'device'} ${p.device_id}` : ''}`)
   if (nic.keepMac && nic.mac) {
     const used = await holders({ mac: nic.mac })
-    if (used.length) out.push({ code: 'mac-in-use', message: `NIC ${nic.id} keeps MAC ${nic.mac}, which ${used.join(', ')} already has on network "${nic.network}". Delete that port (is the VM already migrated?), or set keepMac: false.` })
+    if (used.length)
+      out.push({
+        code: 'mac-in-use',
+        message: `NIC ${nic.id} keeps MAC ${nic.mac}, which ${used.join(', ')} already has on network "${nic.network}". Delete that port (is the VM already migrated?), or set keepMac: false.`,
+      })
   }
   if (nic.fixedIp) {
     const used = await holders({ ip: nic.fixedIp })
-    if (used.length) out.push({ code: 'fixed-ip-in-use', message: `NIC ${nic.id} asks for fixed IP ${nic.fixedIp}, which ${used.join(', ')} already has on network "${nic.network}". Free it, or change fixedIp.` })
+    if (used.length)
+      out.push({
+        code: 'fixed-ip-in-use',
+        message: `NIC ${nic.id} asks for fixed IP ${nic.fixedIp}, which ${used.join(', ')} already has on network "${nic.network}". Free it, or change fixedIp.`,
+      })
   }
   return out
 }

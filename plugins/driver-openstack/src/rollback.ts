@@ -11,7 +11,12 @@ const DELETE_TIMEOUT_MS = 10 * 60_000
  * came to exist (or is already gone) is a no-op. Every entry is attempted; failures are reported
  * together at the end, so a second run can finish the job.
  */
-export async function rollbackEntries(client: OpenStackClient, undo: readonly UndoEntry[], fallbackMark: string | undefined, ctx: DriverContext): Promise<void> {
+export async function rollbackEntries(
+  client: OpenStackClient,
+  undo: readonly UndoEntry[],
+  fallbackMark: string | undefined,
+  ctx: DriverContext,
+): Promise<void> {
   const failures: string[] = []
   for (const entry of undo) {
     const mark = typeof entry.data?.mark === 'string' ? entry.data.mark : fallbackMark

@@ -48,7 +48,10 @@ export const ACCEPTED: readonly DiskFormat[] = ['qcow2', 'raw']
 
 /** Lower-case, `[a-z0-9-]`, bounded: safe in every OpenStack name field and in Neutron tags. */
 export function slug(s: string, max = 40): string {
-  const out = s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')
+  const out = s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
   return (out || 'vm').slice(0, max).replace(/-+$/, '')
 }
 
@@ -80,7 +83,10 @@ export function sessionData(session: ImportSession): OpenStackSessionData {
 export function planImport(vm: VmDescriptor, mapping: TargetMapping, options: OpenStackOptions): OpenStackSessionData {
   const format = (mapping.diskFormat ?? options.diskFormat ?? 'qcow2') as DiskFormat
   if (!ACCEPTED.includes(format)) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The OpenStack destination uploads qcow2 or raw images, not ${format}.`, { suggestions: ['Set diskFormat to qcow2 or raw.'], ref: vm.name })
+    throw new GutsError('GUTS_UNSUPPORTED', `The OpenStack destination uploads qcow2 or raw images, not ${format}.`, {
+      suggestions: ['Set diskFormat to qcow2 or raw.'],
+      ref: vm.name,
+    })
   }
   if (!vm.disks.length) throw new GutsError('GUTS_UNSUPPORTED', `${vm.name} has no disks; there is nothing to boot.`, { ref: vm.name })
   const bootFrom = mapping.bootFrom ?? options.bootFrom ?? 'image'
@@ -113,7 +119,14 @@ export function planImport(vm: VmDescriptor, mapping: TargetMapping, options: Op
     })),
     nics: vm.nics.map((nic, i) => {
       const net = mapping.networks.find((n) => n.from === nic.network)
-      return { id: nic.id, mac: nic.mac.toLowerCase(), keepMac: net?.keepMac ?? true, network: net?.to ?? null, fixedIp: net?.fixedIp ?? null, portName: `${prefix}-nic${i}` }
+      return {
+        id: nic.id,
+        mac: nic.mac.toLowerCase(),
+        keepMac: net?.keepMac ?? true,
+        network: net?.to ?? null,
+        fixedIp: net?.fixedIp ?? null,
+        portName: `${prefix}-nic${i}`,
+      }
     }),
   }
 }
@@ -125,6 +138,11 @@ export function rootDiskGiB(data: OpenStackSessionData): number {
 
 export function diskOf(data: OpenStackSessionData, diskId: string, vmName: string): SessionDisk {
   const d = data.disks.find((x) => x.id === diskId)
-  if (!d) throw new GutsError('GUTS_NOT_FOUND', `The import of ${vmName} has no disk "${diskId}" (it has ${data.disks.map((x) => x.id).join(', ')}).`, { ref: `${vmName}/${diskId}` })
+  if (!d)
+    throw new GutsError(
+      'GUTS_NOT_FOUND',
+      `The import of ${vmName} has no disk "${diskId}" (it has ${data.disks.map((x) => x.id).join(', ')}).`,
+      { ref: `${vmName}/${diskId}` },
+    )
   return d
 }

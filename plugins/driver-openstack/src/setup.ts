@@ -5,7 +5,20 @@ import { parse } from 'yaml'
 import { configCandidates } from './client/cloud-config.js'
 
 /** What a clouds.yaml entry (with secure.yaml) already says, so a wizard does not ask it again. */
-const FROM_CLOUD = ['authUrl', 'username', 'password', 'projectName', 'userDomainName', 'projectDomainName', 'applicationCredentialId', 'applicationCredentialSecret', 'region', 'interface', 'caCert', 'insecure']
+const FROM_CLOUD = [
+  'authUrl',
+  'username',
+  'password',
+  'projectName',
+  'userDomainName',
+  'projectDomainName',
+  'applicationCredentialId',
+  'applicationCredentialSecret',
+  'region',
+  'interface',
+  'caCert',
+  'insecure',
+]
 
 /**
  * How plan wizards ask for OpenStack settings: the clouds.yaml entries as choices first (a chosen

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { findEndpoint, identityRoot, versionedRoot, type CatalogEntry } from '../src/client/catalog.js'
 
 const catalog: CatalogEntry[] = [
-  { type: 'compute', endpoints: [
-    { interface: 'public', region_id: 'R1', url: 'https://nova.r1/v2.1/' },
-    { interface: 'internal', region_id: 'R1', url: 'http://nova-int.r1/v2.1' },
-    { interface: 'public', region_id: 'R2', url: 'https://nova.r2/v2.1' },
-  ] },
+  {
+    type: 'compute',
+    endpoints: [
+      { interface: 'public', region_id: 'R1', url: 'https://nova.r1/v2.1/' },
+      { interface: 'internal', region_id: 'R1', url: 'http://nova-int.r1/v2.1' },
+      { interface: 'public', region_id: 'R2', url: 'https://nova.r2/v2.1' },
+    ],
+  },
   { type: 'volumev3', endpoints: [{ interface: 'public', region_id: 'R1', url: 'https://cinder.r1/v3/p1' }] },
   { type: 'image', endpoints: [{ interface: 'public', region: 'R1', url: 'https://glance.r1' }] },
 ]
@@ -24,7 +27,9 @@ describe('catalog', () => {
   })
 
   it('says what the catalog has when nothing matches', () => {
-    expect(() => findEndpoint(catalog, 'compute', 'admin', 'R1')).toThrow(/no compute endpoint .* interface admin in region R1; it has R1\/public, R1\/internal, R2\/public/)
+    expect(() => findEndpoint(catalog, 'compute', 'admin', 'R1')).toThrow(
+      /no compute endpoint .* interface admin in region R1; it has R1\/public, R1\/internal, R2\/public/,
+    )
     expect(() => findEndpoint(catalog, 'network', 'public')).toThrow(/no network endpoint/)
   })
 

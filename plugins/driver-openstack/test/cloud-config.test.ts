@@ -41,7 +41,10 @@ clouds:
 describe('cloud config', () => {
   it('searches OS_CLIENT_CONFIG_FILE, ./, ~/.config/openstack and /etc/openstack in that order', () => {
     expect(configCandidates('clouds.yaml', { OS_CLIENT_CONFIG_FILE: 'my.yaml' }, '/work', '/home/u')).toEqual([
-      '/work/my.yaml', '/work/clouds.yaml', '/home/u/.config/openstack/clouds.yaml', '/etc/openstack/clouds.yaml',
+      '/work/my.yaml',
+      '/work/clouds.yaml',
+      '/home/u/.config/openstack/clouds.yaml',
+      '/etc/openstack/clouds.yaml',
     ])
     expect(configCandidates('secure.yaml', { OS_CLIENT_SECURE_FILE: '/s.yaml' }, '/work', '/home/u')[0]).toBe('/s.yaml')
   })
@@ -85,11 +88,26 @@ describe('cloud config', () => {
   it('falls back to OS_* variables without a cloud', () => {
     const { dir, home } = fixture()
     const env = {
-      OS_AUTH_URL: 'http://k:5000/v3', OS_USERNAME: 'bob', OS_PASSWORD: 'pw-secret', OS_PROJECT_NAME: 'demo',
-      OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_REGION_NAME: 'R1', OS_INTERFACE: 'publicURL', OS_INSECURE: 'true', OS_CACERT: '/ca.pem',
+      OS_AUTH_URL: 'http://k:5000/v3',
+      OS_USERNAME: 'bob',
+      OS_PASSWORD: 'pw-secret',
+      OS_PROJECT_NAME: 'demo',
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
+      OS_REGION_NAME: 'R1',
+      OS_INTERFACE: 'publicURL',
+      OS_INSECURE: 'true',
+      OS_CACERT: '/ca.pem',
     }
     const c = loadCloudConfig({}, { env, cwd: dir, home })
-    expect(c).toMatchObject({ authUrl: 'http://k:5000/v3', region: 'R1', interface: 'public', insecure: true, caCert: '/ca.pem', source: 'OS_* environment variables' })
+    expect(c).toMatchObject({
+      authUrl: 'http://k:5000/v3',
+      region: 'R1',
+      interface: 'public',
+      insecure: true,
+      caCert: '/ca.pem',
+      source: 'OS_* environment variables',
+    })
     expect(c.auth).toMatchObject({ type: 'password', username: 'bob', password: 'pw-secret' })
     expect(c.project).toEqual({ name: 'demo', domainName: 'Default' })
   })

@@ -2,8 +2,22 @@ import { describe, expect, it } from 'vitest'
 import type { Flavor } from '../src/client/nova.js'
 import { pickAutoFlavor, resolveFlavor } from '../src/flavor.js'
 
-const f = (name: string, vcpus: number, ram: number, disk: number, disabled = false): Flavor => ({ id: `id-${name}`, name, vcpus, ram, disk, 'OS-FLV-DISABLED:disabled': disabled })
-const flavors = [f('m1.large', 4, 8192, 80), f('m1.tiny', 1, 512, 1), f('m1.small', 1, 2048, 20), f('m1.medium', 2, 4096, 40), f('old', 2, 2048, 40, true), f('c1.cpu', 4, 2048, 20)]
+const f = (name: string, vcpus: number, ram: number, disk: number, disabled = false): Flavor => ({
+  id: `id-${name}`,
+  name,
+  vcpus,
+  ram,
+  disk,
+  'OS-FLV-DISABLED:disabled': disabled,
+})
+const flavors = [
+  f('m1.large', 4, 8192, 80),
+  f('m1.tiny', 1, 512, 1),
+  f('m1.small', 1, 2048, 20),
+  f('m1.medium', 2, 4096, 40),
+  f('old', 2, 2048, 40, true),
+  f('c1.cpu', 4, 2048, 20),
+]
 
 describe('flavor selection', () => {
   it('auto picks the smallest flavor that fits vCPUs, RAM and the root disk', () => {

@@ -23,27 +23,37 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const token = req.headers['x-auth-token']
   if (req.method === 'POST' && url.pathname === '/v3/auth/tokens') {
     const body = JSON.parse(await new Response(Readable.toWeb(req) as ReadableStream).text())
-    if (body.auth.identity.password.user.password !== 'right-password') return send(res, 401, { error: { code: 401, message: 'The request you have made requires authentication.' } })
+    if (body.auth.identity.password.user.password !== 'right-password')
+      return send(res, 401, { error: { code: 401, message: 'The request you have made requires authentication.' } })
     seen.logins++
-    return send(res, 201, {
-      token: {
-        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-        project: { id: 'p1' },
-        catalog: [
-          { type: 'compute', endpoints: [{ interface: 'public', region_id: 'R1', url: `${base}/compute/v2.1` }] },
-          { type: 'image', endpoints: [{ interface: 'public', region_id: 'R1', url: `${base}/image` }] },
-        ],
+    return send(
+      res,
+      201,
+      {
+        token: {
+          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+          project: { id: 'p1' },
+          catalog: [
+            { type: 'compute', endpoints: [{ interface: 'public', region_id: 'R1', url: `${base}/compute/v2.1` }] },
+            { type: 'image', endpoints: [{ interface: 'public', region_id: 'R1', url: `${base}/image` }] },
+          ],
+        },
       },
-    }, { 'X-Subject-Token': `tok-${seen.logins}` })
+      { 'X-Subject-Token': `tok-${seen.logins}` },
+    )
   }
   if (url.pathname === '/compute/v2.1/servers/detail') {
     seen.microversion = String(req.headers['x-openstack-nova-api-version'] ?? '')
     // The first token is "revoked": the client must log in again, once, and repeat.
     if (token === 'tok-1') return send(res, 401, { error: { message: 'token revoked' } })
     if (url.searchParams.get('marker') === 'a') return send(res, 200, { servers: [{ id: 'b', name: 'b' }] })
-    return send(res, 200, { servers: [{ id: 'a', name: 'a' }], servers_links: [{ rel: 'next', href: `${base}/compute/v2.1/servers/detail?marker=a` }] })
+    return send(res, 200, {
+      servers: [{ id: 'a', name: 'a' }],
+      servers_links: [{ rel: 'next', href: `${base}/compute/v2.1/servers/detail?marker=a` }],
+    })
   }
-  if (url.pathname === '/compute/v2.1/flaky') return ++seen.flaky === 1 ? send(res, 503, { error: { message: 'busy' } }) : send(res, 200, { ok: true })
+  if (url.pathname === '/compute/v2.1/flaky')
+    return ++seen.flaky === 1 ? send(res, 503, { error: { message: 'busy' } }) : send(res, 200, { ok: true })
   if (url.pathname === '/compute/v2.1/servers' && req.method === 'POST') {
     seen.posts++
     return send(res, 503, { error: { message: 'busy' } }, { 'x-openstack-request-id': 'req-post' })
@@ -65,13 +75,29 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(res, 204)
   }
   const image = /^\/image\/v2\/images\/(\w+)$/.exec(url.pathname)
-  if (image && images.has(image[1]!)) return send(res, 200, { id: image[1], name: image[1], status: 'active', tags: [], os_hash_algo: 'sha512', os_hash_value: images.get(image[1]!) })
+  if (image && images.has(image[1]!))
+    return send(res, 200, {
+      id: image[1],
+      name: image[1],
+      status: 'active',
+      tags: [],
+      os_hash_algo: 'sha512',
+      os_hash_value: images.get(image[1]!),
+    })
   return send(res, 404, { itemNotFound: { message: `no ${url.pathname}` } })
 }
 const images = new Map<string, string>()
 
 function client(password = 'right-password'): OpenStackClient {
-  const config: CloudConfig = { authUrl: `${base}/v3`, auth: { type: 'password', username: 'u', password, userDomainName: 'Default' }, project: { name: 'p', domainName: 'Default' }, region: 'R1', interface: 'public', insecure: false, source: 'test' }
+  const config: CloudConfig = {
+    authUrl: `${base}/v3`,
+    auth: { type: 'password', username: 'u', password, userDomainName: 'Default' },
+    project: { name: 'p', domainName: 'Default' },
+    region: 'R1',
+    interface: 'public',
+    insecure: false,
+    source: 'test',
+  }
   return new OpenStackClient(config, silentLogger)
 }
 
@@ -98,7 +124,9 @@ describe('OpenStack HTTP client (loopback mock)', () => {
     const c = client()
     expect((await c.http.request('compute', 'GET', '/flaky')).body).toEqual({ ok: true })
     expect(seen.flaky).toBe(2)
-    const error = await c.nova.createServer({ name: 'x', flavorId: 'f', blockDevices: [], portIds: [], metadata: {} }).catch((e: unknown) => e)
+    const error = await c.nova
+      .createServer({ name: 'x', flavorId: 'f', blockDevices: [], portIds: [], metadata: {} })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'GUTS_UNREACHABLE', message: expect.stringContaining('(request req-post)') })
     expect(seen.posts).toBe(1)
     await c.close()
@@ -109,14 +137,19 @@ describe('OpenStack HTTP client (loopback mock)', () => {
     const error = await c.http.projectId().catch((e: unknown) => e as Error)
     expect(error).toMatchObject({ code: 'GUTS_AUTH_FAILED' })
     expect((error as Error).message).not.toContain('wrong-password-123')
-    expect((error as Error).message).toMatch(/^Keystone at http:\/\/127\.0\.0\.1:\d+ rejected the credentials from test: The request you have made requires authentication\.$/)
+    expect((error as Error).message).toMatch(
+      /^Keystone at http:\/\/127\.0\.0\.1:\d+ rejected the credentials from test: The request you have made requires authentication\.$/,
+    )
     await c.close()
   })
 
   it('streams an upload and ends only after Glance confirmed the same sha512', async () => {
     const c = client()
     const data = Buffer.alloc(3 * 1024 * 1024 + 17, 'guts')
-    await pipeline(Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)]), await c.glance.uploadSink('good', new AbortController().signal))
+    await pipeline(
+      Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)]),
+      await c.glance.uploadSink('good', new AbortController().signal),
+    )
     expect(seen.uploaded).toBe(data.length)
     const corrupt = pipeline(Readable.from([data]), await c.glance.uploadSink('corrupt', new AbortController().signal))
     await expect(corrupt).rejects.toMatchObject({ code: 'GUTS_VERIFY_FAILED' })

@@ -7,7 +7,11 @@ describe('openstack options schema', () => {
   const back = z.fromJSONSchema(openstackOptionsSchema as Parameters<typeof z.fromJSONSchema>[0])
 
   it('is a closed object with descriptions and defaults, without $schema', () => {
-    expect(openstackOptionsSchema).toMatchObject({ type: 'object', additionalProperties: false, description: expect.stringMatching(/^Lands VMs on OpenStack/) })
+    expect(openstackOptionsSchema).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      description: expect.stringMatching(/^Lands VMs on OpenStack/),
+    })
     expect(openstackOptionsSchema).not.toHaveProperty('$schema')
     expect(openstackOptionsSchema).not.toHaveProperty('required')
     const props = openstackOptionsSchema.properties as Record<string, Record<string, unknown>>

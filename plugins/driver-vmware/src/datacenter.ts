@@ -21,6 +21,7 @@ export async function datacenterPath(caller: Caller, vmId: string, signal?: Abor
     if (inDatacenter && isMoref(parent)) names.unshift(String(o?.props.name ?? cur.value))
     cur = isMoref(parent) ? parent : undefined
   }
-  if (!inDatacenter) throw new GutsError('GUTS_DRIVER_ERROR', `Could not find the datacenter of VM ${vmId} (no Datacenter among its parents).`)
+  if (!inDatacenter)
+    throw new GutsError('GUTS_DRIVER_ERROR', `Could not find the datacenter of VM ${vmId} (no Datacenter among its parents).`)
   return names.join('/')
 }

@@ -84,7 +84,8 @@ function diskExtra(d: DiskFacts): Json {
 /** The disk device the VM boots from, when `bootOptions.bootOrder` names one. */
 function bootDiskKey(bootOptions: PropValue): number | undefined {
   for (const dev of arr(at(bootOptions as XmlValue | undefined, 'bootOrder'))) {
-    if (isObject(dev) && String(dev['@_xsi:type'] ?? '').endsWith('VirtualMachineBootOptionsBootableDiskDevice')) return num(dev, 'deviceKey')
+    if (isObject(dev) && String(dev['@_xsi:type'] ?? '').endsWith('VirtualMachineBootOptionsBootableDiskDevice'))
+      return num(dev, 'deviceKey')
   }
   return undefined
 }
@@ -97,7 +98,13 @@ async function resolveNics(caller: Caller, raw: RawNic[], guestNet: XmlValue | u
   const keys = [...new Set(raw.map((n) => n.portgroupKey).filter((k): k is string => !!k))]
   const names = new Map<string, string>()
   if (keys.length) {
-    const pgs = await retrieve(caller, keys.map((value) => ({ type: 'DistributedVirtualPortgroup', value })), 'DistributedVirtualPortgroup', ['name', 'key'], signal).catch(() => [])
+    const pgs = await retrieve(
+      caller,
+      keys.map((value) => ({ type: 'DistributedVirtualPortgroup', value })),
+      'DistributedVirtualPortgroup',
+      ['name', 'key'],
+      signal,
+    ).catch(() => [])
     for (const pg of pgs) names.set(typeof pg.props.key === 'string' ? pg.props.key : pg.obj.value, String(pg.props.name ?? pg.obj.value))
   }
   const ips = guestIps(guestNet)
@@ -106,7 +113,7 @@ async function resolveNics(caller: Caller, raw: RawNic[], guestNet: XmlValue | u
     return {
       id: String(n.key),
       mac: n.mac,
-      network: n.networkName ?? (n.portgroupKey ? names.get(n.portgroupKey) ?? n.portgroupKey : undefined) ?? n.opaqueNetworkId ?? '',
+      network: n.networkName ?? (n.portgroupKey ? (names.get(n.portgroupKey) ?? n.portgroupKey) : undefined) ?? n.opaqueNetworkId ?? '',
       model: n.model,
       ...(ipAddresses.length ? { ipAddresses } : {}),
     }
@@ -114,10 +121,14 @@ async function resolveNics(caller: Caller, raw: RawNic[], guestNet: XmlValue | u
 }
 
 function notFound(ref: VmRef, cause?: unknown): GutsError {
-  return new GutsError('GUTS_NOT_FOUND', `VM ${ref.name || ref.id} (${ref.id}) was not found in vSphere: it was deleted, or the id is from another vCenter.`, {
-    details: { vmware: { fault: 'ManagedObjectNotFound', obj: `VirtualMachine:${ref.id}` } },
-    suggestions: ['List the VMs again (guts vm list) and use the current id.'],
-    ref: ref.name || ref.id,
-    ...(cause ? { cause } : {}),
-  })
+  return new GutsError(
+    'GUTS_NOT_FOUND',
+    `VM ${ref.name || ref.id} (${ref.id}) was not found in vSphere: it was deleted, or the id is from another vCenter.`,
+    {
+      details: { vmware: { fault: 'ManagedObjectNotFound', obj: `VirtualMachine:${ref.id}` } },
+      suggestions: ['List the VMs again (guts vm list) and use the current id.'],
+      ref: ref.name || ref.id,
+      ...(cause ? { cause } : {}),
+    },
+  )
 }

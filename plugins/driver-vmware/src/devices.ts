@@ -138,7 +138,9 @@ export function guestIps(guestNet: XmlValue | undefined): { byKey: Map<number, s
   const byKey = new Map<number, string[]>()
   const byMac = new Map<string, string[]>()
   for (const n of arr(at(guestNet, 'GuestNicInfo')).filter(isObject)) {
-    const ips = arr(n.ipAddress).map((ip) => (typeof ip === 'string' ? ip : str(ip) ?? '')).filter(Boolean)
+    const ips = arr(n.ipAddress)
+      .map((ip) => (typeof ip === 'string' ? ip : (str(ip) ?? '')))
+      .filter(Boolean)
     const key = num(n, 'deviceConfigId')
     const mac = str(n, 'macAddress')?.toLowerCase()
     if (key !== undefined) byKey.set(key, ips)
@@ -169,16 +171,18 @@ export function snapshotStats(snapshotInfo: XmlValue | undefined): { count: numb
  */
 export function allocatedSizes(layoutEx: XmlValue | undefined): Map<number, number> {
   const files = new Map<string, { size: number; type: string }>()
-  for (const f of arr(at(layoutEx, 'file'))) if (isObject(f)) files.set(str(f, 'key') ?? '', { size: num(f, 'size') ?? 0, type: str(f, 'type') ?? '' })
+  for (const f of arr(at(layoutEx, 'file')))
+    if (isObject(f)) files.set(str(f, 'key') ?? '', { size: num(f, 'size') ?? 0, type: str(f, 'type') ?? '' })
   const out = new Map<number, number>()
   for (const d of arr(at(layoutEx, 'disk'))) {
     if (!isObject(d)) continue
     const key = num(d, 'key')
     let bytes = 0
-    for (const link of arr(d.chain)) for (const fk of arr(isObject(link) ? link.fileKey : undefined)) {
-      const f = files.get(String(fk))
-      if (f?.type === 'diskExtent') bytes += f.size
-    }
+    for (const link of arr(d.chain))
+      for (const fk of arr(isObject(link) ? link.fileKey : undefined)) {
+        const f = files.get(String(fk))
+        if (f?.type === 'diskExtent') bytes += f.size
+      }
     if (key !== undefined && bytes > 0) out.set(key, bytes)
   }
   return out

@@ -26,7 +26,15 @@ import { changedAreas } from './export/changed.js'
 import { asJson, beginColdExport, coldData, endColdExport, leaseDiskSource } from './export/cold.js'
 import { assertLeaseUsable, keepLeaseAlive } from './export/lease.js'
 import { releaseLeftovers } from './export/leftovers.js'
-import { beginSnapshotExport, endSnapshotExport, leaseRef, snapshotData, snapshotJson, snapshotRef, type SnapshotData } from './export/snapshot.js'
+import {
+  beginSnapshotExport,
+  endSnapshotExport,
+  leaseRef,
+  snapshotData,
+  snapshotJson,
+  snapshotRef,
+  type SnapshotData,
+} from './export/snapshot.js'
 import { snapshotDiskSource } from './export/snapshot-disk.js'
 
 /**
@@ -104,12 +112,17 @@ export class VmwareSource implements SourceDriver {
     const s = await this.connected(ctx)
     const ref = { id: vm.id, name: vm.name }
     if (options.mode === 'snapshot') {
-      const { data, changeIds, stop } = await beginSnapshotExport(s, vm, options, ctx.log, ctx.signal, { quiesce: this.options.quiesce === true })
+      const { data, changeIds, stop } = await beginSnapshotExport(s, vm, options, ctx.log, ctx.signal, {
+        quiesce: this.options.quiesce === true,
+      })
       this.keepAlive.set(data.lease, stop)
       return { vm: ref, mode: 'snapshot', data: snapshotJson(data), ...(changeIds ? { changeIds } : {}) }
     }
     if (options.changeTracking) {
-      throw new GutsError('GUTS_UNSUPPORTED', `${vm.name}: changed block tracking needs a snapshot export (mode: snapshot); a cold export has no change ids.`)
+      throw new GutsError(
+        'GUTS_UNSUPPORTED',
+        `${vm.name}: changed block tracking needs a snapshot export (mode: snapshot); a cold export has no change ids.`,
+      )
     }
     const { data, stop } = await beginColdExport(s, vm, options, ctx.log, ctx.signal)
     this.keepAlive.set(data.lease, stop)
@@ -120,11 +133,17 @@ export class VmwareSource implements SourceDriver {
     throwIfAborted(ctx.signal)
     const s = await this.connected(ctx)
     const data = session.mode === 'snapshot' ? snapshotData(session) : coldData(session)
-    if (!data.disks[diskId]) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: `${session.vm.name} disk ${diskId}` })
+    if (!data.disks[diskId])
+      throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, {
+        ref: `${session.vm.name} disk ${diskId}`,
+      })
     await assertLeaseUsable(s, leaseRef(data), session.vm.name, ctx.signal)
     // Another process may open a disk of a lease begun elsewhere: keep it alive from here too.
     if (!this.keepAlive.has(data.lease)) {
-      this.keepAlive.set(data.lease, keepLeaseAlive(s, leaseRef(data), (e) => ctx.log.warn('vSphere lease keep-alive failed', { error: (e as Error).message })))
+      this.keepAlive.set(
+        data.lease,
+        keepLeaseAlive(s, leaseRef(data), (e) => ctx.log.warn('vSphere lease keep-alive failed', { error: (e as Error).message })),
+      )
     }
     if (session.mode === 'snapshot') return snapshotDiskSource(s, data as SnapshotData, diskId, session.vm.name, ctx.log, ctx.signal)
     return leaseDiskSource(s, data, diskId, session.vm.name)
@@ -137,7 +156,8 @@ export class VmwareSource implements SourceDriver {
    */
   async *changedExtents(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent> {
     throwIfAborted(ctx.signal)
-    if (session.mode !== 'snapshot') throw new GutsError('GUTS_UNSUPPORTED', `Changed blocks need a snapshot export session; ${session.vm.name}'s is ${session.mode}.`)
+    if (session.mode !== 'snapshot')
+      throw new GutsError('GUTS_UNSUPPORTED', `Changed blocks need a snapshot export session; ${session.vm.name}'s is ${session.mode}.`)
     const data = snapshotData(session)
     const disk = data.disks[diskId]
     const what = `${session.vm.name} disk ${diskId}`
@@ -147,12 +167,24 @@ export class VmwareSource implements SourceDriver {
         if (disk.virtualSize > 0) yield { offset: 0, length: disk.virtualSize }
         return
       }
-      throw new GutsError('GUTS_CONFLICT', `Change tracking is not active on ${what} (its snapshot has no change id): the changes since "${since}" are unknown and a new full sync is needed.`, {
-        details: { changeTrackingReset: true },
-      })
+      throw new GutsError(
+        'GUTS_CONFLICT',
+        `Change tracking is not active on ${what} (its snapshot has no change id): the changes since "${since}" are unknown and a new full sync is needed.`,
+        {
+          details: { changeTrackingReset: true },
+        },
+      )
     }
     const s = await this.connected(ctx)
-    yield* changedAreas(s, { vm: { type: 'VirtualMachine', value: data.vm }, snapshot: snapshotRef(data), deviceKey: disk.deviceKey, capacity: disk.virtualSize, since, what, signal: ctx.signal })
+    yield* changedAreas(s, {
+      vm: { type: 'VirtualMachine', value: data.vm },
+      snapshot: snapshotRef(data),
+      deviceKey: disk.deviceKey,
+      capacity: disk.virtualSize,
+      since,
+      what,
+      signal: ctx.signal,
+    })
   }
 
   /** Completes or aborts the lease; a snapshot session's snapshot is removed whatever the outcome. */

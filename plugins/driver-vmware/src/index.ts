@@ -5,7 +5,8 @@ import { VMWARE_SETUP } from './setup.js'
 
 export default defineSourceDriver<VmwareOptions>({
   name: 'vmware',
-  description: 'Reads VMs from VMware vCenter or ESXi (vim25 SOAP): inventory, preflight, power control, cold and snapshot (live) export over NFC as raw streams, changed block tracking for warm migration',
+  description:
+    'Reads VMs from VMware vCenter or ESXi (vim25 SOAP): inventory, preflight, power control, cold and snapshot (live) export over NFC as raw streams, changed block tracking for warm migration',
   capabilities: VMWARE_CAPABILITIES,
   optionsSchema: vmwareOptionsSchema,
   secretOptions: SECRET_OPTIONS,

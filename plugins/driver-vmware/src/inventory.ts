@@ -20,7 +20,8 @@ export async function loadTree(caller: Caller, signal?: AbortSignal): Promise<Tr
     }
   }
   const hosts: Tree['hosts'] = new Map()
-  for await (const o of retrieveAll(caller, 'HostSystem', ['name'], signal ? { signal } : {})) hosts.set(o.obj.value, String(o.props.name ?? o.obj.value))
+  for await (const o of retrieveAll(caller, 'HostSystem', ['name'], signal ? { signal } : {}))
+    hosts.set(o.obj.value, String(o.props.name ?? o.obj.value))
   return { nodes, hosts }
 }
 
@@ -51,7 +52,12 @@ export function powerState(v: PropValue): PowerState {
 
 /** `app-*`, `web-0?`: a glob on the whole name, case-sensitive like vSphere names. */
 export function globMatcher(glob: string): (name: string) => boolean {
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const re = new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  )
   return (name) => re.test(name)
 }
 
@@ -69,10 +75,17 @@ export const SUMMARY_PROPS = ['name', 'runtime.powerState', 'runtime.host', 'par
  * Every VM (templates left out: they cannot be exported as machines) matching the query,
  * streamed page by page. `datacenter` limits the listing to one datacenter's VMs.
  */
-export async function* listVms(caller: Caller, query: VmQuery, opts: { datacenter?: string; signal?: AbortSignal; maxObjects?: number }): AsyncGenerator<VmSummary> {
+export async function* listVms(
+  caller: Caller,
+  query: VmQuery,
+  opts: { datacenter?: string; signal?: AbortSignal; maxObjects?: number },
+): AsyncGenerator<VmSummary> {
   const tree = await loadTree(caller, opts.signal)
   const byName = query.name ? globMatcher(query.name) : undefined
-  for await (const o of retrieveAll(caller, 'VirtualMachine', SUMMARY_PROPS, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxObjects ? { maxObjects: opts.maxObjects } : {}) })) {
+  for await (const o of retrieveAll(caller, 'VirtualMachine', SUMMARY_PROPS, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.maxObjects ? { maxObjects: opts.maxObjects } : {}),
+  })) {
     if (o.props['config.template'] === 'true') continue
     const vm = summaryOf(tree, o.obj, o.props)
     if (opts.datacenter && !inFolder(vm.folder, `/${opts.datacenter}`)) continue
@@ -86,7 +99,7 @@ export async function* listVms(caller: Caller, query: VmQuery, opts: { datacente
 export function summaryOf(tree: Tree, obj: Moref, props: Record<string, PropValue>): VmSummary {
   const folder = folderPath(tree, props.parent)
   const host = props['runtime.host']
-  const hostName = isMoref(host) ? tree.hosts.get(host.value) ?? host.value : undefined
+  const hostName = isMoref(host) ? (tree.hosts.get(host.value) ?? host.value) : undefined
   return {
     id: obj.value,
     name: String(props.name ?? obj.value),

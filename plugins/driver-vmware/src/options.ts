@@ -15,7 +15,11 @@ export const VmwareOptionsSchema = z
     url: z.string().min(1).optional().describe('vCenter/ESXi host or SDK URL, e.g. https://vcenter.example.com/sdk (default GOVC_URL).'),
     username: z.string().min(1).optional(),
     password: z.string().optional().describe('Secret: never logged or stored.'),
-    thumbprint: z.string().regex(THUMBPRINT).optional().describe('SHA-1 (as GOVC_THUMBPRINT) or SHA-256 fingerprint of the server certificate to pin.'),
+    thumbprint: z
+      .string()
+      .regex(THUMBPRINT)
+      .optional()
+      .describe('SHA-1 (as GOVC_THUMBPRINT) or SHA-256 fingerprint of the server certificate to pin.'),
     caCert: z.string().min(1).optional().describe('PEM CA bundle that signed the server certificate.'),
     insecure: z.boolean().default(false).optional().describe('Skip TLS verification (labs only).'),
     datacenter: z.string().min(1).optional().describe('Only list VMs of this datacenter.'),
@@ -23,7 +27,9 @@ export const VmwareOptionsSchema = z
       .boolean()
       .default(false)
       .optional()
-      .describe('Quiesce the guest file systems (and VSS writers on Windows) through VMware Tools when snapshot and warm exports take their snapshots: application-consistent instead of crash-consistent. Needs VMware Tools running in the guest.'),
+      .describe(
+        'Quiesce the guest file systems (and VSS writers on Windows) through VMware Tools when snapshot and warm exports take their snapshots: application-consistent instead of crash-consistent. Needs VMware Tools running in the guest.',
+      ),
   })
   .describe(
     "Reads VMs from vCenter or ESXi over the vim25 SOAP API. Every option may come from govc's environment instead: GOVC_URL (may hold user:pass@), GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE, GOVC_THUMBPRINT, GOVC_TLS_CA_CERTS, GOVC_DATACENTER.",

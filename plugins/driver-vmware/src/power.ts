@@ -73,7 +73,12 @@ async function shutdownGuest(deps: PowerOffDeps, ref: Moref, name: string, timeo
 
 async function forcePowerOff(deps: PowerOffDeps, ref: Moref, name: string): Promise<void> {
   try {
-    await runTask(deps.caller, 'PowerOffVM_Task', { _this: ref }, { timeoutMs: deps.taskTimeoutMs ?? 10 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) })
+    await runTask(
+      deps.caller,
+      'PowerOffVM_Task',
+      { _this: ref },
+      { timeoutMs: deps.taskTimeoutMs ?? 10 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) },
+    )
   } catch (error) {
     if (faultNameOf(error) === 'InvalidPowerState' && (await powerStateOf(deps, ref)) === 'poweredOff') return
     throw named(error, 'power off', name)
@@ -96,7 +101,8 @@ function named(error: unknown, verb: string, name: string): GutsError {
 export async function powerStateOf(deps: Pick<PowerOffDeps, 'caller' | 'signal'>, ref: Moref): Promise<string> {
   const [o] = await retrieve(deps.caller, [ref], 'VirtualMachine', ['runtime.powerState'], deps.signal)
   const state = o?.props['runtime.powerState']
-  if (typeof state !== 'string') throw new GutsError('GUTS_NOT_FOUND', `VM ${ref.value} was not found in vSphere (no power state).`, { ref: ref.value })
+  if (typeof state !== 'string')
+    throw new GutsError('GUTS_NOT_FOUND', `VM ${ref.value} was not found in vSphere (no power state).`, { ref: ref.value })
   return state
 }
 
@@ -106,7 +112,12 @@ export async function powerOnVm(vm: VmRef, deps: PowerOffDeps): Promise<void> {
   const name = vm.name || vm.id
   if ((await powerStateOf(deps, ref)) === 'poweredOn') return
   try {
-    await runTask(deps.caller, 'PowerOnVM_Task', { _this: ref }, { timeoutMs: deps.taskTimeoutMs ?? 10 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) })
+    await runTask(
+      deps.caller,
+      'PowerOnVM_Task',
+      { _this: ref },
+      { timeoutMs: deps.taskTimeoutMs ?? 10 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) },
+    )
   } catch (error) {
     if (faultNameOf(error) === 'InvalidPowerState' && (await powerStateOf(deps, ref)) === 'poweredOn') return
     throw named(error, 'power on', name)

@@ -27,21 +27,46 @@ export function preflightFindings(vm: VmDescriptor, options: ExportOptions): Fin
     const ref = `${vm.name} disk ${d.address ?? d.id}`
     const rdm = d.backingType?.startsWith('VirtualDiskRawDiskMapping')
     if (rdm && d.compatibilityMode === 'physicalMode') {
-      findings.push({ severity: 'error', code: 'disk-rdm-physical-unsupported', ref, message: `${ref} is a physical-mode RDM: vSphere cannot export it. Copy the LUN separately, or detach it before migrating.` })
+      findings.push({
+        severity: 'error',
+        code: 'disk-rdm-physical-unsupported',
+        ref,
+        message: `${ref} is a physical-mode RDM: vSphere cannot export it. Copy the LUN separately, or detach it before migrating.`,
+      })
     } else if (rdm) {
-      findings.push({ severity: 'warning', code: 'disk-rdm-virtual', ref, message: `${ref} is a virtual-mode RDM: it is exported as a regular disk of the LUN's full size.` })
+      findings.push({
+        severity: 'warning',
+        code: 'disk-rdm-virtual',
+        ref,
+        message: `${ref} is a virtual-mode RDM: it is exported as a regular disk of the LUN's full size.`,
+      })
     }
     if (d.diskMode?.startsWith('independent')) findings.push(...independentFindings(ref, d.diskMode, options))
   }
   const depth = typeof extra.snapshotDepth === 'number' ? extra.snapshotDepth : 0
   if (depth >= MAX_SNAPSHOT_DEPTH) {
-    findings.push({ severity: 'error', code: 'snapshot-tree-too-deep', ref: vm.name, message: `${vm.name} has a snapshot chain ${depth} deep; vSphere allows 32, so the export snapshot cannot be taken. Delete or consolidate snapshots first.` })
+    findings.push({
+      severity: 'error',
+      code: 'snapshot-tree-too-deep',
+      ref: vm.name,
+      message: `${vm.name} has a snapshot chain ${depth} deep; vSphere allows 32, so the export snapshot cannot be taken. Delete or consolidate snapshots first.`,
+    })
   } else if (depth > WARN_SNAPSHOT_DEPTH) {
-    findings.push({ severity: 'warning', code: 'snapshot-tree-deep', ref: vm.name, message: `${vm.name} has a snapshot chain ${depth} deep: reads are slower and consolidation afterwards takes long. Consider deleting old snapshots.` })
+    findings.push({
+      severity: 'warning',
+      code: 'snapshot-tree-deep',
+      ref: vm.name,
+      message: `${vm.name} has a snapshot chain ${depth} deep: reads are slower and consolidation afterwards takes long. Consider deleting old snapshots.`,
+    })
   }
   if (options.mode === 'cold' && vm.powerState !== 'off') findings.push(powerFinding(vm, options))
   if (vm.disks.some((d) => d.virtualSize <= 0)) {
-    findings.push({ severity: 'error', code: 'disk-size-unknown', ref: vm.name, message: `${vm.name} has a disk vSphere reports with no capacity.` })
+    findings.push({
+      severity: 'error',
+      code: 'disk-size-unknown',
+      ref: vm.name,
+      message: `${vm.name} has a disk vSphere reports with no capacity.`,
+    })
   }
   return findings
 }
@@ -53,12 +78,27 @@ export function preflightFindings(vm: VmDescriptor, options: ExportOptions): Fin
 function independentFindings(ref: string, diskMode: string, options: ExportOptions): Finding[] {
   const out: Finding[] = []
   if (options.mode === 'snapshot') {
-    out.push({ severity: 'error', code: 'disk-independent', ref, message: `${ref} is independent (${diskMode}): snapshots leave it out, so a snapshot export cannot include it. Use mode: cold, or make the disk dependent.` })
+    out.push({
+      severity: 'error',
+      code: 'disk-independent',
+      ref,
+      message: `${ref} is independent (${diskMode}): snapshots leave it out, so a snapshot export cannot include it. Use mode: cold, or make the disk dependent.`,
+    })
   } else {
-    out.push({ severity: 'warning', code: 'disk-independent', ref, message: `${ref} is independent (${diskMode}); a cold export includes it, but a nonpersistent disk loses its changes at power-off.` })
+    out.push({
+      severity: 'warning',
+      code: 'disk-independent',
+      ref,
+      message: `${ref} is independent (${diskMode}); a cold export includes it, but a nonpersistent disk loses its changes at power-off.`,
+    })
   }
   if (options.changeTracking) {
-    out.push({ severity: 'error', code: 'disk-independent-untracked', ref, message: `${ref} is independent (${diskMode}): vSphere tracks no changed blocks on it, so a warm migration cannot sync it. Use a cold migration, or make the disk dependent.` })
+    out.push({
+      severity: 'error',
+      code: 'disk-independent-untracked',
+      ref,
+      message: `${ref} is independent (${diskMode}): vSphere tracks no changed blocks on it, so a warm migration cannot sync it. Use a cold migration, or make the disk dependent.`,
+    })
   }
   return out
 }
@@ -66,8 +106,21 @@ function independentFindings(ref: string, diskMode: string, options: ExportOptio
 /** Cold mode and a VM that is not off: refused, or the core powers it off before the export. */
 function powerFinding(vm: VmDescriptor, options: ExportOptions): Finding {
   if (options.powerOff === 'refuse') {
-    return { severity: 'error', code: 'vm-powered-on', ref: vm.name, message: `${vm.name} is ${vm.powerState === 'on' ? 'powered on' : vm.powerState} and the plan says powerOff: refuse. Shut it down before the cold export, or set powerOff: shutdown (guest shutdown, forced after a timeout) or powerOff: force.` }
+    return {
+      severity: 'error',
+      code: 'vm-powered-on',
+      ref: vm.name,
+      message: `${vm.name} is ${vm.powerState === 'on' ? 'powered on' : vm.powerState} and the plan says powerOff: refuse. Shut it down before the cold export, or set powerOff: shutdown (guest shutdown, forced after a timeout) or powerOff: force.`,
+    }
   }
-  const how = options.powerOff === 'shutdown' ? 'shut down through the guest OS (forced off if it does not stop in time)' : 'powered off (forced, like pulling the plug)'
-  return { severity: 'info', code: 'vm-will-power-off', ref: vm.name, message: `${vm.name} is ${vm.powerState === 'on' ? 'powered on' : vm.powerState}: it will be ${how} before the cold export, as the plan says (powerOff: ${options.powerOff}).` }
+  const how =
+    options.powerOff === 'shutdown'
+      ? 'shut down through the guest OS (forced off if it does not stop in time)'
+      : 'powered off (forced, like pulling the plug)'
+  return {
+    severity: 'info',
+    code: 'vm-will-power-off',
+    ref: vm.name,
+    message: `${vm.name} is ${vm.powerState === 'on' ? 'powered on' : vm.powerState}: it will be ${how} before the cold export, as the plan says (powerOff: ${options.powerOff}).`,
+  }
 }

@@ -34,8 +34,15 @@ describe('changedExtents (QueryChangedDiskAreas)', () => {
   it('queries window after window until the capacity, merging areas across windows', async () => {
     // vCenter answers at most a window per call (here 4 MiB) and the caller continues at its end.
     const windows: Record<number, XmlValue> = {
-      0: info(0, 4 * MiB, [[3 * MiB, MiB], [0, KiB64]]), // unsorted within a window
-      [4 * MiB]: info(4 * MiB, 4 * MiB, [[4 * MiB, KiB64], [6 * MiB, KiB64], [6 * MiB + 32 * 1024, KiB64]]), // adjacent to the last + overlapping
+      0: info(0, 4 * MiB, [
+        [3 * MiB, MiB],
+        [0, KiB64],
+      ]), // unsorted within a window
+      [4 * MiB]: info(4 * MiB, 4 * MiB, [
+        [4 * MiB, KiB64],
+        [6 * MiB, KiB64],
+        [6 * MiB + 32 * 1024, KiB64],
+      ]), // adjacent to the last + overlapping
       [8 * MiB]: info(8 * MiB, 2 * MiB, [[10 * MiB - KiB64, 2 * KiB64]]), // runs past the disk end
     }
     const c = fakeCaller((method: string, args: Record<string, XmlArg>) => {
@@ -66,7 +73,10 @@ describe('changedExtents (QueryChangedDiskAreas)', () => {
 
   it('a window that does not advance is an error, not an endless loop', async () => {
     const c = fakeCaller(() => info(0, 0, []))
-    await expect(all(changedAreas(c, q()))).rejects.toMatchObject({ code: 'GUTS_DRIVER_ERROR', message: expect.stringMatching(/empty window/) })
+    await expect(all(changedAreas(c, q()))).rejects.toMatchObject({
+      code: 'GUTS_DRIVER_ERROR',
+      message: expect.stringMatching(/empty window/),
+    })
   })
 
   it('an unknown (reset) change id says a new full sync is needed', async () => {
@@ -85,6 +95,9 @@ describe('changedExtents (QueryChangedDiskAreas)', () => {
     await expect(all(changedAreas(c, q()))).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
     // With `*` there is no old change id to be unknown: a FileFault is CBT off, not a reset.
     const off = fakeCaller(() => fault('QueryChangedDiskAreas', 'FileFault', 'Change tracking is not enabled'))
-    await expect(all(changedAreas(off, q({ since: '*' })))).rejects.toMatchObject({ code: 'GUTS_DRIVER_ERROR', details: { vmware: { fault: 'FileFault' } } })
+    await expect(all(changedAreas(off, q({ since: '*' })))).rejects.toMatchObject({
+      code: 'GUTS_DRIVER_ERROR',
+      details: { vmware: { fault: 'FileFault' } },
+    })
   })
 })

@@ -9,13 +9,25 @@ describe('options and govc variables', () => {
     const c = resolveConfig({}, { GOVC_URL: 'https://root:p%40ss@vc.example.com/sdk', GOVC_INSECURE: '1' })
     expect(c.endpoint.href).toBe('https://vc.example.com/sdk')
     expect([c.username, c.password, c.tls.insecure]).toEqual(['root', 'p@ss', true])
-    const d = resolveConfig({}, { GOVC_URL: 'https://root:old@vc.example.com', GOVC_USERNAME: 'admin', GOVC_PASSWORD: 'new', GOVC_THUMBPRINT: 'aa:bb' })
+    const d = resolveConfig(
+      {},
+      { GOVC_URL: 'https://root:old@vc.example.com', GOVC_USERNAME: 'admin', GOVC_PASSWORD: 'new', GOVC_THUMBPRINT: 'aa:bb' },
+    )
     expect([d.endpoint.href, d.username, d.password, d.tls.thumbprint]).toEqual(['https://vc.example.com/sdk', 'admin', 'new', 'aa:bb'])
   })
 
   it('plan options win over the environment', () => {
-    const c = resolveConfig({ url: 'esx1:8443', username: 'u', password: 'p', insecure: false, datacenter: 'DC1' }, { GOVC_URL: 'other', GOVC_USERNAME: 'x', GOVC_PASSWORD: 'y', GOVC_INSECURE: 'true' })
-    expect([c.endpoint.href, c.username, c.password, c.tls.insecure, c.datacenter]).toEqual(['https://esx1:8443/sdk', 'u', 'p', undefined, 'DC1'])
+    const c = resolveConfig(
+      { url: 'esx1:8443', username: 'u', password: 'p', insecure: false, datacenter: 'DC1' },
+      { GOVC_URL: 'other', GOVC_USERNAME: 'x', GOVC_PASSWORD: 'y', GOVC_INSECURE: 'true' },
+    )
+    expect([c.endpoint.href, c.username, c.password, c.tls.insecure, c.datacenter]).toEqual([
+      'https://esx1:8443/sdk',
+      'u',
+      'p',
+      undefined,
+      'DC1',
+    ])
   })
 
   it('says what is missing, never echoing a password', () => {
@@ -31,7 +43,9 @@ describe('options and govc variables', () => {
   })
 
   it('normalizes thumbprints and rejects ones that are not SHA-1', () => {
-    expect(normalizeThumbprint('2c11edd713877db57418b81c42c2561f0db95bb9')).toBe('2C:11:ED:D7:13:87:7D:B5:74:18:B8:1C:42:C2:56:1F:0D:B9:5B:B9')
+    expect(normalizeThumbprint('2c11edd713877db57418b81c42c2561f0db95bb9')).toBe(
+      '2C:11:ED:D7:13:87:7D:B5:74:18:B8:1C:42:C2:56:1F:0D:B9:5B:B9',
+    )
     expect(() => normalizeThumbprint('AA:BB')).toThrow(/40 hex digits/)
   })
 })
@@ -52,7 +66,18 @@ const vm = (extra: Record<string, unknown>, powerState: VmDescriptor['powerState
 
 describe('preflight', () => {
   it('physical RDMs block, virtual ones warn', () => {
-    const f = preflightFindings(vm({ disks: [{ id: '2001', address: 'scsi0:1', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'physicalMode' }, { id: '2002', address: 'scsi0:2', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'virtualMode' }] }, 'off'), { mode: 'cold', powerOff: 'shutdown' })
+    const f = preflightFindings(
+      vm(
+        {
+          disks: [
+            { id: '2001', address: 'scsi0:1', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'physicalMode' },
+            { id: '2002', address: 'scsi0:2', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', compatibilityMode: 'virtualMode' },
+          ],
+        },
+        'off',
+      ),
+      { mode: 'cold', powerOff: 'shutdown' },
+    )
     expect(f.map((x) => [x.severity, x.code, x.ref])).toEqual([
       ['error', 'disk-rdm-physical-unsupported', 'app disk scsi0:1'],
       ['warning', 'disk-rdm-virtual', 'app disk scsi0:2'],
@@ -60,10 +85,18 @@ describe('preflight', () => {
   })
 
   it('independent disks block a snapshot export and change tracking, and only warn for a cold one', () => {
-    const extra = { disks: [{ id: '2000', address: 'scsi0:0', backingType: 'VirtualDiskFlatVer2BackingInfo', diskMode: 'independent_persistent' }] }
-    expect(preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([['error', 'disk-independent']])
-    expect(preflightFindings(vm(extra, 'off'), { mode: 'cold', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([['warning', 'disk-independent']])
-    expect(preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }).map((x) => [x.severity, x.code])).toEqual([
+    const extra = {
+      disks: [{ id: '2000', address: 'scsi0:0', backingType: 'VirtualDiskFlatVer2BackingInfo', diskMode: 'independent_persistent' }],
+    }
+    expect(preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([
+      ['error', 'disk-independent'],
+    ])
+    expect(preflightFindings(vm(extra, 'off'), { mode: 'cold', powerOff: 'refuse' }).map((x) => [x.severity, x.code])).toEqual([
+      ['warning', 'disk-independent'],
+    ])
+    expect(
+      preflightFindings(vm(extra), { mode: 'snapshot', powerOff: 'refuse', changeTracking: true }).map((x) => [x.severity, x.code]),
+    ).toEqual([
       ['error', 'disk-independent'],
       ['error', 'disk-independent-untracked'],
     ])
@@ -72,8 +105,12 @@ describe('preflight', () => {
   })
 
   it('deep snapshot trees', () => {
-    expect(preflightFindings(vm({ snapshotDepth: 31 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => x.code)).toEqual(['snapshot-tree-too-deep'])
-    expect(preflightFindings(vm({ snapshotDepth: 12 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => [x.severity, x.code])).toEqual([['warning', 'snapshot-tree-deep']])
+    expect(preflightFindings(vm({ snapshotDepth: 31 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => x.code)).toEqual([
+      'snapshot-tree-too-deep',
+    ])
+    expect(
+      preflightFindings(vm({ snapshotDepth: 12 }), { mode: 'snapshot', powerOff: 'shutdown' }).map((x) => [x.severity, x.code]),
+    ).toEqual([['warning', 'snapshot-tree-deep']])
   })
 
   it('a running VM: snapshot mode is fine; cold mode refuses it, or says it will be powered off', () => {
@@ -88,7 +125,9 @@ describe('preflight', () => {
     }
     expect(preflightFindings(vm({}, 'off'), { mode: 'cold', powerOff: 'refuse' })).toEqual([])
     // The findings the driver had before power control must be gone.
-    const codes = ['snapshot', 'cold'].flatMap((mode) => preflightFindings(vm({}), { mode: mode as 'cold', powerOff: 'shutdown' }).map((x) => x.code))
+    const codes = ['snapshot', 'cold'].flatMap((mode) =>
+      preflightFindings(vm({}), { mode: mode as 'cold', powerOff: 'shutdown' }).map((x) => x.code),
+    )
     expect(codes).not.toContain('export-mode-unsupported')
     expect(codes).not.toContain('vm-not-powered-off')
   })

@@ -11,10 +11,14 @@ const bytes = (n: number, seed: number): Buffer => Buffer.from(Array.from({ leng
 const F1 = bytes(4096, 1)
 const F2 = bytes(2048 + 4096, 2) // the second extent starts 2048 bytes into its file
 const FILES: Record<string, Buffer> = {
-  'vm/split.vmdk': Buffer.from('# Disk DescriptorFile\nversion=1\nparentCID=ffffffff\ncreateType="twoGbMaxExtentFlat"\nRW 8 FLAT "split-f001.vmdk" 0\nRW 8 FLAT "split f002.vmdk" 4\n'),
+  'vm/split.vmdk': Buffer.from(
+    '# Disk DescriptorFile\nversion=1\nparentCID=ffffffff\ncreateType="twoGbMaxExtentFlat"\nRW 8 FLAT "split-f001.vmdk" 0\nRW 8 FLAT "split f002.vmdk" 4\n',
+  ),
   'vm/split-f001.vmdk': F1,
   'vm/split f002.vmdk': F2,
-  'vm/delta.vmdk': Buffer.from('# Disk DescriptorFile\nparentCID=12345678\nparentFileNameHint="split.vmdk"\nRW 16 SESPARSE "delta-sesparse.vmdk"\n'),
+  'vm/delta.vmdk': Buffer.from(
+    '# Disk DescriptorFile\nparentCID=12345678\nparentFileNameHint="split.vmdk"\nRW 16 SESPARSE "delta-sesparse.vmdk"\n',
+  ),
 }
 const DISK = Buffer.concat([F1, F2.subarray(2048)])
 
@@ -24,7 +28,11 @@ const seen: { url: string; cookie?: string; range?: string }[] = []
 
 function serve(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x')
-  seen.push({ url: req.url!, ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}), ...(req.headers.range ? { range: req.headers.range } : {}) })
+  seen.push({
+    url: req.url!,
+    ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}),
+    ...(req.headers.range ? { range: req.headers.range } : {}),
+  })
   const file = FILES[decodeURIComponent(url.pathname.replace(/^\/folder\//, ''))]
   if (!file || url.searchParams.get('dsName') !== 'ds 1' || url.searchParams.get('dcPath') !== 'Europe/DC1') {
     res.statusCode = 404
@@ -73,7 +81,9 @@ describe('datastore HTTP (/folder)', () => {
   it('parses datastore paths and builds /folder URLs', () => {
     expect(parseDatastorePath('[LocalDS_0] DC0_H0_VM0/disk1.vmdk')).toEqual({ datastore: 'LocalDS_0', path: 'DC0_H0_VM0/disk1.vmdk' })
     expect(parseDatastorePath('no brackets')).toBeUndefined()
-    expect(folderUrl(new URL('https://vc/sdk'), { datastore: 'ds 1', path: 'a b/c#.vmdk' }, 'Europe/DC1')).toBe('https://vc/folder/a%20b/c%23.vmdk?dcPath=Europe%2FDC1&dsName=ds%201')
+    expect(folderUrl(new URL('https://vc/sdk'), { datastore: 'ds 1', path: 'a b/c#.vmdk' }, 'Europe/DC1')).toBe(
+      'https://vc/folder/a%20b/c%23.vmdk?dcPath=Europe%2FDC1&dsName=ds%201',
+    )
   })
 
   it('reads the descriptor with the session cookie and offers readRange over flat extents', async () => {
@@ -93,11 +103,18 @@ describe('datastore HTTP (/folder)', () => {
     ])
     expect((await read(await access.readRange(DISK.length - 10, 10, signal))).equals(DISK.subarray(-10))).toBe(true)
     expect((await read(await access.readRange(5, 0, signal))).length).toBe(0)
-    await expect(access.readRange(DISK.length - 10, 11, signal)).rejects.toMatchObject({ code: 'GUTS_DRIVER_ERROR', message: expect.stringMatching(/outside the disk/) })
+    await expect(access.readRange(DISK.length - 10, 11, signal)).rejects.toMatchObject({
+      code: 'GUTS_DRIVER_ERROR',
+      message: expect.stringMatching(/outside the disk/),
+    })
   })
 
   it('no readRange for a delta disk, or a descriptor that does not add up to the disk', async () => {
-    const delta = await readDescriptor(transport, folderUrl(transport.endpoint, { datastore: 'ds 1', path: 'vm/delta.vmdk' }, 'Europe/DC1'), signal)
+    const delta = await readDescriptor(
+      transport,
+      folderUrl(transport.endpoint, { datastore: 'ds 1', path: 'vm/delta.vmdk' }, 'Europe/DC1'),
+      signal,
+    )
     expect(rangeReader(target(), delta)).toEqual({ reason: 'its snapshot disk is a delta of a parent disk' })
     const d = await readDescriptor(transport, folderUrl(transport.endpoint, file, 'Europe/DC1'), signal)
     expect(rangeReader({ ...target(), size: DISK.length * 2 }, d)).toMatchObject({ reason: expect.stringMatching(/not the disk's/) })
@@ -109,7 +126,9 @@ describe('datastore HTTP (/folder)', () => {
   })
 
   it('a missing descriptor is GUTS_NOT_FOUND', async () => {
-    await expect(readDescriptor(transport, folderUrl(transport.endpoint, { datastore: 'ds 1', path: 'vm/none.vmdk' }, 'Europe/DC1'), signal)).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
+    await expect(
+      readDescriptor(transport, folderUrl(transport.endpoint, { datastore: 'ds 1', path: 'vm/none.vmdk' }, 'Europe/DC1'), signal),
+    ).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
   })
 
   it('a server that ignores Range, or a short body, is a clear error', async () => {
@@ -118,9 +137,15 @@ describe('datastore HTTP (/folder)', () => {
     if (!('readRange' in access)) throw new Error(access.reason)
     try {
       mode = 'ignore-range'
-      await expect(access.readRange(100, 1000, signal)).rejects.toMatchObject({ code: 'GUTS_UNSUPPORTED', message: expect.stringMatching(/ignored the Range header reading app disk 2000/) })
+      await expect(access.readRange(100, 1000, signal)).rejects.toMatchObject({
+        code: 'GUTS_UNSUPPORTED',
+        message: expect.stringMatching(/ignored the Range header reading app disk 2000/),
+      })
       mode = 'short'
-      await expect(read(await access.readRange(100, 1000, signal))).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE', message: expect.stringMatching(/ended after 500 of 1000 bytes/) })
+      await expect(read(await access.readRange(100, 1000, signal))).rejects.toMatchObject({
+        code: 'GUTS_UNREACHABLE',
+        message: expect.stringMatching(/ended after 500 of 1000 bytes/),
+      })
     } finally {
       mode = 'ok'
     }

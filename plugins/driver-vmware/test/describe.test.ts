@@ -7,7 +7,11 @@ import { fixture } from './helpers.js'
 import { guestOs } from '../src/os.js'
 import { globMatcher, inFolder, folderPath, type Tree } from '../src/inventory.js'
 
-const SC = { propertyCollector: { type: 'PropertyCollector', value: 'pc' }, viewManager: { type: 'ViewManager', value: 'vm' }, rootFolder: { type: 'Folder', value: 'group-d1' } }
+const SC = {
+  propertyCollector: { type: 'PropertyCollector', value: 'pc' },
+  viewManager: { type: 'ViewManager', value: 'vm' },
+  rootFolder: { type: 'Folder', value: 'group-d1' },
+}
 
 /** The fixture's VM with a few summary properties added, one port group, a small folder tree. */
 function caller(): Caller & { calls: string[] } {
@@ -25,13 +29,32 @@ function caller(): Caller & { calls: string[] } {
     { name: 'config.changeTrackingEnabled', val: { '@_xsi:type': 'xsd:boolean', '#text': 'true' } },
   )
   const calls: string[] = []
-  const folders: Record<string, [string, string, string | undefined]> = { 'group-d1': ['Folder', 'Datacenters', undefined], 'datacenter-2': ['Datacenter', 'DC0', 'group-d1'], 'group-v3': ['Folder', 'vm', 'datacenter-2'], 'group-v9': ['Folder', 'app', 'group-v3'] }
+  const folders: Record<string, [string, string, string | undefined]> = {
+    'group-d1': ['Folder', 'Datacenters', undefined],
+    'datacenter-2': ['Datacenter', 'DC0', 'group-d1'],
+    'group-v3': ['Folder', 'vm', 'datacenter-2'],
+    'group-v9': ['Folder', 'app', 'group-v3'],
+  }
   const page = (type: string): XmlValue => ({
     objects: Object.entries(folders)
       .filter(([, [t]]) => t === type)
       .map(([id, [t, name, parent]]) => ({
         obj: { '@_type': t, '#text': id },
-        propSet: [{ name: 'name', val: { '@_xsi:type': 'xsd:string', '#text': name } }, ...(parent ? [{ name: 'parent', val: { '@_xsi:type': 'ManagedObjectReference', '@_type': parent.startsWith('group') ? 'Folder' : 'Datacenter', '#text': parent } }] : [])],
+        propSet: [
+          { name: 'name', val: { '@_xsi:type': 'xsd:string', '#text': name } },
+          ...(parent
+            ? [
+                {
+                  name: 'parent',
+                  val: {
+                    '@_xsi:type': 'ManagedObjectReference',
+                    '@_type': parent.startsWith('group') ? 'Folder' : 'Datacenter',
+                    '#text': parent,
+                  },
+                },
+              ]
+            : []),
+        ],
       })),
   })
   let viewType = ''
@@ -48,7 +71,11 @@ function caller(): Caller & { calls: string[] } {
       const spec = args.specSet as any
       if (spec.propSet.type === 'VirtualMachine') return vm.Envelope.Body.RetrievePropertiesExResponse.returnval
       if (spec.propSet.type === 'DistributedVirtualPortgroup') {
-        return readResponse('RetrievePropertiesEx', 200, '<Envelope xmlns:xsi="x"><Body><RetrievePropertiesExResponse><returnval><objects><obj type="DistributedVirtualPortgroup">dvportgroup-11</obj><propSet><name>name</name><val xsi:type="xsd:string">pg-app</val></propSet><propSet><name>key</name><val xsi:type="xsd:string">dvportgroup-11</val></propSet></objects></returnval></RetrievePropertiesExResponse></Body></Envelope>')
+        return readResponse(
+          'RetrievePropertiesEx',
+          200,
+          '<Envelope xmlns:xsi="x"><Body><RetrievePropertiesExResponse><returnval><objects><obj type="DistributedVirtualPortgroup">dvportgroup-11</obj><propSet><name>name</name><val xsi:type="xsd:string">pg-app</val></propSet><propSet><name>key</name><val xsi:type="xsd:string">dvportgroup-11</val></propSet></objects></returnval></RetrievePropertiesExResponse></Body></Envelope>',
+        )
       }
       return viewType === 'HostSystem' ? {} : page(viewType)
     },
@@ -58,7 +85,16 @@ function caller(): Caller & { calls: string[] } {
 describe('describeVm', () => {
   it('maps hardware, firmware, OS, disks in boot order, NICs with port group names and guest IPs', async () => {
     const vm = await describeVm(caller(), { id: 'vm-7', name: 'app-01' })
-    expect(vm).toMatchObject({ id: 'vm-7', name: 'app-01', powerState: 'on', folder: '/DC0/vm/app', cpus: 4, memoryMiB: 8192, firmware: 'uefi', secureBoot: true })
+    expect(vm).toMatchObject({
+      id: 'vm-7',
+      name: 'app-01',
+      powerState: 'on',
+      folder: '/DC0/vm/app',
+      cpus: 4,
+      memoryMiB: 8192,
+      firmware: 'uefi',
+      secureBoot: true,
+    })
     expect(vm.os).toEqual({ family: 'linux', id: 'rhel9_64Guest', distro: 'rhel', version: '9' })
     expect(vm.disks).toEqual([
       { id: '2000', index: 0, virtualSize: 17179869184, format: 'vmdk', controller: 'scsi', thin: true, name: 'Hard disk 1' },
@@ -69,7 +105,14 @@ describe('describeVm', () => {
       { id: '4001', mac: '00:50:56:00:00:01', network: 'VM Network', model: 'e1000' },
     ])
     expect(vm.extra).toMatchObject({ changeTracking: true, snapshots: 4, snapshotDepth: 3, guestId: 'rhel9_64Guest' })
-    expect((vm.extra!.disks as any[])[1]).toEqual({ id: '2001', address: 'scsi0:1', backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo', fileName: '[ds1] app/app_1.vmdk', diskMode: 'independent_persistent', compatibilityMode: 'physicalMode' })
+    expect((vm.extra!.disks as any[])[1]).toEqual({
+      id: '2001',
+      address: 'scsi0:1',
+      backingType: 'VirtualDiskRawDiskMappingVer1BackingInfo',
+      fileName: '[ds1] app/app_1.vmdk',
+      diskMode: 'independent_persistent',
+      compatibilityMode: 'physicalMode',
+    })
     expect((vm.extra!.disks as any[])[0].changeId).toBe('52 aa/12')
   })
 })
@@ -101,7 +144,14 @@ describe('inventory filters', () => {
   })
 
   it('folder paths start at the datacenter', () => {
-    const tree: Tree = { hosts: new Map(), nodes: new Map([['Folder:g1', { name: 'Datacenters', type: 'Folder' }], ['Datacenter:dc', { name: 'DC0', type: 'Datacenter', parent: 'Folder:g1' }], ['Folder:v', { name: 'vm', type: 'Folder', parent: 'Datacenter:dc' }]]) }
+    const tree: Tree = {
+      hosts: new Map(),
+      nodes: new Map([
+        ['Folder:g1', { name: 'Datacenters', type: 'Folder' }],
+        ['Datacenter:dc', { name: 'DC0', type: 'Datacenter', parent: 'Folder:g1' }],
+        ['Folder:v', { name: 'vm', type: 'Folder', parent: 'Datacenter:dc' }],
+      ]),
+    }
     expect(folderPath(tree, { type: 'Folder', value: 'v' })).toBe('/DC0/vm')
     expect(folderPath(tree, undefined)).toBeUndefined()
   })

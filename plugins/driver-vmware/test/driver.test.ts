@@ -11,7 +11,13 @@ afterAll(() => ctx.cleanup())
 const session = (disk: Record<string, unknown>): ExportSession => ({
   vm: { id: 'vm-7', name: 'app-01' },
   mode: 'snapshot',
-  data: { vm: 'vm-7', snapshot: 'snapshot-9', lease: 'lease-5', datacenter: 'DC0', disks: { '2000': { url: 'https://h/nfc/disk-0.vmdk', virtualSize: 4096, deviceKey: 2000, ...disk } } } as never,
+  data: {
+    vm: 'vm-7',
+    snapshot: 'snapshot-9',
+    lease: 'lease-5',
+    datacenter: 'DC0',
+    disks: { '2000': { url: 'https://h/nfc/disk-0.vmdk', virtualSize: 4096, deviceKey: 2000, ...disk } },
+  } as never,
 })
 
 async function all(it: AsyncIterable<Extent>): Promise<Extent[]> {
@@ -31,7 +37,11 @@ describe('VmwareSource', () => {
   it('a disk whose snapshot has no change id (CBT was off): * is the whole disk, a real change id needs a full sync', async () => {
     const d = new VmwareSource({})
     expect(await all(d.changedExtents(session({}), '2000', '*', ctx))).toEqual([{ offset: 0, length: 4096 }])
-    await expect(all(d.changedExtents(session({}), '2000', '52 aa/3', ctx))).rejects.toMatchObject({ code: 'GUTS_CONFLICT', details: { changeTrackingReset: true }, message: expect.stringMatching(/app-01 disk 2000.*full sync/) })
+    await expect(all(d.changedExtents(session({}), '2000', '52 aa/3', ctx))).rejects.toMatchObject({
+      code: 'GUTS_CONFLICT',
+      details: { changeTrackingReset: true },
+      message: expect.stringMatching(/app-01 disk 2000.*full sync/),
+    })
     await expect(all(d.changedExtents(session({}), '2001', '*', ctx))).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
   })
 

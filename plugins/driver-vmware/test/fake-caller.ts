@@ -6,10 +6,16 @@ import type { Moref, XmlArg, XmlValue } from '../src/client/xml.js'
  * A scripted vim25 caller for unit tests: `answer(method, args)` returns a parsed value (see
  * `objects`) or throws (see `fault`); every call is recorded in `calls`.
  */
-export function fakeCaller(answer: (method: string, args: Record<string, XmlArg>) => XmlValue | undefined): Caller & { calls: [string, Record<string, XmlArg>][]; methods: () => string[] } {
+export function fakeCaller(
+  answer: (method: string, args: Record<string, XmlArg>) => XmlValue | undefined,
+): Caller & { calls: [string, Record<string, XmlArg>][]; methods: () => string[] } {
   const calls: [string, Record<string, XmlArg>][] = []
   return {
-    serviceContent: { propertyCollector: { type: 'PropertyCollector', value: 'pc' }, viewManager: { type: 'ViewManager', value: 'vm' }, rootFolder: { type: 'Folder', value: 'group-d1' } },
+    serviceContent: {
+      propertyCollector: { type: 'PropertyCollector', value: 'pc' },
+      viewManager: { type: 'ViewManager', value: 'vm' },
+      rootFolder: { type: 'Folder', value: 'group-d1' },
+    },
     calls,
     methods: () => calls.map(([m]) => m),
     async call(method, args) {

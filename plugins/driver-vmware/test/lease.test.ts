@@ -24,7 +24,16 @@ describe('NFC lease', () => {
       ['/vm-7/VirtualLsiLogicController0:0', 'https://*:443/nfc/52/disk-0.vmdk', true],
       ['/vm-7/nvram', 'https://*/nfc/52/nvram', false],
     ])
-    expect(leaseDisks(i, [{ id: '2000', address: 'scsi0:0' }, { id: '2001', address: 'scsi0:1' }], 'vc.example.com:8443')).toEqual({
+    expect(
+      leaseDisks(
+        i,
+        [
+          { id: '2000', address: 'scsi0:0' },
+          { id: '2001', address: 'scsi0:1' },
+        ],
+        'vc.example.com:8443',
+      ),
+    ).toEqual({
       '2000': { url: 'https://vc.example.com:443/nfc/52/disk-0.vmdk', thumbprint: 'AA:BB' },
       '2001': { url: 'https://vc.example.com/nfc/52/disk-1.vmdk', thumbprint: 'AA:BB' },
     })
@@ -32,19 +41,37 @@ describe('NFC lease', () => {
 
   it('says which disk has no URL', () => {
     const i = info([['/vm-7/VirtualLsiLogicController0:0', 'https://h/nfc/disk-0.vmdk', true]])
-    expect(() => leaseDisks(i, [{ id: '2000', address: 'scsi0:0' }, { id: '2001', address: 'scsi0:1' }], 'h')).toThrow(/no URL for disk\(s\) scsi0:1/)
+    expect(() =>
+      leaseDisks(
+        i,
+        [
+          { id: '2000', address: 'scsi0:0' },
+          { id: '2001', address: 'scsi0:1' },
+        ],
+        'h',
+      ),
+    ).toThrow(/no URL for disk\(s\) scsi0:1/)
   })
 
   it('completes a ready lease, aborts on failure, and leaves finished or vanished leases alone', async () => {
     const run = async (state: string | Error, ok: boolean): Promise<string[]> => {
       const calls: string[] = []
       const caller: Caller = {
-        serviceContent: { propertyCollector: { type: 'PropertyCollector', value: 'pc' }, viewManager: { type: 'ViewManager', value: 'v' }, rootFolder: { type: 'Folder', value: 'f' } },
+        serviceContent: {
+          propertyCollector: { type: 'PropertyCollector', value: 'pc' },
+          viewManager: { type: 'ViewManager', value: 'v' },
+          rootFolder: { type: 'Folder', value: 'f' },
+        },
         async call(method: string, _args: Record<string, XmlArg>): Promise<XmlValue | undefined> {
           calls.push(method)
           if (method !== 'RetrievePropertiesEx') return undefined
           if (state instanceof Error) throw state
-          return { objects: { obj: { '@_type': 'HttpNfcLease', '#text': 'l-1' }, propSet: { name: 'state', val: { '@_xsi:type': 'HttpNfcLeaseState', '#text': state } } } }
+          return {
+            objects: {
+              obj: { '@_type': 'HttpNfcLease', '#text': 'l-1' },
+              propSet: { name: 'state', val: { '@_xsi:type': 'HttpNfcLeaseState', '#text': state } },
+            },
+          }
         },
       }
       await releaseLease(caller, { type: 'HttpNfcLease', value: 'l-1' }, ok)

@@ -14,7 +14,7 @@ function vmFake(states: string[], on: Partial<Record<'ShutdownGuest' | 'PowerOff
   let looks = 0
   return fakeCaller((method: string, args: Record<string, XmlArg>): XmlValue | undefined => {
     if (method === 'RetrievePropertiesEx') {
-      const obj = ((args.specSet as { objectSet: { obj: { type: string; value: string } }[] }).objectSet[0]!).obj
+      const obj = (args.specSet as { objectSet: { obj: { type: string; value: string } }[] }).objectSet[0]!.obj
       if (obj.type === 'Task') return objects(obj, { 'info.state': 'success' })
       const state = states[Math.min(looks++, states.length - 1)]!
       return objects(obj, { 'runtime.powerState': state })
@@ -95,7 +95,9 @@ describe('powerOff', () => {
   })
 
   it('other failures name the VM and keep the fault', async () => {
-    const denied = vmFake(['poweredOn'], { ShutdownGuest: () => fault('ShutdownGuest', 'NoPermission', 'Permission to perform this operation was denied.') })
+    const denied = vmFake(['poweredOn'], {
+      ShutdownGuest: () => fault('ShutdownGuest', 'NoPermission', 'Permission to perform this operation was denied.'),
+    })
     await expect(powerOffVm(VM, { method: 'shutdown', timeoutMs: 1000 }, { caller: denied, log: silentLogger })).rejects.toMatchObject({
       code: 'GUTS_AUTH_FAILED',
       ref: 'app-01',
@@ -112,7 +114,9 @@ describe('powerOff', () => {
   it('stops waiting for the guest when the signal fires', async () => {
     const ac = new AbortController()
     const c = vmFake(['poweredOn'], { ShutdownGuest: () => setTimeout(() => ac.abort(), 20) })
-    await expect(powerOffVm(VM, { method: 'shutdown', timeoutMs: 60_000 }, { caller: c, log: silentLogger, signal: ac.signal, pollMs: 5 })).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
+    await expect(
+      powerOffVm(VM, { method: 'shutdown', timeoutMs: 60_000 }, { caller: c, log: silentLogger, signal: ac.signal, pollMs: 5 }),
+    ).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
     expect(looks(c)).toEqual(['ShutdownGuest'])
   })
 })

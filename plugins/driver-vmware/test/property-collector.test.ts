@@ -12,7 +12,9 @@ const SC = {
 }
 
 /** A scripted caller: answers by method name, records every call. */
-function scripted(answers: Record<string, (args: Record<string, XmlArg>) => XmlValue | undefined>): Caller & { log: [string, Record<string, XmlArg>][] } {
+function scripted(
+  answers: Record<string, (args: Record<string, XmlArg>) => XmlValue | undefined>,
+): Caller & { log: [string, Record<string, XmlArg>][] } {
   const log: [string, Record<string, XmlArg>][] = []
   return {
     serviceContent: SC,
@@ -70,7 +72,13 @@ describe('tasks', () => {
     let polls = 0
     const c = scripted({
       CreateSnapshot_Task: taskRef,
-      RetrievePropertiesEx: () => (++polls < 3 ? info('running') : info('success', '<propSet><name>info.result</name><val xsi:type="ManagedObjectReference" type="VirtualMachineSnapshot">snapshot-5</val></propSet>')),
+      RetrievePropertiesEx: () =>
+        ++polls < 3
+          ? info('running')
+          : info(
+              'success',
+              '<propSet><name>info.result</name><val xsi:type="ManagedObjectReference" type="VirtualMachineSnapshot">snapshot-5</val></propSet>',
+            ),
     })
     const result = await runTask(c, 'CreateSnapshot_Task', { _this: { type: 'VirtualMachine', value: 'vm-1' } }, { intervalMs: 1 })
     expect(result).toEqual({ type: 'VirtualMachineSnapshot', value: 'snapshot-5' })
@@ -81,9 +89,15 @@ describe('tasks', () => {
     const c = scripted({
       PowerOffVM_Task: taskRef,
       RetrievePropertiesEx: () =>
-        info('error', '<propSet><name>info.error</name><val xsi:type="LocalizedMethodFault"><fault xsi:type="InvalidPowerState"><existingState>poweredOff</existingState></fault><localizedMessage>already off</localizedMessage></val></propSet><propSet><name>info.descriptionId</name><val xsi:type="xsd:string">VirtualMachine.powerOff</val></propSet>'),
+        info(
+          'error',
+          '<propSet><name>info.error</name><val xsi:type="LocalizedMethodFault"><fault xsi:type="InvalidPowerState"><existingState>poweredOff</existingState></fault><localizedMessage>already off</localizedMessage></val></propSet><propSet><name>info.descriptionId</name><val xsi:type="xsd:string">VirtualMachine.powerOff</val></propSet>',
+        ),
     })
-    await expect(runTask(c, 'PowerOffVM_Task', {}, { intervalMs: 1 })).rejects.toMatchObject({ code: 'GUTS_CONFLICT', message: 'vSphere VirtualMachine.powerOff failed with InvalidPowerState: already off' })
+    await expect(runTask(c, 'PowerOffVM_Task', {}, { intervalMs: 1 })).rejects.toMatchObject({
+      code: 'GUTS_CONFLICT',
+      message: 'vSphere VirtualMachine.powerOff failed with InvalidPowerState: already off',
+    })
   })
 
   it('times out, and stops on abort', async () => {
@@ -91,6 +105,8 @@ describe('tasks', () => {
     await expect(runTask(c, 'X_Task', {}, { intervalMs: 5, timeoutMs: 20 })).rejects.toMatchObject({ code: 'GUTS_TIMEOUT' })
     const ac = new AbortController()
     setTimeout(() => ac.abort(new Error('user cancelled')), 10)
-    await expect(runTask(c, 'X_Task', {}, { intervalMs: 5, timeoutMs: 60_000, signal: ac.signal })).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
+    await expect(runTask(c, 'X_Task', {}, { intervalMs: 5, timeoutMs: 60_000, signal: ac.signal })).rejects.toMatchObject({
+      code: 'GUTS_ABORTED',
+    })
   })
 })

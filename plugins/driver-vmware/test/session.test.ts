@@ -64,7 +64,10 @@ describe('VimSession over HTTP', () => {
     })
     closers.push(sim.close)
     const s = new VimSession(config(sim.url))
-    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', details: { vmware: { fault: 'InvalidLogin', method: 'Login' } } })
+    await expect(s.connect()).rejects.toMatchObject({
+      code: 'GUTS_AUTH_FAILED',
+      details: { vmware: { fault: 'InvalidLogin', method: 'Login' } },
+    })
     expect(logins).toBe(1)
     await s.close()
   })
@@ -80,21 +83,31 @@ describe('VimSession over HTTP', () => {
 })
 
 describe('TLS', () => {
-  const answer = (method: string, _b: string, _r: unknown, res: { end(s: string): void }): void => res.end(method === 'RetrieveServiceContent' ? SERVICE_CONTENT : soapResponse(method, '<returnval><key>k</key></returnval>'))
+  const answer = (method: string, _b: string, _r: unknown, res: { end(s: string): void }): void =>
+    res.end(method === 'RetrieveServiceContent' ? SERVICE_CONTENT : soapResponse(method, '<returnval><key>k</key></returnval>'))
   const PIN = testCertificate().sha1
 
   it('rejects a self-signed certificate by default', async () => {
     const sim = await fakeVim(answer as never, true)
     closers.push(sim.close)
     const s = new VimSession(config(sim.url))
-    await expect(s.connect()).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', retryable: false, message: expect.stringMatching(/^TLS verification failed for vSphere/) })
+    await expect(s.connect()).rejects.toMatchObject({
+      code: 'GUTS_AUTH_FAILED',
+      retryable: false,
+      message: expect.stringMatching(/^TLS verification failed for vSphere/),
+    })
     await s.close()
   })
 
   it('accepts it with the right thumbprint, with the CA, or when insecure', async () => {
     const sim = await fakeVim(answer as never, true)
     closers.push(sim.close)
-    for (const opts of [{ thumbprint: PIN.toLowerCase() }, { caCert: testCertificate().certPath }, { thumbprint: testCertificate().sha256 }, { insecure: true }]) {
+    for (const opts of [
+      { thumbprint: PIN.toLowerCase() },
+      { caCert: testCertificate().certPath },
+      { thumbprint: testCertificate().sha256 },
+      { insecure: true },
+    ]) {
       const s = new VimSession(config(sim.url, opts))
       await expect(s.connect()).resolves.toBeUndefined()
       await s.close()

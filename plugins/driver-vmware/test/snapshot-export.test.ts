@@ -13,8 +13,17 @@ const DEVICES: XmlValue = {
   VirtualDevice: [
     { '@_xsi:type': 'ParaVirtualSCSIController', key: '1000', busNumber: '0' },
     {
-      '@_xsi:type': 'VirtualDisk', key: '2000', controllerKey: '1000', unitNumber: '0', capacityInBytes: '16777216',
-      backing: { '@_xsi:type': 'VirtualDiskFlatVer2BackingInfo', fileName: '[ds1] app-01/app-01.vmdk', diskMode: 'persistent', changeId: '52 aa/7' },
+      '@_xsi:type': 'VirtualDisk',
+      key: '2000',
+      controllerKey: '1000',
+      unitNumber: '0',
+      capacityInBytes: '16777216',
+      backing: {
+        '@_xsi:type': 'VirtualDiskFlatVer2BackingInfo',
+        fileName: '[ds1] app-01/app-01.vmdk',
+        diskMode: 'persistent',
+        changeId: '52 aa/7',
+      },
     },
   ],
 }
@@ -33,24 +42,47 @@ function vcenter(o: { cbt?: boolean; failAt?: Step; leftover?: boolean } = {}) {
     taskResult.set(id, result)
     return mo('Task', id)
   }
-  const tree = (): XmlValue => ({ rootSnapshotList: [...snapshots].map((id) => ({ snapshot: mo('VirtualMachineSnapshot', id), name: 'guts-mig-1', description: snapshotDescription(MARKS) })) })
+  const tree = (): XmlValue => ({
+    rootSnapshotList: [...snapshots].map((id) => ({
+      snapshot: mo('VirtualMachineSnapshot', id),
+      name: 'guts-mig-1',
+      description: snapshotDescription(MARKS),
+    })),
+  })
   const c = fakeCaller((method: string, args: Record<string, XmlArg>) => {
     if (method === 'RetrievePropertiesEx') {
       const spec = args.specSet as { propSet: { pathSet: string[] }; objectSet: { obj: Moref }[] }
       const obj = spec.objectSet[0]!.obj
       const path = spec.propSet.pathSet
-      if (obj.type === 'Task') return objects(obj, { 'info.state': 'success', ...(taskResult.get(obj.value) ? { 'info.result': taskResult.get(obj.value)! } : {}) })
+      if (obj.type === 'Task')
+        return objects(obj, {
+          'info.state': 'success',
+          ...(taskResult.get(obj.value) ? { 'info.result': taskResult.get(obj.value)! } : {}),
+        })
       if (obj.type === 'VirtualMachine' && path.includes('snapshot')) return objects(obj, snapshots.size ? { snapshot: tree() } : {})
-      if (obj.type === 'VirtualMachine' && path.includes('config.changeTrackingEnabled')) return objects(obj, { 'config.changeTrackingEnabled': String(cbt) })
+      if (obj.type === 'VirtualMachine' && path.includes('config.changeTrackingEnabled'))
+        return objects(obj, { 'config.changeTrackingEnabled': String(cbt) })
       if (obj.type === 'VirtualMachine') return objects(obj, { parent: mo('Folder', 'group-v3') })
       if (obj.type === 'VirtualMachineSnapshot') return objects(obj, { 'config.hardware.device': DEVICES })
-      if (obj.type === 'HttpNfcLease' && o.failAt === 'lease') return objects(obj, { state: 'error', error: { fault: { '@_xsi:type': 'FileFault' }, localizedMessage: 'disk locked' } })
+      if (obj.type === 'HttpNfcLease' && o.failAt === 'lease')
+        return objects(obj, { state: 'error', error: { fault: { '@_xsi:type': 'FileFault' }, localizedMessage: 'disk locked' } })
       if (obj.type === 'HttpNfcLease') {
         if (!leases.has(obj.value)) fault(method, 'ManagedObjectNotFound')
-        return objects(obj, { state: leases.get(obj.value)!, info: { deviceUrl: { key: '/vm-7/ParaVirtualSCSIController0:0', url: 'https://*/nfc/52/disk-0.vmdk', disk: 'true', sslThumbprint: 'AA' } } })
+        return objects(obj, {
+          state: leases.get(obj.value)!,
+          info: {
+            deviceUrl: {
+              key: '/vm-7/ParaVirtualSCSIController0:0',
+              url: 'https://*/nfc/52/disk-0.vmdk',
+              disk: 'true',
+              sslThumbprint: 'AA',
+            },
+          },
+        })
       }
       if (obj.type === 'Folder' && obj.value === 'group-v3') return objects(obj, { name: 'vm', parent: mo('Datacenter', 'datacenter-2') })
-      if (obj.type === 'Datacenter') return o.failAt === 'datacenter' ? fault(method, 'NoPermission') : objects(obj, { name: 'DC0', parent: mo('Folder', 'group-d1') })
+      if (obj.type === 'Datacenter')
+        return o.failAt === 'datacenter' ? fault(method, 'NoPermission') : objects(obj, { name: 'DC0', parent: mo('Folder', 'group-d1') })
       if (obj.type === 'Folder') return objects(obj, { name: 'Datacenters' })
     }
     if (method === 'ReconfigVM_Task') {
@@ -92,10 +124,28 @@ describe('snapshot export', () => {
     expect(actions(c)).toEqual(['RemoveSnapshot_Task', 'ReconfigVM_Task', 'CreateSnapshot_Task', 'ExportSnapshot'])
     expect(c.cbt()).toBe(true)
     const create = c.calls.find(([m]) => m === 'CreateSnapshot_Task')![1]
-    expect(create).toEqual({ _this: { type: 'VirtualMachine', value: 'vm-7' }, name: 'guts-mig-1', description: snapshotDescription(MARKS), memory: false, quiesce: false })
+    expect(create).toEqual({
+      _this: { type: 'VirtualMachine', value: 'vm-7' },
+      name: 'guts-mig-1',
+      description: snapshotDescription(MARKS),
+      memory: false,
+      quiesce: false,
+    })
     expect(data).toEqual({
-      vm: 'vm-7', snapshot: 'snapshot-9', lease: 'lease-5', datacenter: 'DC0',
-      disks: { '2000': { url: 'https://vc.example.com/nfc/52/disk-0.vmdk', thumbprint: 'AA', virtualSize: 16777216, deviceKey: 2000, fileName: '[ds1] app-01/app-01.vmdk', changeId: '52 aa/7' } },
+      vm: 'vm-7',
+      snapshot: 'snapshot-9',
+      lease: 'lease-5',
+      datacenter: 'DC0',
+      disks: {
+        '2000': {
+          url: 'https://vc.example.com/nfc/52/disk-0.vmdk',
+          thumbprint: 'AA',
+          virtualSize: 16777216,
+          deviceKey: 2000,
+          fileName: '[ds1] app-01/app-01.vmdk',
+          changeId: '52 aa/7',
+        },
+      },
     } satisfies SnapshotData)
     expect(JSON.parse(JSON.stringify(data))).toEqual(data)
     expect(changeIds).toEqual({ '2000': '52 aa/7' })
@@ -119,8 +169,13 @@ describe('snapshot export', () => {
     ;(await beginSnapshotExport(c, VM, options(), silentLogger, signal, { quiesce: true })).stop()
     expect(c.calls.find(([m]) => m === 'CreateSnapshot_Task')![1]).toMatchObject({ memory: false, quiesce: true })
     const bad = vcenter({ failAt: 'quiesce' })
-    const error = (await beginSnapshotExport(bad, VM, options(), silentLogger, signal, { quiesce: true }).then(() => undefined, (e: unknown) => e)) as GutsError
-    expect(error.message).toMatch(/^app-01: the quiesced snapshot failed \(.*quiescing.*\)\. Quiescing needs VMware Tools running in the guest; set quiesce: false/)
+    const error = (await beginSnapshotExport(bad, VM, options(), silentLogger, signal, { quiesce: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as GutsError
+    expect(error.message).toMatch(
+      /^app-01: the quiesced snapshot failed \(.*quiescing.*\)\. Quiescing needs VMware Tools running in the guest; set quiesce: false/,
+    )
     expect([...bad.snapshots]).toEqual([])
   })
 
@@ -131,7 +186,10 @@ describe('snapshot export', () => {
   ] as [Step, string[]][]) {
     it(`a failure at ${step} after the snapshot exists releases the lease and the snapshot, then rethrows`, async () => {
       const c = vcenter({ failAt: step })
-      const error = await beginSnapshotExport(c, VM, options(), silentLogger, signal).then(() => undefined, (e: unknown) => e)
+      const error = await beginSnapshotExport(c, VM, options(), silentLogger, signal).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(GutsError)
       expect(actions(c)).toEqual(calls)
       expect([...c.snapshots]).toEqual([])
@@ -157,7 +215,8 @@ describe('snapshot export', () => {
     const { data, stop } = await beginSnapshotExport(c, VM, options(), silentLogger, signal)
     stop()
     const broken = Object.assign(Object.create(c) as typeof c, {
-      call: (method: string, args: Record<string, XmlArg>) => (method === 'HttpNfcLeaseComplete' ? Promise.reject(new GutsError('GUTS_UNREACHABLE', 'connection reset')) : c.call(method, args)),
+      call: (method: string, args: Record<string, XmlArg>) =>
+        method === 'HttpNfcLeaseComplete' ? Promise.reject(new GutsError('GUTS_UNREACHABLE', 'connection reset')) : c.call(method, args),
     })
     await expect(endSnapshotExport(broken, data, true)).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE' })
     expect([...c.snapshots]).toEqual([])

@@ -41,7 +41,11 @@ describe('SoapTransport retries', () => {
         calls++
         req.socket.destroy()
       })
-      await expect(t.call(method, { _this: { type: 'VirtualMachine', value: 'vm-1' } })).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE', retryable: true, details: { network: { kind: 'reset' } } })
+      await expect(t.call(method, { _this: { type: 'VirtualMachine', value: 'vm-1' } })).rejects.toMatchObject({
+        code: 'GUTS_UNREACHABLE',
+        retryable: true,
+        details: { network: { kind: 'reset' } },
+      })
       expect(calls).toBe(1)
     }
   })
@@ -53,7 +57,9 @@ describe('SoapTransport retries', () => {
       res.statusCode = 500
       res.end(fixture('not-found-vcsim.xml'))
     })
-    await expect(t.call('RetrievePropertiesEx', { _this: { type: 'PropertyCollector', value: 'pc' } })).rejects.toThrow(/ManagedObjectNotFound|NotFound/)
+    await expect(t.call('RetrievePropertiesEx', { _this: { type: 'PropertyCollector', value: 'pc' } })).rejects.toThrow(
+      /ManagedObjectNotFound|NotFound/,
+    )
     expect(calls).toBe(1)
   })
 })

@@ -47,8 +47,16 @@ RDONLY 8 FLAT "split-f002.vmdk" 2
 
 describe('VMDK descriptor', () => {
   it('reads extents, sizes in bytes, and the parent', () => {
-    expect(parseVmdkDescriptor(VMFS)).toEqual({ createType: 'vmfs', hasParent: false, extents: [{ access: 'RW', size: 16 * 1024 * 1024, type: 'VMFS', file: 'disk1-snapshot-84-flat.vmdk', fileOffset: 0 }] })
-    expect(parseVmdkDescriptor(SESPARSE)).toMatchObject({ createType: 'seSparse', hasParent: true, extents: [{ type: 'SESPARSE', file: 'app-000001-sesparse.vmdk', size: 83886080 * 512 }] })
+    expect(parseVmdkDescriptor(VMFS)).toEqual({
+      createType: 'vmfs',
+      hasParent: false,
+      extents: [{ access: 'RW', size: 16 * 1024 * 1024, type: 'VMFS', file: 'disk1-snapshot-84-flat.vmdk', fileOffset: 0 }],
+    })
+    expect(parseVmdkDescriptor(SESPARSE)).toMatchObject({
+      createType: 'seSparse',
+      hasParent: true,
+      extents: [{ type: 'SESPARSE', file: 'app-000001-sesparse.vmdk', size: 83886080 * 512 }],
+    })
     expect(parseVmdkDescriptor(SPLIT.replace(/\n/g, '\r\n'))!.extents).toEqual([
       { access: 'RW', size: 4096, type: 'FLAT', file: 'split-f001.vmdk', fileOffset: 0 },
       { access: 'RDONLY', size: 4096, type: 'FLAT', file: 'split-f002.vmdk', fileOffset: 1024 },
@@ -60,7 +68,11 @@ describe('VMDK descriptor', () => {
     expect(isRawDescriptor(parseVmdkDescriptor(SPLIT))).toBe(true)
     expect(isRawDescriptor(parseVmdkDescriptor(SESPARSE))).toBe(false)
     expect(isRawDescriptor(parseVmdkDescriptor(VMFS.replace('VMFS "', 'VMFSSPARSE "')))).toBe(false)
-    expect(isRawDescriptor(parseVmdkDescriptor(VMFS.replace('RW 32768 VMFS "disk1-snapshot-84-flat.vmdk"', 'RW 32768 VMFSRDM "disk1-rdm.vmdk"')))).toBe(false)
+    expect(
+      isRawDescriptor(
+        parseVmdkDescriptor(VMFS.replace('RW 32768 VMFS "disk1-snapshot-84-flat.vmdk"', 'RW 32768 VMFSRDM "disk1-rdm.vmdk"')),
+      ),
+    ).toBe(false)
     expect(isRawDescriptor(parseVmdkDescriptor(VMFS.replace('parentCID=ffffffff', 'parentCID=1234abcd')))).toBe(false)
     expect(isRawDescriptor(parseVmdkDescriptor(VMFS.replace(/^RW .*$/m, '')))).toBe(false)
   })

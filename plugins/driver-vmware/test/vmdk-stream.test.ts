@@ -58,7 +58,11 @@ describe('streamOptimized VMDK → raw', () => {
   const a = randomBytes(GRAIN)
   const b = randomBytes(GRAIN)
   const capacity = 10 * 128 - 64 // 9.5 grains: the last grain is cut at the capacity
-  const vmdk = buildVmdk(capacity, [[128, a], [3 * 128, b], [9 * 128, Buffer.concat([b.subarray(0, GRAIN / 2), Buffer.alloc(GRAIN / 2, 7)])]])
+  const vmdk = buildVmdk(capacity, [
+    [128, a],
+    [3 * 128, b],
+    [9 * 128, Buffer.concat([b.subarray(0, GRAIN / 2), Buffer.alloc(GRAIN / 2, 7)])],
+  ])
   const want = Buffer.alloc(capacity * SECTOR)
   a.copy(want, 128 * SECTOR)
   b.copy(want, 3 * 128 * SECTOR)
@@ -87,7 +91,10 @@ describe('streamOptimized VMDK → raw', () => {
 
   it('refuses what it cannot read sequentially', async () => {
     await expect(decode(Buffer.alloc(SECTOR))).rejects.toThrow(/no KDMV magic/)
-    const outOfOrder = buildVmdk(1024, [[256, a], [128, b]])
+    const outOfOrder = buildVmdk(1024, [
+      [256, a],
+      [128, b],
+    ])
     await expect(decode(outOfOrder)).rejects.toThrow(/out of order/)
   })
 
@@ -98,7 +105,17 @@ describe('streamOptimized VMDK → raw', () => {
       randomBytes(1 << 20).copy(raw, 1 << 20)
       randomBytes(12345).copy(raw, (6 << 20) + 777)
       writeFileSync(join(dir, 'in.raw'), raw)
-      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', join(dir, 'in.raw'), join(dir, 'out.vmdk')])
+      execFileSync('qemu-img', [
+        'convert',
+        '-f',
+        'raw',
+        '-O',
+        'vmdk',
+        '-o',
+        'subformat=streamOptimized',
+        join(dir, 'in.raw'),
+        join(dir, 'out.vmdk'),
+      ])
       const got = await decode(readFileSync(join(dir, 'out.vmdk')), 65536)
       expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'))
     } finally {

@@ -18,7 +18,11 @@ describe('vim25 envelope', () => {
   it('keeps argument order, repeats arrays and types polymorphic arguments', () => {
     const xml = toXml('specSet', {
       propSet: { type: 'VirtualMachine', pathSet: ['name', 'parent'] },
-      objectSet: { obj: moref('ContainerView', 'session[1]v'), skip: true, selectSet: { '@type': 'TraversalSpec', name: 'view', path: 'view', skip: false } },
+      objectSet: {
+        obj: moref('ContainerView', 'session[1]v'),
+        skip: true,
+        selectSet: { '@type': 'TraversalSpec', name: 'view', path: 'view', skip: false },
+      },
     })
     expect(xml).toBe(
       '<specSet><propSet><type>VirtualMachine</type><pathSet>name</pathSet><pathSet>parent</pathSet></propSet>' +
@@ -34,11 +38,21 @@ describe('response parsing', () => {
     const page2 = readObjects(readResponse('ContinueRetrievePropertiesEx', 200, fixture('retrieve-page2-vcenter.xml')))
     expect(page1[0]).toEqual({
       obj: { type: 'VirtualMachine', value: 'vm-1' },
-      props: { name: 'web & <db>', 'runtime.host': { type: 'HostSystem', value: 'host-21' }, 'runtime.powerState': 'poweredOn', parent: { type: 'Folder', value: 'group-v3' } },
+      props: {
+        name: 'web & <db>',
+        'runtime.host': { type: 'HostSystem', value: 'host-21' },
+        'runtime.powerState': 'poweredOn',
+        parent: { type: 'Folder', value: 'group-v3' },
+      },
       missing: [],
     })
     // Same shapes from vCenter's xsi: spelling.
-    expect(page2[0]!.props).toEqual({ name: 'db-01', 'runtime.host': { type: 'HostSystem', value: 'host-22' }, 'runtime.powerState': 'poweredOff', parent: { type: 'Folder', value: 'group-v3' } })
+    expect(page2[0]!.props).toEqual({
+      name: 'db-01',
+      'runtime.host': { type: 'HostSystem', value: 'host-22' },
+      'runtime.powerState': 'poweredOff',
+      parent: { type: 'Folder', value: 'group-v3' },
+    })
     expect(page2[1]!.missing).toEqual(['runtime.host'])
   })
 

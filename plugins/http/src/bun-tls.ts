@@ -38,16 +38,19 @@ export async function bunFetchTls(endpoint: URL, tls: TlsSettings, what = endpoi
 function peerChain(endpoint: URL, what: string): Promise<DetailedPeerCertificate[]> {
   const port = Number(endpoint.port || 443)
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: endpoint.hostname, port, ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }), rejectUnauthorized: false }, () => {
-      const out: DetailedPeerCertificate[] = []
-      let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true)
-      while (cert?.raw && !out.some((c) => c.raw.equals(cert!.raw))) {
-        out.push(cert)
-        cert = cert.issuerCertificate
-      }
-      socket.destroy()
-      resolve(out)
-    })
+    const socket = tlsConnect(
+      { host: endpoint.hostname, port, ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }), rejectUnauthorized: false },
+      () => {
+        const out: DetailedPeerCertificate[] = []
+        let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true)
+        while (cert?.raw && !out.some((c) => c.raw.equals(cert!.raw))) {
+          out.push(cert)
+          cert = cert.issuerCertificate
+        }
+        socket.destroy()
+        resolve(out)
+      },
+    )
     socket.once('error', (error) => reject(networkError(error, { what, endpoint })))
   })
 }

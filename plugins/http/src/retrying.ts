@@ -60,7 +60,12 @@ export async function retrying<T>(fn: (attempt: number) => Promise<T>, o: RetryO
     }
     const retryAfter = attempt < max ? o.retryAnswer?.(value) : undefined
     if (retryAfter === undefined) return value
-    await pause(o, attempt, (value as { status?: unknown })?.status ? `HTTP ${String((value as { status: unknown }).status)}` : 'answer', retryAfter)
+    await pause(
+      o,
+      attempt,
+      (value as { status?: unknown })?.status ? `HTTP ${String((value as { status: unknown }).status)}` : 'answer',
+      retryAfter,
+    )
   }
 }
 

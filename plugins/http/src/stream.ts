@@ -34,7 +34,13 @@ export async function streamRequest(pool: HttpPool, url: string, o: StreamReques
     } as RequestInit)
     return { status: res.status, headers: res.headers, body: res.body ? Readable.fromWeb(res.body as never) : Readable.from([]) }
   }
-  const r = await request(url, { method: o.method, headers: o.headers, ...(o.body ? { body: o.body } : {}), ...(o.signal ? { signal: o.signal } : {}), dispatcher: pool.agent })
+  const r = await request(url, {
+    method: o.method,
+    headers: o.headers,
+    ...(o.body ? { body: o.body } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    dispatcher: pool.agent,
+  })
   const headers = new Headers(Object.entries(r.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as [string, string]] : [])))
   return { status: r.statusCode, headers, body: r.body }
 }

@@ -23,9 +23,13 @@ const ALGORITHM_BY_LENGTH: Record<number, 'sha1' | 'sha256'> = { 40: 'sha1', 64:
 export function normalizeThumbprint(tp: string): string {
   const hex = tp.replace(/[^0-9a-fA-F]/g, '').toUpperCase()
   if (!ALGORITHM_BY_LENGTH[hex.length]) {
-    throw new GutsError('GUTS_CONFIG_INVALID', `The thumbprint "${tp}" is neither a SHA-1 (40 hex digits, e.g. 2C:11:ED:…) nor a SHA-256 (64 hex digits) fingerprint.`, {
-      suggestions: ['Get it with: openssl s_client -connect HOST:443 </dev/null | openssl x509 -noout -fingerprint -sha256'],
-    })
+    throw new GutsError(
+      'GUTS_CONFIG_INVALID',
+      `The thumbprint "${tp}" is neither a SHA-1 (40 hex digits, e.g. 2C:11:ED:…) nor a SHA-256 (64 hex digits) fingerprint.`,
+      {
+        suggestions: ['Get it with: openssl s_client -connect HOST:443 </dev/null | openssl x509 -noout -fingerprint -sha256'],
+      },
+    )
   }
   return hex.match(/../g)!.join(':')
 }

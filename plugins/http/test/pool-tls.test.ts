@@ -34,23 +34,37 @@ async function get(tls: TlsSettings): Promise<string> {
 
 describe('HttpPool trust settings', () => {
   it('accepts the server with its CA, its SHA-1 or SHA-256 pin (any case), or insecure', async () => {
-    for (const tls of [{ caCert: cert.certPath }, { thumbprint: cert.sha1.toLowerCase() }, { thumbprint: cert.sha256.replace(/:/g, '') }, { insecure: true }]) {
+    for (const tls of [
+      { caCert: cert.certPath },
+      { thumbprint: cert.sha1.toLowerCase() },
+      { thumbprint: cert.sha256.replace(/:/g, '') },
+      { insecure: true },
+    ]) {
       expect(await get(tls)).toBe('hello')
     }
   })
 
   it('refuses it by default, as a TLS failure (GUTS_AUTH_FAILED, not retryable)', async () => {
-    await expect(get({})).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', retryable: false, message: expect.stringMatching(/^TLS verification failed for the test server/) })
+    await expect(get({})).rejects.toMatchObject({
+      code: 'GUTS_AUTH_FAILED',
+      retryable: false,
+      message: expect.stringMatching(/^TLS verification failed for the test server/),
+    })
   })
 
   it('refuses another pinned certificate', async () => {
-    await expect(get({ thumbprint: cert.sha256.replace('A3:', 'A4:') })).rejects.toMatchObject({ code: 'GUTS_AUTH_FAILED', message: expect.stringMatching(/TLS pin failed/) })
+    await expect(get({ thumbprint: cert.sha256.replace('A3:', 'A4:') })).rejects.toMatchObject({
+      code: 'GUTS_AUTH_FAILED',
+      message: expect.stringMatching(/TLS pin failed/),
+    })
   })
 })
 
 describe('thumbprints', () => {
   it('normalises SHA-1 and SHA-256 pins and rejects anything else', () => {
-    expect(normalizeThumbprint('2c11edd713877db57418b81c42c2561f0db95bb9')).toBe('2C:11:ED:D7:13:87:7D:B5:74:18:B8:1C:42:C2:56:1F:0D:B9:5B:B9')
+    expect(normalizeThumbprint('2c11edd713877db57418b81c42c2561f0db95bb9')).toBe(
+      '2C:11:ED:D7:13:87:7D:B5:74:18:B8:1C:42:C2:56:1F:0D:B9:5B:B9',
+    )
     expect(normalizeThumbprint(cert.sha256.toLowerCase())).toBe(cert.sha256)
     expect(() => normalizeThumbprint('AA:BB')).toThrow(/40 hex digits/)
   })

@@ -16,8 +16,12 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: num
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 }
 
-const reset = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) })
-const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })
+const reset = Object.assign(new TypeError('fetch failed'), {
+  cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+})
+const refused = Object.assign(new TypeError('fetch failed'), {
+  cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+})
 
 describe('retrying', () => {
   it('repeats an idempotent call after a dropped connection, and a non-idempotent one never', async () => {
@@ -29,7 +33,15 @@ describe('retrying', () => {
     expect(retries).toHaveLength(1)
     const once = await serve((req) => req.socket.destroy())
     let calls = 0
-    await expect(retrying(async () => { calls++; return (await pool.fetch(once, { method: 'POST' })).text() }, { idempotent: false })).rejects.toThrow()
+    await expect(
+      retrying(
+        async () => {
+          calls++
+          return (await pool.fetch(once, { method: 'POST' })).text()
+        },
+        { idempotent: false },
+      ),
+    ).rejects.toThrow()
     expect(calls).toBe(1)
     await pool.close()
   })
@@ -37,14 +49,33 @@ describe('retrying', () => {
   it('repeats 503 and 429 answers with Retry-After, up to the attempts, then returns the last answer', async () => {
     const url = await serve((_req, res, n) => (n < 2 ? res.writeHead(n ? 429 : 503, { 'retry-after': '0' }).end() : res.end('ok')))
     const pool = new HttpPool({})
-    const done = await retrying(() => pool.fetch(url).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() })), { idempotent: true, retryAnswer: retryableStatus(true) })
+    const done = await retrying(() => pool.fetch(url).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() })), {
+      idempotent: true,
+      retryAnswer: retryableStatus(true),
+    })
     expect(done).toMatchObject({ status: 200, text: 'ok' })
     const always = await serve((_req, res) => res.writeHead(503, { 'retry-after': '0' }).end())
     let calls = 0
-    const last = await retrying(async () => { calls++; const r = await pool.fetch(always); await r.text(); return r }, { idempotent: true, attempts: 2, retryAnswer: retryableStatus(true) })
+    const last = await retrying(
+      async () => {
+        calls++
+        const r = await pool.fetch(always)
+        await r.text()
+        return r
+      },
+      { idempotent: true, attempts: 2, retryAnswer: retryableStatus(true) },
+    )
     expect([last.status, calls]).toEqual([503, 3])
     calls = 0
-    await retrying(async () => { calls++; const r = await pool.fetch(always, { method: 'POST' }); await r.text(); return r }, { idempotent: false, retryAnswer: retryableStatus(false) })
+    await retrying(
+      async () => {
+        calls++
+        const r = await pool.fetch(always, { method: 'POST' })
+        await r.text()
+        return r
+      },
+      { idempotent: false, retryAnswer: retryableStatus(false) },
+    )
     expect(calls).toBe(1)
     await pool.close()
   })
@@ -61,7 +92,15 @@ describe('retrying', () => {
     const c = new AbortController()
     c.abort()
     let calls = 0
-    await expect(retrying(async () => { calls++; throw reset }, { idempotent: true, signal: c.signal })).rejects.toBe(reset)
+    await expect(
+      retrying(
+        async () => {
+          calls++
+          throw reset
+        },
+        { idempotent: true, signal: c.signal },
+      ),
+    ).rejects.toBe(reset)
     expect(calls).toBe(1)
   })
 })

@@ -40,7 +40,8 @@ async function call(tls: { caCert?: string; insecure?: boolean }, method: 'GET' 
   const pool = new HttpPool(tls)
   try {
     const r = await streamRequest(pool, url, {
-      method, headers: {},
+      method,
+      headers: {},
       ...(method === 'PUT' ? { body: Readable.from([DATA.subarray(0, 1000), DATA.subarray(1000)]) } : {}),
     })
     const chunks: Buffer[] = []

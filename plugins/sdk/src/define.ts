@@ -65,7 +65,11 @@ function checkName(name: string): void {
 
 /** Partial capabilities are completed with the defaults and frozen, so adding a flag never breaks a driver. */
 export function sourceCapabilities(partial: Partial<SourceCapabilities> = {}): SourceCapabilities {
-  return Object.freeze({ ...DEFAULT_SOURCE_CAPABILITIES, ...partial, diskAccess: Object.freeze([...(partial.diskAccess ?? DEFAULT_SOURCE_CAPABILITIES.diskAccess)]) })
+  return Object.freeze({
+    ...DEFAULT_SOURCE_CAPABILITIES,
+    ...partial,
+    diskAccess: Object.freeze([...(partial.diskAccess ?? DEFAULT_SOURCE_CAPABILITIES.diskAccess)]),
+  })
 }
 
 export function destinationCapabilities(partial: Partial<DestinationCapabilities> = {}): DestinationCapabilities {
@@ -80,9 +84,7 @@ export function destinationCapabilities(partial: Partial<DestinationCapabilities
 }
 
 /** Declares a source driver module: `export default defineSourceDriver({...})`. */
-export function defineSourceDriver<Options>(
-  module: Omit<SourceDriverModule<Options>, 'role' | 'apiVersion'>,
-): SourceDriverModule<Options> {
+export function defineSourceDriver<Options>(module: Omit<SourceDriverModule<Options>, 'role' | 'apiVersion'>): SourceDriverModule<Options> {
   checkName(module.name)
   return Object.freeze({ ...module, role: 'source' as const, apiVersion: API_VERSION })
 }

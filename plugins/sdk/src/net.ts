@@ -50,7 +50,18 @@ const TLS_CODES = new Set([
 const KINDS: [NetworkErrorKind, readonly string[]][] = [
   ['refused', ['ECONNREFUSED', 'ConnectionRefused', 'FailedToOpenSocket']],
   ['reset', ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ConnectionClosed', 'ERR_STREAM_PREMATURE_CLOSE']],
-  ['timeout', ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TimeoutError', 'client-timeout']],
+  [
+    'timeout',
+    [
+      'ETIMEDOUT',
+      'ESOCKETTIMEDOUT',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+      'TimeoutError',
+      'client-timeout',
+    ],
+  ],
   ['dns', ['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']],
   ['unreachable', ['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL']],
   ['protocol', ['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_TLS_HANDSHAKE_TIMEOUT']],
@@ -92,7 +103,10 @@ function kindOf(code: string): NetworkErrorKind | undefined {
 export function classifyNetworkError(err: unknown): NetworkErrorInfo {
   const errors = chain(err)
   const innermost = errors.at(-1)
-  const message = innermost instanceof Error || typeof (innermost as { message?: unknown })?.message === 'string' ? String((innermost as Error).message) : String(innermost)
+  const message =
+    innermost instanceof Error || typeof (innermost as { message?: unknown })?.message === 'string'
+      ? String((innermost as Error).message)
+      : String(innermost)
   const guts = errors.slice(1).find(isGutsError) ?? (isGutsError(err) ? err : undefined)
   // The innermost code is the most specific (undici wraps a TLS failure in a generic one).
   for (const e of [...errors].reverse()) {
@@ -121,12 +135,14 @@ export interface NetworkErrorContext {
 }
 
 const DEFAULT_HINTS: Record<NetworkErrorKind, readonly string[]> = {
-  tls: ['Trust the server explicitly: give the CA bundle that signed its certificate, or pin its SHA-256/SHA-1 thumbprint; skip verification (insecure: true) only in labs.'],
+  tls: [
+    'Trust the server explicitly: give the CA bundle that signed its certificate, or pin its SHA-256/SHA-1 thumbprint; skip verification (insecure: true) only in labs.',
+  ],
   protocol: ['Check the scheme and port: https:// to a plain HTTP port (or the reverse) fails this way.'],
   refused: ['Check the host and port, and that the service is running and reachable from this machine.'],
   reset: ['The connection dropped; a proxy or load balancer may be cutting it. Retrying often helps.'],
   timeout: ['The server did not answer in time: check firewalls and proxies, then retry.'],
-  dns: ['Check the host name (and this machine\'s DNS).'],
+  dns: ["Check the host name (and this machine's DNS)."],
   unreachable: ['Check routes and firewalls between this machine and the server.'],
   unknown: [],
 }
@@ -145,11 +161,18 @@ export function networkError(err: unknown, ctx: NetworkErrorContext): GutsError 
   const suggestions = [...(ctx.hints?.[info.kind] ?? DEFAULT_HINTS[info.kind])]
   const details = { ...ctx.details, network: { kind: info.kind, ...(info.code ? { code: info.code } : {}) } }
   if (info.kind === 'tls') {
-    return new GutsError('GUTS_AUTH_FAILED', `TLS verification failed for ${ctx.what} at ${origin}: ${detail}`, { cause: err, suggestions, details })
+    return new GutsError('GUTS_AUTH_FAILED', `TLS verification failed for ${ctx.what} at ${origin}: ${detail}`, {
+      cause: err,
+      suggestions,
+      details,
+    })
   }
   const retryable = info.kind === 'reset' || info.kind === 'timeout' || info.code === 'EAI_AGAIN' || info.kind === 'unknown'
   const verb = info.kind === 'timeout' || info.kind === 'reset' || info.kind === 'unknown' ? 'did not answer' : 'cannot be reached'
-  const message = info.kind === 'refused' || info.kind === 'dns' || info.kind === 'unreachable' ? `Cannot reach ${ctx.what} at ${origin}: ${detail}` : `${ctx.what} at ${origin} ${verb}: ${detail}`
+  const message =
+    info.kind === 'refused' || info.kind === 'dns' || info.kind === 'unreachable'
+      ? `Cannot reach ${ctx.what} at ${origin}: ${detail}`
+      : `${ctx.what} at ${origin} ${verb}: ${detail}`
   return new GutsError('GUTS_UNREACHABLE', message, { cause: err, retryable, suggestions, details })
 }
 

@@ -35,14 +35,14 @@ export type DiskSource = {
       open(signal: AbortSignal): Promise<Readable>
     }
 ) & {
-  /**
-   * Optional random access to the raw disk: the bytes `[offset, offset + length)`. Delta syncs of a
-   * warm migration read only the changed extents through it; without it the core streams the whole
-   * disk and keeps only the changed extents (correct, but every sync moves the whole disk). A driver
-   * may offer it for some disks or sessions and not others.
-   */
-  readRange?(offset: number, length: number, signal: AbortSignal): Promise<Readable>
-}
+    /**
+     * Optional random access to the raw disk: the bytes `[offset, offset + length)`. Delta syncs of a
+     * warm migration read only the changed extents through it; without it the core streams the whole
+     * disk and keeps only the changed extents (correct, but every sync moves the whole disk). A driver
+     * may offer it for some disks or sessions and not others.
+     */
+    readRange?(offset: number, length: number, signal: AbortSignal): Promise<Readable>
+  }
 
 /**
  * What `beginExport` returns: plain JSON, persisted by the core, so that another process can call

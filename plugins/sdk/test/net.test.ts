@@ -5,7 +5,8 @@ import { GutsError } from '../src/errors.js'
 import { classifyNetworkError, isBun, networkError } from '../src/net.js'
 
 /** What undici's fetch throws: `TypeError: fetch failed` with the real error as cause. */
-const undici = (code: string, message: string): Error => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) })
+const undici = (code: string, message: string): Error =>
+  Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) })
 /** What Bun's fetch throws: the code on the error itself. */
 const bun = (code: string, message: string): Error => Object.assign(new TypeError(message), { code })
 
@@ -44,7 +45,9 @@ describe('classifyNetworkError', () => {
     expect(classifyNetworkError(Object.assign(new Error('The operation timed out.'), { name: 'TimeoutError' })).kind).toBe('timeout')
     expect(classifyNetworkError('just a string')).toMatchObject({ kind: 'unknown', message: 'just a string' })
     // ssh2, for SSH clients: a handshake timeout has a level and no code.
-    expect(classifyNetworkError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' })).kind).toBe('timeout')
+    expect(classifyNetworkError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' })).kind).toBe(
+      'timeout',
+    )
   })
 
   it('finds a GutsError a TLS connector put in the chain', () => {
@@ -67,10 +70,18 @@ describe('networkError', () => {
 
   it('a TLS verification failure is GUTS_AUTH_FAILED, not retryable, with trust suggestions', () => {
     const e = networkError(undici('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), ctx)
-    expect(e).toMatchObject({ code: 'GUTS_AUTH_FAILED', retryable: false, details: { network: { kind: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN' } } })
-    expect(e.message).toBe('TLS verification failed for OpenStack identity at http://127.0.0.1:5000: self-signed certificate in certificate chain')
+    expect(e).toMatchObject({
+      code: 'GUTS_AUTH_FAILED',
+      retryable: false,
+      details: { network: { kind: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN' } },
+    })
+    expect(e.message).toBe(
+      'TLS verification failed for OpenStack identity at http://127.0.0.1:5000: self-signed certificate in certificate chain',
+    )
     expect(e.suggestions.join(' ')).toMatch(/CA bundle.*thumbprint.*insecure/)
-    expect(networkError(bun('DEPTH_ZERO_SELF_SIGNED_CERT', 'self signed certificate'), { ...ctx, hints: { tls: ['Set caCert.'] } }).suggestions).toEqual(['Set caCert.'])
+    expect(
+      networkError(bun('DEPTH_ZERO_SELF_SIGNED_CERT', 'self signed certificate'), { ...ctx, hints: { tls: ['Set caCert.'] } }).suggestions,
+    ).toEqual(['Set caCert.'])
   })
 
   it('refused and dns are unreachable, reset and timeout retryable too, with the origin only', () => {
@@ -88,7 +99,9 @@ describe('networkError', () => {
     expect(e.message).toMatch(/sending \*\*\*$/)
     const pin = new GutsError('GUTS_AUTH_FAILED', 'TLS pin failed')
     expect(networkError(new TypeError('fetch failed', { cause: pin }), ctx)).toBe(pin)
-    expect(networkError(bun('ECONNREFUSED', 'refused'), { what: 'Hyper-V', endpoint: 'hv01:22' }).message).toBe('Cannot reach Hyper-V at hv01:22: refused')
+    expect(networkError(bun('ECONNREFUSED', 'refused'), { what: 'Hyper-V', endpoint: 'hv01:22' }).message).toBe(
+      'Cannot reach Hyper-V at hv01:22: refused',
+    )
   })
 
   it('knows which runtime it is in', () => {

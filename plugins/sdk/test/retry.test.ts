@@ -18,10 +18,13 @@ describe('poll', () => {
   it('returns the first value, with growing intervals', async () => {
     let calls = 0
     const at: number[] = []
-    const value = await poll(async () => {
-      at.push(Date.now())
-      return ++calls === 4 ? 'done' : undefined
-    }, { what: 'x', intervalMs: 10, maxIntervalMs: 40, factor: 2, timeoutMs: 5_000 })
+    const value = await poll(
+      async () => {
+        at.push(Date.now())
+        return ++calls === 4 ? 'done' : undefined
+      },
+      { what: 'x', intervalMs: 10, maxIntervalMs: 40, factor: 2, timeoutMs: 5_000 },
+    )
     expect(value).toBe('done')
     expect(calls).toBe(4)
     expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(at[1]! - at[0]!)
@@ -29,20 +32,31 @@ describe('poll', () => {
 
   it('times out with GUTS_TIMEOUT naming what was awaited, after a last check at the deadline', async () => {
     let calls = 0
-    const r = poll(async () => {
-      calls++
-      return undefined
-    }, { what: 'volume v1 to become available', intervalMs: 10, timeoutMs: 50 })
-    await expect(r).rejects.toMatchObject({ code: 'GUTS_TIMEOUT', retryable: true, message: 'Timed out after 50 ms waiting for volume v1 to become available.' })
+    const r = poll(
+      async () => {
+        calls++
+        return undefined
+      },
+      { what: 'volume v1 to become available', intervalMs: 10, timeoutMs: 50 },
+    )
+    await expect(r).rejects.toMatchObject({
+      code: 'GUTS_TIMEOUT',
+      retryable: true,
+      message: 'Timed out after 50 ms waiting for volume v1 to become available.',
+    })
     expect(calls).toBeGreaterThanOrEqual(3)
   })
 
-  it('uses the caller\'s timeout error, passes failures through and stops on abort', async () => {
-    await expect(poll(async () => undefined, { what: 'x', intervalMs: 5, timeoutMs: 10, timeoutError: () => new Error('task t1 stuck') })).rejects.toThrow('task t1 stuck')
+  it("uses the caller's timeout error, passes failures through and stops on abort", async () => {
+    await expect(
+      poll(async () => undefined, { what: 'x', intervalMs: 5, timeoutMs: 10, timeoutError: () => new Error('task t1 stuck') }),
+    ).rejects.toThrow('task t1 stuck')
     await expect(poll(async () => Promise.reject(new Error('failed')), { what: 'x', timeoutMs: 100 })).rejects.toThrow('failed')
     const c = new AbortController()
     setTimeout(() => c.abort(), 20)
-    await expect(poll(async () => undefined, { what: 'x', intervalMs: 5, timeoutMs: 10_000, signal: c.signal })).rejects.toMatchObject({ code: 'GUTS_ABORTED' })
+    await expect(poll(async () => undefined, { what: 'x', intervalMs: 5, timeoutMs: 10_000, signal: c.signal })).rejects.toMatchObject({
+      code: 'GUTS_ABORTED',
+    })
   })
 })
 

@@ -11,7 +11,9 @@ export function warmLine(e: MigrationEvent): string | undefined {
         ? 'cutting over'
         : `in sync; next delta at ${clock(e.nextSyncAt)}${e.cutoverAt ? `, cutover at ${clock(e.cutoverAt)}` : ' — `guts migration cutover` when ready'}`
     case 'vm.poweroff':
-      return e.state === 'started' ? `powering the source off (${e.method === 'force' ? 'forced' : 'guest shutdown'})` : 'source powered off'
+      return e.state === 'started'
+        ? `powering the source off (${e.method === 'force' ? 'forced' : 'guest shutdown'})`
+        : 'source powered off'
     case 'vm.poweron':
       return 'source powered on again (the migration did not finish and was rolled back)'
     case 'vm.downtime':

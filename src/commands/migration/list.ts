@@ -17,8 +17,18 @@ export default class MigrationList extends BaseCommand<typeof MigrationList> {
 
   private render(rows: MigrationSummaryView[]): void {
     const at = (t: string | undefined) => t?.replace('T', ' ').slice(0, 19) ?? ''
-    const body = rows.map((m) => [short(m.id), m.name, m.interrupted ? 'interrupted' : m.status, `${m.vms.filter((v) => v.status === 'succeeded').length}/${m.vms.length}`, at(m.createdAt), at(m.finishedAt)])
+    const body = rows.map((m) => [
+      short(m.id),
+      m.name,
+      m.interrupted ? 'interrupted' : m.status,
+      `${m.vms.filter((v) => v.status === 'succeeded').length}/${m.vms.length}`,
+      at(m.createdAt),
+      at(m.finishedAt),
+    ])
     for (const line of table([['ID', 'NAME', 'STATUS', 'VMS OK', 'CREATED', 'FINISHED'], ...body])) this.log(line)
-    for (const m of rows.filter((r) => r.interrupted)) this.log(`${short(m.id)} stopped without finishing: continue it with \`guts migration resume ${short(m.id)}\`, or undo it with \`guts migration cleanup ${short(m.id)}\`.`)
+    for (const m of rows.filter((r) => r.interrupted))
+      this.log(
+        `${short(m.id)} stopped without finishing: continue it with \`guts migration resume ${short(m.id)}\`, or undo it with \`guts migration cleanup ${short(m.id)}\`.`,
+      )
   }
 }

@@ -14,6 +14,8 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<RunOutput | undefined> {
     const { args } = await this.parse(MigrationRetry)
     const service = await this.service()
-    return runAndRender(await this.runContext(), (run) => service.retryMigration(args.id, { ...run, ...(this.flags.vm ? { vms: this.flags.vm } : {}) }))
+    return runAndRender(await this.runContext(), (run) =>
+      service.retryMigration(args.id, { ...run, ...(this.flags.vm ? { vms: this.flags.vm } : {}) }),
+    )
   }
 }

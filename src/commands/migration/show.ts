@@ -22,13 +22,29 @@ export default class MigrationShow extends BaseCommand<typeof MigrationShow> {
 
   private render(report: MigrationReport, events: EventRecord[] | undefined): void {
     this.log(`${report.id}  ${report.name}  ${report.status}${report.seconds !== undefined ? `  ${report.seconds.toFixed(1)}s` : ''}`)
-    const rows = report.vms.map((v) => [v.name, v.status, v.stage ?? '', v.target ?? '', v.error ? String(v.error.message) : v.instance?.id ?? ''])
+    const rows = report.vms.map((v) => [
+      v.name,
+      v.status,
+      v.stage ?? '',
+      v.target ?? '',
+      v.error ? String(v.error.message) : (v.instance?.id ?? ''),
+    ])
     for (const line of table([['VM', 'STATUS', 'STAGE', 'TARGET', 'INSTANCE / ERROR'], ...rows])) this.log(line)
     for (const v of report.vms) {
-      if (v.warm) this.log(`  ${v.name} warm: ${v.warm.syncs} sync(s), last ${v.warm.lastSyncAt}${v.warm.cutOver ? ', cut over' : ' — `guts migration cutover ' + short(report.id) + '` when ready'}`)
-      if (v.downtime) this.log(`  ${v.name} downtime ${v.downtime.seconds.toFixed(1)}s (source off ${v.downtime.poweredOffAt} → running ${v.downtime.runningAt})`)
+      if (v.warm)
+        this.log(
+          `  ${v.name} warm: ${v.warm.syncs} sync(s), last ${v.warm.lastSyncAt}${v.warm.cutOver ? ', cut over' : ' — `guts migration cutover ' + short(report.id) + '` when ready'}`,
+        )
+      if (v.downtime)
+        this.log(
+          `  ${v.name} downtime ${v.downtime.seconds.toFixed(1)}s (source off ${v.downtime.poweredOffAt} → running ${v.downtime.runningAt})`,
+        )
     }
-    for (const v of report.vms) for (const d of v.disks) this.log(`  ${v.name} ${d.id}: ${bytes(d.virtualSize)}${d.route ? ` via ${d.route}` : ' (not transferred)'}${d.sha256 ? ` sha256=${d.sha256}` : ''}`)
+    for (const v of report.vms)
+      for (const d of v.disks)
+        this.log(
+          `  ${v.name} ${d.id}: ${bytes(d.virtualSize)}${d.route ? ` via ${d.route}` : ' (not transferred)'}${d.sha256 ? ` sha256=${d.sha256}` : ''}`,
+        )
     for (const e of events ?? []) this.log(`${e.at} #${e.seq} ${e.type}${e.vmKey ? ` ${e.vmKey}` : ''} ${JSON.stringify(e.data)}`)
   }
 }

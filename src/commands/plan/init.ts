@@ -9,7 +9,8 @@ import { draftFromFlags } from '../../cli/draft-flags.js'
 
 export default class PlanInit extends BaseCommand<typeof PlanInit> {
   static override summary = 'Write a migration plan, interactively or from flags'
-  static override description = 'On a terminal it asks for the source and what it needs (the options your environment already supplies are not asked; advanced ones only if you want them), connects — asking again if that fails —, lists the VMs to pick and asks for network mappings. Without a terminal, give --source, --destination and --vm (and their options) instead. Only what you give is written; the plan is validated before it is written.'
+  static override description =
+    'On a terminal it asks for the source and what it needs (the options your environment already supplies are not asked; advanced ones only if you want them), connects — asking again if that fails —, lists the VMs to pick and asks for network mappings. Without a terminal, give --source, --destination and --vm (and their options) instead. Only what you give is written; the plan is validated before it is written.'
   static override examples = [
     '<%= config.bin %> plan init',
     '<%= config.bin %> plan init --source files --source-option path=./vms --destination local --destination-option directory=./out --vm web-01 --network "VM Network=private" --out plan.yaml',
@@ -29,7 +30,10 @@ export default class PlanInit extends BaseCommand<typeof PlanInit> {
 
   async run(): Promise<{ file: string; vms: string[]; source: string; destination: string }> {
     const f = this.flags
-    if (existsSync(f.out) && !f.force) throw new GutsError('GUTS_USAGE', `${f.out} already exists.`, { suggestions: ['Pass --force to overwrite it, or --out to write elsewhere.'] })
+    if (existsSync(f.out) && !f.force)
+      throw new GutsError('GUTS_USAGE', `${f.out} already exists.`, {
+        suggestions: ['Pass --force to overwrite it, or --out to write elsewhere.'],
+      })
     const service = await this.service()
     const draft = draftFromFlags(f) ?? (await planWizard(service, await this.asker(), f.name ? { name: f.name } : {}))
     const text = await service.draftPlan(draft, f.out).catch((e: unknown) => Promise.reject(inFlagWords(e)))
@@ -41,7 +45,10 @@ export default class PlanInit extends BaseCommand<typeof PlanInit> {
   private async asker() {
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new GutsError('GUTS_USAGE', 'guts plan init asks questions and needs a terminal.', {
-        suggestions: ['Give the answers as flags: --source <driver> --source-option key=value … --destination <driver> --destination-option key=value … --vm <name> --network from=to --out plan.yaml', 'Or copy examples/quickstart.yaml and edit it (`guts plan schema` documents every field).'],
+        suggestions: [
+          'Give the answers as flags: --source <driver> --source-option key=value … --destination <driver> --destination-option key=value … --vm <name> --network from=to --out plan.yaml',
+          'Or copy examples/quickstart.yaml and edit it (`guts plan schema` documents every field).',
+        ],
       })
     }
     return terminalAsker((line) => this.logToStderr(line))

@@ -14,7 +14,11 @@ export default class VmList extends BaseCommand<typeof VmList> {
     '<%= config.bin %> vm list --source wave-1.yaml --name "app-*" --json',
   ]
   static override flags = {
-    source: Flags.string({ char: 's', description: 'Source profile name (guts.config.yaml profiles.sources) or plan file', exclusive: ['plan'] }),
+    source: Flags.string({
+      char: 's',
+      description: 'Source profile name (guts.config.yaml profiles.sources) or plan file',
+      exclusive: ['plan'],
+    }),
     plan: Flags.string({ description: 'Plan whose source to list (same as --source <plan file>)', exclusive: ['source'] }),
     name: Flags.string({ description: 'Glob on the VM name' }),
     folder: Flags.string({ description: 'Folder / path prefix' }),
@@ -28,7 +32,11 @@ export default class VmList extends BaseCommand<typeof VmList> {
     const { source, planFile } = await inventorySourceOf(this.flags)
     const service = await this.service(planFile ? { configFrom: dirname(planFile) } : {})
     const vms = await service.listSourceVms(source, query).catch((e: unknown) => Promise.reject(withSourceFlagHint(e)))
-    for (const line of table([['NAME', 'ID', 'POWER', 'FOLDER', 'HOST'], ...vms.map((v) => [v.name, v.id, v.powerState, v.folder ?? '', v.host ?? ''])])) this.log(line)
+    for (const line of table([
+      ['NAME', 'ID', 'POWER', 'FOLDER', 'HOST'],
+      ...vms.map((v) => [v.name, v.id, v.powerState, v.folder ?? '', v.host ?? '']),
+    ]))
+      this.log(line)
     return vms
   }
 }

@@ -11,8 +11,15 @@ export interface LoadedConfig {
 }
 
 const SEARCH_PLACES = [
-  'guts.config.yaml', 'guts.config.yml', 'guts.config.json', 'guts.config.js', 'guts.config.mjs',
-  '.gutsrc', '.gutsrc.yaml', '.gutsrc.yml', '.gutsrc.json',
+  'guts.config.yaml',
+  'guts.config.yml',
+  'guts.config.json',
+  'guts.config.js',
+  'guts.config.mjs',
+  '.gutsrc',
+  '.gutsrc.yaml',
+  '.gutsrc.yml',
+  '.gutsrc.json',
 ]
 
 /**

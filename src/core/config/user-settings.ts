@@ -30,7 +30,13 @@ export function settingsDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Opens the settings store (conf is imported only when a command needs it, to keep start-up fast). */
 export async function openUserSettings(env: NodeJS.ProcessEnv = process.env) {
   const { default: Conf } = await import('conf')
-  const store = new Conf<UserSettings>({ projectName: 'guts', cwd: settingsDir(env), configName: 'settings', schema: SCHEMA as never, clearInvalidConfig: false })
+  const store = new Conf<UserSettings>({
+    projectName: 'guts',
+    cwd: settingsDir(env),
+    configName: 'settings',
+    schema: SCHEMA as never,
+    clearInvalidConfig: false,
+  })
   return {
     path: store.path,
     all: (): UserSettings => ({ ...store.store }),

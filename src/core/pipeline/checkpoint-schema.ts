@@ -12,7 +12,12 @@ import { defaultsSchema } from '../plan/schema.js'
 const json = z.record(z.string(), z.json())
 const ref = z.looseObject({ id: z.string(), name: z.string() })
 const format = z.enum(DISK_FORMATS as unknown as [string, ...string[]])
-const finding = z.looseObject({ severity: z.enum(['error', 'warning', 'info']), code: z.string(), message: z.string(), ref: z.string().optional() })
+const finding = z.looseObject({
+  severity: z.enum(['error', 'warning', 'info']),
+  code: z.string(),
+  message: z.string(),
+  ref: z.string().optional(),
+})
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'a date and time')
 
 const job = z.looseObject({
@@ -39,7 +44,12 @@ const descriptor = z.looseObject({
   extra: json.optional(),
 })
 
-const exportSession = z.looseObject({ vm: ref, mode: z.enum(['cold', 'snapshot']), data: json, changeIds: z.record(z.string(), z.string()).optional() })
+const exportSession = z.looseObject({
+  vm: ref,
+  mode: z.enum(['cold', 'snapshot']),
+  data: json,
+  changeIds: z.record(z.string(), z.string()).optional(),
+})
 const importSession = z.looseObject({ vm: ref, data: json })
 const instance = z.looseObject({ id: z.string().min(1), data: json })
 
@@ -49,7 +59,10 @@ const committedDisk = z.looseObject({
   virtualSize: z.number().nonnegative(),
   bytesWritten: z.number().nonnegative(),
   format,
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   committed: z.literal(true),
   target: z.strictObject({ kind: z.literal('file'), path: z.string().min(1), format }).optional(),
 })
@@ -87,7 +100,8 @@ export function parseCheckpoint(stored: JsonObject, vmKey?: string): z.output<ty
   if (result.success) return result.data
   const issue = result.error.issues[0]!
   const path = pathText(issue.path)
-  const vm = vmKey ?? (typeof (stored.job as JsonObject | undefined)?.key === 'string' ? String((stored.job as JsonObject).key) : 'unknown VM')
+  const vm =
+    vmKey ?? (typeof (stored.job as JsonObject | undefined)?.key === 'string' ? String((stored.job as JsonObject).key) : 'unknown VM')
   throw new GutsError('GUTS_STATE_ERROR', `The stored checkpoint of VM "${vm}" is not valid at ${path}: ${issue.message}`, {
     ref: vm,
     details: { vm, path, issues: result.error.issues.slice(0, 5).map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },

@@ -6,14 +6,30 @@ import { toJson, type VmCheckpoint } from './vm-job.js'
 export type CheckpointPatch = { [K in keyof VmCheckpoint]?: VmCheckpoint[K] | null }
 
 /** What a rolled-back VM keeps (its job and descriptor), so a retry starts clean. */
-export const ROLLED_BACK: CheckpointPatch = { preflight: null, exportSession: null, importSession: null, disks: null, instance: null, verify: null, warm: null, poweredOffAt: null, downtime: null }
+export const ROLLED_BACK: CheckpointPatch = {
+  preflight: null,
+  exportSession: null,
+  importSession: null,
+  disks: null,
+  instance: null,
+  verify: null,
+  warm: null,
+  poweredOffAt: null,
+  downtime: null,
+}
 
 /**
  * Writes a checkpoint patch to the store, with any status fields of the same record update. The
  * one place a checkpoint is written: through {@link Checkpoints.save} while a VM runs, directly by
  * the migration-level steps (a job queued, a plan-wide preflight, a cleanup) that hold no VM copy.
  */
-export async function storeCheckpoint(store: StateStore, migrationId: string, vmKey: string, patch: CheckpointPatch, record: Omit<VmPatch, 'checkpoint'> = {}): Promise<void> {
+export async function storeCheckpoint(
+  store: StateStore,
+  migrationId: string,
+  vmKey: string,
+  patch: CheckpointPatch,
+  record: Omit<VmPatch, 'checkpoint'> = {},
+): Promise<void> {
   await store.upsertVm(migrationId, vmKey, { ...record, checkpoint: toJson(patch) })
 }
 

@@ -26,7 +26,10 @@ export async function cleanupMigration(o: {
 }): Promise<{ cleaned: string[]; failed: string[] }> {
   const { store, migration } = o
   if (await isLive(store, migration.id)) {
-    throw new GutsError('GUTS_CONFLICT', `Migration ${migration.id.slice(0, 8)} is running (${(await store.getLease(migration.id))?.owner ?? 'another process'}); cancel it first.`)
+    throw new GutsError(
+      'GUTS_CONFLICT',
+      `Migration ${migration.id.slice(0, 8)} is running (${(await store.getLease(migration.id))?.owner ?? 'another process'}); cancel it first.`,
+    )
   }
   const vms = (await store.listVms(migration.id)).filter((v) => v.status !== 'succeeded')
   const cleaned: string[] = []
@@ -45,8 +48,25 @@ export async function cleanupMigration(o: {
     const needSource = todo.some((t) => t.cp.exportSession) || Boolean(source.releaseLeftovers && source.capabilities.liveExport)
     await Promise.all([destination.connect(base), needSource ? source.connect(base) : undefined])
     for (const { v, cp, leftovers } of todo) {
-      const ctx = await vmDriverContext({ store, migrationId: migration.id, vmKey: v.vmKey, workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey), signal, emit: o.emit })
-      const ok = await rollbackVm({ store, migrationId: migration.id, vmKey: v.vmKey, checkpoint: cp, drivers: { source, destination }, ctx, outcome: 'failed', emit: o.emit, leftovers })
+      const ctx = await vmDriverContext({
+        store,
+        migrationId: migration.id,
+        vmKey: v.vmKey,
+        workDir: vmWorkDir(o.workRoot, migration.id, v.vmKey),
+        signal,
+        emit: o.emit,
+      })
+      const ok = await rollbackVm({
+        store,
+        migrationId: migration.id,
+        vmKey: v.vmKey,
+        checkpoint: cp,
+        drivers: { source, destination },
+        ctx,
+        outcome: 'failed',
+        emit: o.emit,
+        leftovers,
+      })
       if (ok) {
         await storeCheckpoint(store, migration.id, v.vmKey, ROLLED_BACK, { status: 'rolled-back', stage: 'discover' })
         cleaned.push(v.vmKey)
@@ -72,7 +92,13 @@ interface CleanupTodo {
  * The VMs with something to undo. Leftovers are asked for by the VM's marks (the same tags the
  * mapping gave the destination), so resources whose undo entries were never written are found too.
  */
-async function vmsToClean(o: { store: StateStore; migrationId: string; vms: VmRecord[]; destination: DestinationDriver; ctx: DriverContext }): Promise<CleanupTodo[]> {
+async function vmsToClean(o: {
+  store: StateStore
+  migrationId: string
+  vms: VmRecord[]
+  destination: DestinationDriver
+  ctx: DriverContext
+}): Promise<CleanupTodo[]> {
   const todo: CleanupTodo[] = []
   let connected = false
   for (const v of o.vms) {
@@ -85,7 +111,8 @@ async function vmsToClean(o: { store: StateStore; migrationId: string; vms: VmRe
       leftovers = await o.destination.findLeftovers(targetMapping(cp.job, o.migrationId, {}).tags, o.ctx)
     }
     // Past preflight, a VM may hold a source snapshot no session recorded (found by its marks) or warm replicas.
-    if (leftovers.length || pending.length || cp.exportSession || cp.importSession || cp.warm || cp.preflight) todo.push({ v, cp, leftovers })
+    if (leftovers.length || pending.length || cp.exportSession || cp.importSession || cp.warm || cp.preflight)
+      todo.push({ v, cp, leftovers })
   }
   return todo
 }

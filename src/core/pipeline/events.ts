@@ -14,8 +14,25 @@ export type MigrationEvent =
   | { type: 'vm.stage'; vm: string; stage: Stage; state: 'started' | 'done' | 'skipped' }
   | { type: 'vm.finding'; vm: string; finding: Finding }
   | { type: 'disk.progress'; vm: string; disk: string; bytes: number; total: number }
-  | { type: 'disk.done'; vm: string; disk: string; route: string; virtualSize: number; bytesWritten: number; seconds: number; sha256?: string }
-  | { type: 'vm.sync'; vm: string; sync: number; kind: 'full' | 'delta' | 'final'; bytesChanged: number; bytesMoved: number; seconds: number }
+  | {
+      type: 'disk.done'
+      vm: string
+      disk: string
+      route: string
+      virtualSize: number
+      bytesWritten: number
+      seconds: number
+      sha256?: string
+    }
+  | {
+      type: 'vm.sync'
+      vm: string
+      sync: number
+      kind: 'full' | 'delta' | 'final'
+      bytesChanged: number
+      bytesMoved: number
+      seconds: number
+    }
   | { type: 'vm.warm'; vm: string; state: 'waiting' | 'cutover'; nextSyncAt?: string; cutoverAt?: string }
   | { type: 'vm.poweroff'; vm: string; state: 'started' | 'done'; method: 'shutdown' | 'force' }
   | { type: 'vm.poweron'; vm: string }

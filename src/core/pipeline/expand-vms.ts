@@ -22,24 +22,40 @@ export async function expandVms(plan: Plan, source: SourceDriver, ctx: DriverCon
   for (const [i, entry] of plan.vms.entries()) {
     let found: VmSummary[]
     if (entry.match) {
-      found = await collect(source.listVms({ ...(entry.match.name ? { name: entry.match.name } : {}), ...(entry.match.folder ? { folder: entry.match.folder } : {}) }, ctx))
+      found = await collect(
+        source.listVms(
+          { ...(entry.match.name ? { name: entry.match.name } : {}), ...(entry.match.folder ? { folder: entry.match.folder } : {}) },
+          ctx,
+        ),
+      )
     } else if (entry.name !== undefined) {
       found = (await collect(source.listVms({ name: entry.name }, ctx))).filter((v) => v.name === entry.name)
     } else {
       found = (await all()).filter((v) => v.id === entry.id)
     }
     if (!found.length) {
-      const what = entry.match ? `matching ${JSON.stringify(entry.match)}` : entry.name !== undefined ? `named "${entry.name}"` : `with id "${entry.id}"`
+      const what = entry.match
+        ? `matching ${JSON.stringify(entry.match)}`
+        : entry.name !== undefined
+          ? `named "${entry.name}"`
+          : `with id "${entry.id}"`
       missing.push({
-        key: entry.name ?? entry.id ?? `vms[${i}]`, planIndex: i,
-        error: new GutsError('GUTS_NOT_FOUND', `No VM ${what} at the source.`, { ref: `vms[${i}]`, suggestions: ['List the VMs the source has (`guts vm list` with this plan as the source).'] }),
+        key: entry.name ?? entry.id ?? `vms[${i}]`,
+        planIndex: i,
+        error: new GutsError('GUTS_NOT_FOUND', `No VM ${what} at the source.`, {
+          ref: `vms[${i}]`,
+          suggestions: ['List the VMs the source has (`guts vm list` with this plan as the source).'],
+        }),
       })
       continue
     }
     if (found.length > 1 && !entry.match) {
       missing.push({
-        key: entry.name ?? `vms[${i}]`, planIndex: i,
-        error: new GutsError('GUTS_CONFLICT', `${found.length} VMs are named "${entry.name}" at the source; select it by id instead.`, { ref: `vms[${i}]` }),
+        key: entry.name ?? `vms[${i}]`,
+        planIndex: i,
+        error: new GutsError('GUTS_CONFLICT', `${found.length} VMs are named "${entry.name}" at the source; select it by id instead.`, {
+          ref: `vms[${i}]`,
+        }),
       })
       continue
     }
@@ -47,7 +63,9 @@ export async function expandVms(plan: Plan, source: SourceDriver, ctx: DriverCon
       if (taken.has(vm.name)) continue
       taken.add(vm.name)
       jobs.push({
-        key: vm.name, ref: { id: vm.id, name: vm.name }, planIndex: i,
+        key: vm.name,
+        ref: { id: vm.id, name: vm.name },
+        planIndex: i,
         targetName: entry.targetName ?? vm.name,
         settings: settingsFor(entry, plan.defaults),
         ...(vm.host ? { host: vm.host } : {}),

@@ -11,7 +11,10 @@ const MODE_NEEDS: Record<'cold' | 'snapshot' | 'warm', readonly ModeCapability[]
 }
 
 /** The capabilities `mode` needs that the source does not declare (`guts plan init` and preflight). */
-export function missingCapabilities(mode: keyof typeof MODE_NEEDS, caps: Partial<Record<ModeCapability, boolean>> | undefined): ModeCapability[] {
+export function missingCapabilities(
+  mode: keyof typeof MODE_NEEDS,
+  caps: Partial<Record<ModeCapability, boolean>> | undefined,
+): ModeCapability[] {
   return MODE_NEEDS[mode].filter((c) => !caps?.[c])
 }
 
@@ -25,17 +28,37 @@ export function modeFindings(job: VmJob, vm: VmDescriptor, caps: SourceCapabilit
   const findings: Finding[] = []
   const missing = missingCapabilities(mode, caps)
   if (mode === 'snapshot' && missing.length) {
-    findings.push({ severity: 'error', code: 'live-export-unsupported', ref, message: `${vm.name}: this source cannot export a running VM (mode: snapshot); use mode: cold.` })
+    findings.push({
+      severity: 'error',
+      code: 'live-export-unsupported',
+      ref,
+      message: `${vm.name}: this source cannot export a running VM (mode: snapshot); use mode: cold.`,
+    })
   }
   if (mode === 'warm' && (missing.includes('liveExport') || missing.includes('changedBlocks'))) {
-    findings.push({ severity: 'error', code: 'warm-unsupported', ref, message: `${vm.name}: this source has no changed-block tracking, so mode: warm is not possible; use mode: cold or snapshot.` })
+    findings.push({
+      severity: 'error',
+      code: 'warm-unsupported',
+      ref,
+      message: `${vm.name}: this source has no changed-block tracking, so mode: warm is not possible; use mode: cold or snapshot.`,
+    })
   }
   if (mode === 'warm' && missing.includes('powerControl')) {
-    findings.push({ severity: 'error', code: 'power-control-unsupported', ref, message: `${vm.name}: warm cutover powers the source VM off, which this source cannot do.` })
+    findings.push({
+      severity: 'error',
+      code: 'power-control-unsupported',
+      ref,
+      message: `${vm.name}: warm cutover powers the source VM off, which this source cannot do.`,
+    })
   }
   if (mode === 'cold' && vm.powerState !== 'off' && (powerOff === 'refuse' || !caps.powerControl)) {
     const why = powerOff === 'refuse' ? 'the plan says powerOff: refuse' : 'this source cannot power VMs off'
-    findings.push({ severity: 'error', code: 'vm-powered-on', ref, message: `${vm.name} is ${vm.powerState} and ${why}: shut it down first, set powerOff: shutdown or force, or use mode: snapshot.` })
+    findings.push({
+      severity: 'error',
+      code: 'vm-powered-on',
+      ref,
+      message: `${vm.name} is ${vm.powerState} and ${why}: shut it down first, set powerOff: shutdown or force, or use mode: snapshot.`,
+    })
   }
   return findings
 }

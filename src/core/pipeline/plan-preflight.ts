@@ -1,4 +1,12 @@
-import { GutsError, type DestinationDriver, type Finding, type JsonObject, type PlannedVm, type SourceDriver, type VmDescriptor } from '@guts/sdk'
+import {
+  GutsError,
+  type DestinationDriver,
+  type Finding,
+  type JsonObject,
+  type PlannedVm,
+  type SourceDriver,
+  type VmDescriptor,
+} from '@guts/sdk'
 import type { StateStore, VmStatus } from '../state/store.js'
 import { storeCheckpoint } from './checkpoints.js'
 import { eventLogger, vmDriverContext, vmWorkDir } from './driver-context.js'
@@ -33,7 +41,14 @@ export async function preflightWholePlan(o: {
   for (const job of o.jobs) {
     const cp = records.get(job.key) ?? {}
     if (cp.importSession) continue
-    const ctx = await vmDriverContext({ store, migrationId, vmKey: job.key, workDir: vmWorkDir(o.workRoot, migrationId, job.key), signal: o.signal, emit })
+    const ctx = await vmDriverContext({
+      store,
+      migrationId,
+      vmKey: job.key,
+      workDir: vmWorkDir(o.workRoot, migrationId, job.key),
+      signal: o.signal,
+      emit,
+    })
     let vm: VmDescriptor | undefined = cp.descriptor
     if (!vm) {
       try {
@@ -48,12 +63,20 @@ export async function preflightWholePlan(o: {
   if (!planned.length) return {}
 
   // Not one VM's call: no VM work directory, and nothing may be created, so no undo log either.
-  const ctx = { signal: o.signal, log: eventLogger(emit), workDir: o.workRoot, recordUndo: async () => {
-    throw new GutsError('GUTS_DRIVER_ERROR', 'preflightPlan must not create anything')
-  } }
+  const ctx = {
+    signal: o.signal,
+    log: eventLogger(emit),
+    workDir: o.workRoot,
+    recordUndo: async () => {
+      throw new GutsError('GUTS_DRIVER_ERROR', 'preflightPlan must not create anything')
+    },
+  }
   let findings: Finding[]
   try {
-    findings = await drivers.destination.preflightPlan(planned.map(({ vm, mapping }) => ({ vm, mapping })), ctx)
+    findings = await drivers.destination.preflightPlan(
+      planned.map(({ vm, mapping }) => ({ vm, mapping })),
+      ctx,
+    )
   } catch (error) {
     // Cancelled: each VM's run then records itself as cancelled. A failed check fails them all.
     if (o.signal.aborted) return {}
@@ -64,13 +87,19 @@ export async function preflightWholePlan(o: {
   if (!errors.length) return {}
 
   // One error fails every VM: the plan as a whole does not fit, whichever VM would land first.
-  return failAll(o, new GutsError('GUTS_PREFLIGHT_FAILED', `The plan does not fit the destination: ${errors.map((e) => e.message).join('; ')}`, {
-    details: { findings: errors.map((e) => ({ ...e })) },
-    suggestions: ['Raise the quotas, or migrate fewer VMs at once (split the plan).'],
-  }))
+  return failAll(
+    o,
+    new GutsError('GUTS_PREFLIGHT_FAILED', `The plan does not fit the destination: ${errors.map((e) => e.message).join('; ')}`, {
+      details: { findings: errors.map((e) => ({ ...e })) },
+      suggestions: ['Raise the quotas, or migrate fewer VMs at once (split the plan).'],
+    }),
+  )
 }
 
-async function failAll(o: { store: StateStore; migrationId: string; jobs: readonly VmJob[]; emit: EventListener }, error: unknown): Promise<Record<string, VmStatus>> {
+async function failAll(
+  o: { store: StateStore; migrationId: string; jobs: readonly VmJob[]; emit: EventListener },
+  error: unknown,
+): Promise<Record<string, VmStatus>> {
   const { store, migrationId, emit } = o
   const statuses: Record<string, VmStatus> = {}
   for (const job of o.jobs) {

@@ -16,12 +16,14 @@ export async function replicaSpaceFindings(vm: VmDescriptor, workDir: string): P
   const needed = vm.disks.reduce((n, d) => n + (d.allocatedSize ?? d.virtualSize), 0)
   if (needed <= free) return []
   const gib = (b: number) => `${(b / GiB).toFixed(1)} GiB`
-  return [{
-    severity: known ? 'error' : 'warning',
-    code: 'replica-space',
-    ref: vm.name,
-    message: `${vm.name}: warm migration keeps replicas of its disks (${gib(needed)}${known ? '' : ' virtual; thin disks need less'}) in ${workDir}, which has ${gib(free)} free. Point the guts data directory (GUTS_DATA_DIR) at a larger filesystem, or use mode: cold or snapshot.`,
-  }]
+  return [
+    {
+      severity: known ? 'error' : 'warning',
+      code: 'replica-space',
+      ref: vm.name,
+      message: `${vm.name}: warm migration keeps replicas of its disks (${gib(needed)}${known ? '' : ' virtual; thin disks need less'}) in ${workDir}, which has ${gib(free)} free. Point the guts data directory (GUTS_DATA_DIR) at a larger filesystem, or use mode: cold or snapshot.`,
+    },
+  ]
 }
 
 /** Bytes free for this user on the filesystem holding `dir`; undefined when it cannot be asked. */

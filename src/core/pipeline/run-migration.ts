@@ -45,9 +45,14 @@ export interface ExecuteResult {
 export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult> {
   const { store, migrationId, resolved, emit } = o
   const { plan } = resolved
-  const baseCtx = { signal: o.signal, log: eventLogger(emit), workDir: o.workRoot, recordUndo: async () => {
-    throw new GutsError('GUTS_DRIVER_ERROR', 'recordUndo is only available inside a VM stage')
-  } }
+  const baseCtx = {
+    signal: o.signal,
+    log: eventLogger(emit),
+    workDir: o.workRoot,
+    recordUndo: async () => {
+      throw new GutsError('GUTS_DRIVER_ERROR', 'recordUndo is only available inside a VM stage')
+    },
+  }
   const source = await o.registry.createSource(plan.source.driver!, resolved.sourceOptions)
   const destination = await o.registry.createDestination(plan.destination.driver!, resolved.destinationOptions)
   const statuses: Record<string, VmStatus> = {}
@@ -59,8 +64,14 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
       vms: await Promise.all(jobs.map(async (j) => ({ key: j.key, disks: await knownDisks(store, migrationId, j.key) }))),
     })
     const refused = await preflightWholePlan({
-      store, migrationId, jobs, drivers: { source, destination }, signal: o.signal, emit,
-      workRoot: o.workRoot, destinationOptions: resolved.destinationOptions as JsonObject,
+      store,
+      migrationId,
+      jobs,
+      drivers: { source, destination },
+      signal: o.signal,
+      emit,
+      workRoot: o.workRoot,
+      destinationOptions: resolved.destinationOptions as JsonObject,
     })
     Object.assign(statuses, refused)
     // A plan that does not fit as a whole migrates nothing: no VM starts.
@@ -75,10 +86,18 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
           statuses[job.key] = o.signal.aborted
             ? await markCancelled(store, migrationId, job.key)
             : await runVm({
-                store, migrationId, job, drivers: { source, destination }, signal: o.signal, emit,
-                workRoot: o.workRoot, diskConcurrency: plan.policy.diskConcurrency,
-                verify: plan.policy.verify, keepOnFailure: o.keepOnFailure,
-                destinationOptions: resolved.destinationOptions as JsonObject, warm: plan.warm,
+                store,
+                migrationId,
+                job,
+                drivers: { source, destination },
+                signal: o.signal,
+                emit,
+                workRoot: o.workRoot,
+                diskConcurrency: plan.policy.diskConcurrency,
+                verify: plan.policy.verify,
+                keepOnFailure: o.keepOnFailure,
+                destinationOptions: resolved.destinationOptions as JsonObject,
+                warm: plan.warm,
                 idle: (fn) => slots.idle(fn),
               })
         } finally {
@@ -94,7 +113,12 @@ export async function executeMigration(o: ExecuteOptions): Promise<ExecuteResult
 
 // --- internal ---
 
-async function jobsFor(o: ExecuteOptions, source: SourceDriver, ctx: Parameters<SourceDriver['listVms']>[1], statuses: Record<string, VmStatus>): Promise<VmJob[]> {
+async function jobsFor(
+  o: ExecuteOptions,
+  source: SourceDriver,
+  ctx: Parameters<SourceDriver['listVms']>[1],
+  statuses: Record<string, VmStatus>,
+): Promise<VmJob[]> {
   const existing = await o.store.listVms(o.migrationId)
   let jobs: VmJob[]
   if (existing.length) {

@@ -39,12 +39,27 @@ export async function runVm(o: RunVmOptions): Promise<VmStatus> {
   const stored = await readCheckpoint(o)
   if (!stored.ok) return stored.status
   const checkpoints = new Checkpoints(store, migrationId, vm, stored.checkpoint)
-  const ctx = await vmDriverContext({ store, migrationId, vmKey: vm, workDir: vmWorkDir(o.workRoot, migrationId, vm), signal: o.signal, emit })
+  const ctx = await vmDriverContext({
+    store,
+    migrationId,
+    vmKey: vm,
+    workDir: vmWorkDir(o.workRoot, migrationId, vm),
+    signal: o.signal,
+    emit,
+  })
   const s: StageContext = {
-    store, migrationId, job, drivers: o.drivers, ctx, checkpoints, emit,
+    store,
+    migrationId,
+    job,
+    drivers: o.drivers,
+    ctx,
+    checkpoints,
+    emit,
     mapping: targetMapping(job, migrationId, o.destinationOptions),
     exportOptions: exportOptionsFor(job, migrationId),
-    diskConcurrency: o.diskConcurrency, verify: o.verify, warm: o.warm,
+    diskConcurrency: o.diskConcurrency,
+    verify: o.verify,
+    warm: o.warm,
     idle: o.idle ?? ((fn) => fn()),
   }
   let current: Stage = 'discover'

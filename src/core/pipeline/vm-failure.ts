@@ -24,7 +24,16 @@ export async function failVm(f: FailureContext, error: unknown, stage: Stage): P
   const cp = f.checkpoints.current
   let rolledBack = false
   if (!f.keepOnFailure) {
-    rolledBack = await rollbackVm({ store: f.store, migrationId: f.migrationId, vmKey: vm, checkpoint: cp, drivers: f.drivers, ctx: f.ctx, outcome: aborted ? 'aborted' : 'failed', emit: f.emit })
+    rolledBack = await rollbackVm({
+      store: f.store,
+      migrationId: f.migrationId,
+      vmKey: vm,
+      checkpoint: cp,
+      drivers: f.drivers,
+      ctx: f.ctx,
+      outcome: aborted ? 'aborted' : 'failed',
+      emit: f.emit,
+    })
   }
   if (cp.poweredOffAt) await restoreSource(f, rolledBack)
   if (rolledBack) await f.checkpoints.save(ROLLED_BACK)
@@ -41,8 +50,10 @@ export async function failVm(f: FailureContext, error: unknown, stage: Stage): P
 async function restoreSource(f: FailureContext, rolledBack: boolean): Promise<void> {
   const { job, drivers, emit } = f
   const warn = (message: string) => emit({ type: 'log', level: 'warn', vm: job.key, message })
-  if (!rolledBack) return warn(`${job.ref.name} stays powered off at the source: its destination copy was kept; power it on once that copy is gone.`)
-  if (!drivers.source.powerOn) return warn(`${job.ref.name} stays powered off at the source: the ${drivers.source.name} driver cannot power VMs on.`)
+  if (!rolledBack)
+    return warn(`${job.ref.name} stays powered off at the source: its destination copy was kept; power it on once that copy is gone.`)
+  if (!drivers.source.powerOn)
+    return warn(`${job.ref.name} stays powered off at the source: the ${drivers.source.name} driver cannot power VMs on.`)
   try {
     await drivers.source.powerOn(job.ref, { ...f.ctx, signal: AbortSignal.timeout(10 * 60_000) })
     emit({ type: 'vm.poweron', vm: job.key })

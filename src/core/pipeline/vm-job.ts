@@ -1,4 +1,17 @@
-import type { DiskFormat, DiskSource, ExportOptions, ExportSession, Finding, ImportSession, InstanceRef, JsonObject, TargetMapping, TransferResult, VmDescriptor, VmRef } from '@guts/sdk'
+import type {
+  DiskFormat,
+  DiskSource,
+  ExportOptions,
+  ExportSession,
+  Finding,
+  ImportSession,
+  InstanceRef,
+  JsonObject,
+  TargetMapping,
+  TransferResult,
+  VmDescriptor,
+  VmRef,
+} from '@guts/sdk'
 import type { NetworkMappingEntry, Plan, PlanDefaults, VmEntry } from '../plan/schema.js'
 import { parseCheckpoint } from './checkpoint-schema.js'
 
@@ -80,7 +93,10 @@ export function settingsFor(entry: VmEntry, defaults: PlanDefaults): VmJob['sett
 }
 
 /** A VM's own mappings replace the defaults' mapping for the same source network; the rest are kept. */
-function mergeNetworks(defaults: NetworkMappingEntry[] | undefined, own: NetworkMappingEntry[] | undefined): NetworkMappingEntry[] | undefined {
+function mergeNetworks(
+  defaults: NetworkMappingEntry[] | undefined,
+  own: NetworkMappingEntry[] | undefined,
+): NetworkMappingEntry[] | undefined {
   if (!defaults && !own) return undefined
   const byFrom = new Map<string, NetworkMappingEntry>()
   for (const n of defaults ?? []) byFrom.set(n.from, n)
@@ -97,8 +113,13 @@ export function targetMapping(job: VmJob, migrationId: string, options: JsonObje
     tags: marksFor(job, migrationId),
     options,
     ...defined({
-      flavor: s.flavor, bootFrom: s.bootFrom, diskFormat: s.diskFormat, securityGroups: s.securityGroups,
-      keyPair: s.keyPair, availabilityZone: s.availabilityZone, volumeType: s.volumeType,
+      flavor: s.flavor,
+      bootFrom: s.bootFrom,
+      diskFormat: s.diskFormat,
+      securityGroups: s.securityGroups,
+      keyPair: s.keyPair,
+      availabilityZone: s.availabilityZone,
+      volumeType: s.volumeType,
     }),
   }
 }

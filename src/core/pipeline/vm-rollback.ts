@@ -29,20 +29,32 @@ export async function rollbackVm(o: {
   o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'started' })
   try {
     const pending = await o.store.listUndo(o.migrationId, o.vmKey, { pendingOnly: true })
-    const entries = mergeUndo(o.leftovers ?? [], pending.map(({ kind, ref, data }) => ({ kind, ref, ...(data ? { data } : {}) })))
+    const entries = mergeUndo(
+      o.leftovers ?? [],
+      pending.map(({ kind, ref, data }) => ({ kind, ref, ...(data ? { data } : {}) })),
+    )
     if (entries.length || o.checkpoint.importSession) {
       await o.drivers.destination.rollback(o.checkpoint.importSession, entries, ctx)
-      await o.store.markUndone(o.migrationId, pending.map((p) => p.seq))
+      await o.store.markUndone(
+        o.migrationId,
+        pending.map((p) => p.seq),
+      )
     }
     if (o.checkpoint.exportSession) await o.drivers.source.endExport(o.checkpoint.exportSession, o.outcome, ctx)
     // Snapshots a crashed run took but never saved in a session are found by the migration's marks.
-    if (o.drivers.source.releaseLeftovers && o.checkpoint.job) await o.drivers.source.releaseLeftovers(o.checkpoint.job.ref, marksFor(o.checkpoint.job, o.migrationId), ctx)
+    if (o.drivers.source.releaseLeftovers && o.checkpoint.job)
+      await o.drivers.source.releaseLeftovers(o.checkpoint.job.ref, marksFor(o.checkpoint.job, o.migrationId), ctx)
     await rm(o.ctx.workDir, { recursive: true, force: true })
     o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'done' })
     return true
   } catch (error) {
     const message = isGutsError(error) || error instanceof Error ? error.message : String(error)
-    o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'failed', message: `${message} — run \`guts migration cleanup ${o.migrationId}\` to retry` })
+    o.emit({
+      type: 'vm.rollback',
+      vm: o.vmKey,
+      state: 'failed',
+      message: `${message} — run \`guts migration cleanup ${o.migrationId}\` to retry`,
+    })
     return false
   }
 }

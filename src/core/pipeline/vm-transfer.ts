@@ -32,7 +32,11 @@ export async function transferDisks(o: {
       const target = await drivers.destination.openDiskTarget(cp.importSession!, disk, ctx)
       let last = 0
       const result = await transferDisk({
-        disk, source, target, workDir: ctx.workDir, signal: ctx.signal,
+        disk,
+        source,
+        target,
+        workDir: ctx.workDir,
+        signal: ctx.signal,
         onProgress: (bytes, total) => {
           const now = Date.now()
           if (now - last < PROGRESS_EVERY_MS && bytes < total) return
@@ -41,11 +45,21 @@ export async function transferDisks(o: {
         },
       })
       await drivers.destination.commitDisk(cp.importSession!, disk, result, ctx)
-      const saved: DiskCheckpoint = { ...result, committed: true, ...(target.kind === 'file' ? { target: { kind: 'file', path: target.path, format: target.format } } : {}) }
+      const saved: DiskCheckpoint = {
+        ...result,
+        committed: true,
+        ...(target.kind === 'file' ? { target: { kind: 'file', path: target.path, format: target.format } } : {}),
+      }
       await o.saveDisk(saved)
       o.emit({
-        type: 'disk.done', vm: o.vmKey, disk: disk.id, route: result.route, virtualSize: result.virtualSize,
-        bytesWritten: result.bytesWritten, seconds: (Date.now() - started) / 1000, ...(result.sha256 ? { sha256: result.sha256 } : {}),
+        type: 'disk.done',
+        vm: o.vmKey,
+        disk: disk.id,
+        route: result.route,
+        virtualSize: result.virtualSize,
+        bytesWritten: result.bytesWritten,
+        seconds: (Date.now() - started) / 1000,
+        ...(result.sha256 ? { sha256: result.sha256 } : {}),
       })
     } finally {
       await source.close?.()

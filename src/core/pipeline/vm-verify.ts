@@ -20,16 +20,31 @@ export async function compareDisks(cp: VmCheckpoint, drivers: VmDrivers, ctx: Dr
     try {
       if (source.kind !== 'file' && source.kind !== 'nbd') {
         // A streamed source cannot be re-read cheaply: check the target against the hash taken in flight.
-        if (saved.sha256 && saved.target.format === 'raw') findings.push(await hashFinding(disk.id, saved.target.path, saved.sha256, ctx.signal))
+        if (saved.sha256 && saved.target.format === 'raw')
+          findings.push(await hashFinding(disk.id, saved.target.path, saved.sha256, ctx.signal))
         continue
       }
       const address = source.kind === 'file' ? source.path : source.uri
       // qemu-img compare reads both sizes first and reports a mismatch itself: no info call of our own.
-      const r = await qemuImgCompare({ path: address, format: source.format }, { path: saved.target.path, format: saved.target.format }, ctx.signal)
+      const r = await qemuImgCompare(
+        { path: address, format: source.format },
+        { path: saved.target.path, format: saved.target.format },
+        ctx.signal,
+      )
       findings.push(
         r.same
-          ? { severity: 'info', code: 'disk-content-equal', message: `${disk.id}: destination content equals the source (qemu-img compare)`, ref: disk.id }
-          : { severity: 'error', code: 'disk-content-differs', message: `${disk.id}: destination content differs from the source: ${r.detail}`, ref: disk.id },
+          ? {
+              severity: 'info',
+              code: 'disk-content-equal',
+              message: `${disk.id}: destination content equals the source (qemu-img compare)`,
+              ref: disk.id,
+            }
+          : {
+              severity: 'error',
+              code: 'disk-content-differs',
+              message: `${disk.id}: destination content differs from the source: ${r.detail}`,
+              ref: disk.id,
+            },
       )
     } finally {
       await source.close?.()
@@ -43,6 +58,16 @@ async function hashFinding(diskId: string, path: string, expected: string, signa
   await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), hash, { signal })
   const actual = hash.digest('hex')
   return actual === expected
-    ? { severity: 'info', code: 'disk-content-equal', message: `${diskId}: destination sha256 equals the one taken while streaming`, ref: diskId }
-    : { severity: 'error', code: 'disk-content-differs', message: `${diskId}: destination sha256 ${actual} differs from the source's ${expected}`, ref: diskId }
+    ? {
+        severity: 'info',
+        code: 'disk-content-equal',
+        message: `${diskId}: destination sha256 equals the one taken while streaming`,
+        ref: diskId,
+      }
+    : {
+        severity: 'error',
+        code: 'disk-content-differs',
+        message: `${diskId}: destination sha256 ${actual} differs from the source's ${expected}`,
+        ref: diskId,
+      }
 }

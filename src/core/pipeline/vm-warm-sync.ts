@@ -1,5 +1,13 @@
 import { join } from 'node:path'
-import { GutsError, isGutsError, type DiskDescriptor, type DriverContext, type ExportOptions, type ExportSession, type Extent } from '@guts/sdk'
+import {
+  GutsError,
+  isGutsError,
+  type DiskDescriptor,
+  type DriverContext,
+  type ExportOptions,
+  type ExportSession,
+  type Extent,
+} from '@guts/sdk'
 import { applyExtents } from '../transfer/apply-extents.js'
 import { transferDisk } from '../transfer/transfer-disk.js'
 import type { EventListener } from './events.js'
@@ -39,7 +47,8 @@ export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final
     let bytesChanged = 0
     let bytesMoved = 0
     await forEachLimited(vm.disks, o.diskConcurrency, async (disk) => {
-      const r = kind === 'full' ? await fullCopy(o, session, disk, replicas[disk.id]!) : await deltaCopy(o, session, disk, replicas[disk.id]!)
+      const r =
+        kind === 'full' ? await fullCopy(o, session, disk, replicas[disk.id]!) : await deltaCopy(o, session, disk, replicas[disk.id]!)
       bytesChanged += r.bytesChanged
       bytesMoved += r.bytesMoved
     })
@@ -62,9 +71,14 @@ export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final
 async function fullCopy(o: SyncOptions, session: ExportSession, disk: DiskDescriptor, replica: string) {
   const source = await o.drivers.source.openDisk(session, disk.id, o.ctx)
   try {
-    if (source.format !== 'raw') throw new GutsError('GUTS_UNSUPPORTED', `Warm migration needs raw source disks; ${disk.id} is ${source.format}.`)
+    if (source.format !== 'raw')
+      throw new GutsError('GUTS_UNSUPPORTED', `Warm migration needs raw source disks; ${disk.id} is ${source.format}.`)
     const r = await transferDisk({
-      disk, source, target: { kind: 'file', format: 'raw', path: replica }, workDir: o.ctx.workDir, signal: o.ctx.signal,
+      disk,
+      source,
+      target: { kind: 'file', format: 'raw', path: replica },
+      workDir: o.ctx.workDir,
+      signal: o.ctx.signal,
       onProgress: (bytes, total) => o.emit({ type: 'disk.progress', vm: o.vmKey, disk: disk.id, bytes, total }),
     })
     return { bytesChanged: r.bytesWritten, bytesMoved: r.bytesWritten }
@@ -75,7 +89,11 @@ async function fullCopy(o: SyncOptions, session: ExportSession, disk: DiskDescri
 
 async function deltaCopy(o: SyncOptions, session: ExportSession, disk: DiskDescriptor, replica: string) {
   const since = o.checkpoints.current.warm?.changeIds[disk.id]
-  if (!since) throw new GutsError('GUTS_STATE_ERROR', `${o.vmKey} ${disk.id}: no change id from the previous sync; run a new migration for a fresh full sync.`)
+  if (!since)
+    throw new GutsError(
+      'GUTS_STATE_ERROR',
+      `${o.vmKey} ${disk.id}: no change id from the previous sync; run a new migration for a fresh full sync.`,
+    )
   const extents: Extent[] = []
   try {
     for await (const e of o.drivers.source.changedExtents!(session, disk.id, since, o.ctx)) extents.push(e)
@@ -99,9 +117,13 @@ function changeIdsOf(session: ExportSession, disks: readonly DiskDescriptor[]): 
   const ids = session.changeIds ?? {}
   const missing = disks.filter((d) => !ids[d.id])
   if (missing.length) {
-    throw new GutsError('GUTS_DRIVER_ERROR', `The source gave no change id for ${missing.map((d) => d.id).join(', ')}: change tracking is not active on those disks.`, {
-      suggestions: ['Check that the VM supports changed block tracking (no independent or physical RDM disks) and run again.'],
-    })
+    throw new GutsError(
+      'GUTS_DRIVER_ERROR',
+      `The source gave no change id for ${missing.map((d) => d.id).join(', ')}: change tracking is not active on those disks.`,
+      {
+        suggestions: ['Check that the VM supports changed block tracking (no independent or physical RDM disks) and run again.'],
+      },
+    )
   }
   return ids
 }

@@ -56,16 +56,28 @@ export async function runWarm(o: WarmOptions): Promise<void> {
   let failures = 0
   while (!cp().poweredOffAt) {
     const next = Date.parse(cp().warm!.lastSyncAt) + interval
-    emit({ type: 'vm.warm', vm: vmKey, state: 'waiting', nextSyncAt: new Date(next).toISOString(), ...(cutoverAt ? { cutoverAt: new Date(cutoverAt).toISOString() } : {}) })
+    emit({
+      type: 'vm.warm',
+      vm: vmKey,
+      state: 'waiting',
+      nextSyncAt: new Date(next).toISOString(),
+      ...(cutoverAt ? { cutoverAt: new Date(cutoverAt).toISOString() } : {}),
+    })
     const wake = await o.idle(() => waitUntil(Math.min(next, cutoverAt ?? Infinity), () => requests.pending(), ctx.signal))
     if (wake === 'cutover' || (cutoverAt !== undefined && Date.now() >= cutoverAt)) break
     try {
       await sync('delta')
       failures = 0
     } catch (error) {
-      if (ctx.signal.aborted || (isGutsError(error) && !error.retryable && error.code !== 'GUTS_UNREACHABLE' && error.code !== 'GUTS_TIMEOUT')) throw error
+      if (
+        ctx.signal.aborted ||
+        (isGutsError(error) && !error.retryable && error.code !== 'GUTS_UNREACHABLE' && error.code !== 'GUTS_TIMEOUT')
+      )
+        throw error
       if (++failures >= o.settings.maxSyncFailures) throw error
-      ctx.log.warn(`delta sync failed (${failures} of ${o.settings.maxSyncFailures} allowed in a row), retrying at the next interval: ${(error as Error).message}`)
+      ctx.log.warn(
+        `delta sync failed (${failures} of ${o.settings.maxSyncFailures} allowed in a row), retrying at the next interval: ${(error as Error).message}`,
+      )
       await save({ warm: { ...cp().warm!, lastSyncAt: new Date().toISOString() } })
     }
   }
@@ -80,11 +92,18 @@ export async function runWarm(o: WarmOptions): Promise<void> {
 /** Powers the source VM off the way the plan says (idempotent, so a resumed cutover repeats it safely). */
 export async function powerOffSource(source: SourceDriver, o: PowerOffOptions, cp: VmCheckpoint): Promise<void> {
   if (!source.capabilities.powerControl || !source.powerOff) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The ${source.name} driver cannot power VMs off; shut ${o.vmKey} down yourself and resume the migration.`)
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `The ${source.name} driver cannot power VMs off; shut ${o.vmKey} down yourself and resume the migration.`,
+    )
   }
   const method = o.powerOff === 'force' ? 'force' : 'shutdown'
   o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'started', method })
-  await source.powerOff(cp.job?.ref ?? { id: cp.descriptor!.id, name: cp.descriptor!.name }, { method, timeoutMs: durationMs(o.settings.shutdownTimeout) }, o.ctx)
+  await source.powerOff(
+    cp.job?.ref ?? { id: cp.descriptor!.id, name: cp.descriptor!.name },
+    { method, timeoutMs: durationMs(o.settings.shutdownTimeout) },
+    o.ctx,
+  )
   o.emit({ type: 'vm.poweroff', vm: o.vmKey, state: 'done', method })
 }
 
@@ -109,7 +128,11 @@ export function replicaSource(source: SourceDriver, warm: WarmState, descriptor:
 class CutoverRequests {
   private after = 0
   private seen = false
-  constructor(private readonly store: StateStore, private readonly migrationId: string, private readonly vmKey: string) {}
+  constructor(
+    private readonly store: StateStore,
+    private readonly migrationId: string,
+    private readonly vmKey: string,
+  ) {}
 
   async pending(): Promise<boolean> {
     if (this.seen) return true

@@ -19,7 +19,12 @@ export function buildPlanYaml(draft: PlanDraft): string {
     source: { driver: draft.source.driver, ...draft.source.options },
     destination: { driver: draft.destination.driver, ...draft.destination.options },
     ...(draft.networks.length || draft.mode
-      ? { defaults: { ...(draft.mode ? { mode: draft.mode } : {}), ...(draft.networks.length ? { networks: draft.networks.map((n) => ({ from: n.from, to: n.to })) } : {}) } }
+      ? {
+          defaults: {
+            ...(draft.mode ? { mode: draft.mode } : {}),
+            ...(draft.networks.length ? { networks: draft.networks.map((n) => ({ from: n.from, to: n.to })) } : {}),
+          },
+        }
       : {}),
     policy: { concurrency: 4, onFailure: 'rollback' },
     // Warm VMs sync every hour until `guts migration cutover` (or a cutoverAt added here).
@@ -33,7 +38,10 @@ export function buildPlanYaml(draft: PlanDraft): string {
 }
 
 /** Why a source with these capabilities cannot export in `mode`, or undefined when it can. */
-export function modeProblem(caps: { liveExport?: boolean; changedBlocks?: boolean; powerControl?: boolean } | undefined, mode: NonNullable<PlanDraft['mode']>): string | undefined {
+export function modeProblem(
+  caps: { liveExport?: boolean; changedBlocks?: boolean; powerControl?: boolean } | undefined,
+  mode: NonNullable<PlanDraft['mode']>,
+): string | undefined {
   if (!missingCapabilities(mode, caps).length) return undefined
   return mode === 'snapshot' ? 'it cannot export running VMs' : 'warm migration needs live export, changed-block tracking and power control'
 }

@@ -35,7 +35,8 @@ export function checkDriverOptions(module: DriverModule, options: Record<string,
   for (const issue of r.error.issues) {
     const path = [...at, ...(issue.path as PathSegment[])]
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: [...path, key], key, message: `unknown option "${key}" for driver "${module.name}"${known(module)}` })
+      for (const key of issue.keys)
+        out.push({ path: [...path, key], key, message: `unknown option "${key}" for driver "${module.name}"${known(module)}` })
     } else {
       out.push({ path, message: issue.message })
     }

@@ -22,7 +22,11 @@ export interface PlanCheck {
  * driver names and each driver's own options — and reports every problem with its line and column.
  * Nothing is connected to and nothing is created.
  */
-export async function checkPlan(text: string, file: string, env: { registry: DriverRegistry; config?: GutsConfig; baseDir?: string }): Promise<PlanCheck> {
+export async function checkPlan(
+  text: string,
+  file: string,
+  env: { registry: DriverRegistry; config?: GutsConfig; baseDir?: string },
+): Promise<PlanCheck> {
   const located = parseLocated(text)
   const baseDir = env.baseDir ?? dirname(file)
   const issues: PlanIssue[] = []
@@ -53,7 +57,10 @@ export async function checkPlan(text: string, file: string, env: { registry: Dri
   for (const r of checkReferenceSyntax(raw)) add(r.path, r.message)
 
   const plan = parsed.success ? parsed.data : undefined
-  const endpoints = [['source', 'source'], ['destination', 'destination']] as const
+  const endpoints = [
+    ['source', 'source'],
+    ['destination', 'destination'],
+  ] as const
   for (const [key, role] of endpoints) {
     const endpoint = (merged as Record<string, Record<string, unknown> | undefined>)[key]
     const name = typeof endpoint?.driver === 'string' ? endpoint.driver : undefined

@@ -23,7 +23,7 @@ export function parseLocated(text: string): LocatedDocument {
       const next = child(node, seg)
       if (next === undefined) break
       node = next.value
-      best = next.keyNode && !isNode(next.value) ? next.keyNode : (isNode(next.value) ? next.value : next.keyNode) ?? best
+      best = next.keyNode && !isNode(next.value) ? next.keyNode : ((isNode(next.value) ? next.value : next.keyNode) ?? best)
     }
     // An unknown key: point at the key itself, not at the map that holds it.
     if (options.key && isMap(node)) {

@@ -21,17 +21,33 @@ export async function preparePlan(text: string, file: string, env: PrepareEnv): 
   const check = await checkPlan(text, file, { registry: env.registry, ...(env.config ? { config: env.config } : {}) })
   if (!check.plan) throw planInvalidError(file, check.issues)
   const { value: plan, issues } = resolveReferences(check.plan, { env: env.env ?? process.env, baseDir: check.baseDir })
-  if (issues.length) throw planInvalidError(file, referenceIssues(issues, (p) => check.located.locate(p)))
+  if (issues.length)
+    throw planInvalidError(
+      file,
+      referenceIssues(issues, (p) => check.located.locate(p)),
+    )
   const resolved: ResolvedEndpoints = {
     plan,
     sourceOptions: await withBaseDir(env.registry, plan.source.driver!, 'source', driverOptions(plan.source), check.baseDir),
-    destinationOptions: await withBaseDir(env.registry, plan.destination.driver!, 'destination', driverOptions(plan.destination), check.baseDir),
+    destinationOptions: await withBaseDir(
+      env.registry,
+      plan.destination.driver!,
+      'destination',
+      driverOptions(plan.destination),
+      check.baseDir,
+    ),
   }
   return { check, resolved }
 }
 
 /** Drivers that read local paths declare a `baseDir` option; guts sets it to the plan's directory. */
-async function withBaseDir(registry: DriverRegistry, name: string, role: 'source' | 'destination', options: Record<string, unknown>, baseDir: string) {
+async function withBaseDir(
+  registry: DriverRegistry,
+  name: string,
+  role: 'source' | 'destination',
+  options: Record<string, unknown>,
+  baseDir: string,
+) {
   const module = await registry.load(name, role)
   const props = (module.optionsSchema as { properties?: Record<string, unknown> }).properties ?? {}
   if ('baseDir' in props && options.baseDir === undefined) return { ...options, baseDir }

@@ -33,7 +33,10 @@ export function redactValue<T>(value: T, extraSecretKeys: readonly string[] = []
   if (Array.isArray(value)) return value.map((v) => redactValue(v, extraSecretKeys)) as T
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, (SECRET_KEY.test(k) || extraSecretKeys.includes(k)) && typeof v === 'string' ? REDACTED : redactValue(v, extraSecretKeys)]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        (SECRET_KEY.test(k) || extraSecretKeys.includes(k)) && typeof v === 'string' ? REDACTED : redactValue(v, extraSecretKeys),
+      ]),
     ) as T
   }
   return value

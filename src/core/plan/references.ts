@@ -57,7 +57,10 @@ export function resolveReferences<T>(value: T, ctx: ReferenceContext): { value: 
       try {
         return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
       } catch (e) {
-        issues.push({ path, issue: `cannot read ${file} (referenced as \${file:${arg}}): ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+        issues.push({
+          path,
+          issue: `cannot read ${file} (referenced as \${file:${arg}}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        })
         return ''
       }
     }),

@@ -19,7 +19,10 @@ export const networkMappingSchema = z.strictObject({
 /** Settings a VM takes from `defaults` unless it sets them itself. */
 const vmSettings = {
   flavor: z.string().min(1).optional().describe('Flavor name, or "auto" for the smallest that fits'),
-  mode: z.enum(['cold', 'snapshot', 'warm']).optional().describe('cold: VM powered off; snapshot: live export; warm: CBT delta syncs then cutover'),
+  mode: z
+    .enum(['cold', 'snapshot', 'warm'])
+    .optional()
+    .describe('cold: VM powered off; snapshot: live export; warm: CBT delta syncs then cutover'),
   powerOff: z.enum(['shutdown', 'force', 'refuse']).optional().describe('What to do with a running VM in cold mode'),
   networks: z.array(networkMappingSchema).optional(),
   bootFrom: z.enum(['image', 'volume']).optional(),
@@ -48,7 +51,8 @@ export const vmEntrySchema = z
   .superRefine((vm, ctx) => {
     const selectors = [vm.name, vm.id, vm.match].filter((v) => v !== undefined).length
     if (selectors !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of name, id or match' })
-    if (vm.match && vm.targetName) ctx.addIssue({ code: 'custom', path: ['targetName'], message: 'targetName needs a single VM: use name or id, not match' })
+    if (vm.match && vm.targetName)
+      ctx.addIssue({ code: 'custom', path: ['targetName'], message: 'targetName needs a single VM: use name or id, not match' })
   })
 
 export const endpointSchema = z
@@ -57,7 +61,8 @@ export const endpointSchema = z
     profile: z.string().min(1).optional().describe('A named source/destination from guts.config.yaml'),
   })
   .superRefine((e, ctx) => {
-    if (!e.driver && !e.profile) ctx.addIssue({ code: 'custom', message: 'give a driver (e.g. driver: vmware) or a profile from guts.config.yaml' })
+    if (!e.driver && !e.profile)
+      ctx.addIssue({ code: 'custom', message: 'give a driver (e.g. driver: vmware) or a profile from guts.config.yaml' })
   })
 
 export const policySchema = z.strictObject({
@@ -71,10 +76,21 @@ export const policySchema = z.strictObject({
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h)$/
 
 export const warmSchema = z.strictObject({
-  syncInterval: z.string().regex(DURATION, 'a duration such as "30s", "15m" or "1h"').default('1h').describe('Time between delta syncs of a warm migration'),
-  cutoverAt: z.iso.datetime({ offset: true }).optional().describe('When to cut over (ISO 8601); without it, `guts migration cutover <id>` does'),
+  syncInterval: z
+    .string()
+    .regex(DURATION, 'a duration such as "30s", "15m" or "1h"')
+    .default('1h')
+    .describe('Time between delta syncs of a warm migration'),
+  cutoverAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('When to cut over (ISO 8601); without it, `guts migration cutover <id>` does'),
   maxSyncFailures: z.int().min(1).max(100).default(3).describe('Consecutive failed delta syncs before the VM fails'),
-  shutdownTimeout: z.string().regex(DURATION, 'a duration such as "5m"').default('5m').describe('Guest shutdown time at cutover before the power is cut'),
+  shutdownTimeout: z
+    .string()
+    .regex(DURATION, 'a duration such as "5m"')
+    .default('5m')
+    .describe('Guest shutdown time at cutover before the power is cut'),
 })
 
 export const planSchema = z.strictObject({
@@ -85,7 +101,9 @@ export const planSchema = z.strictObject({
   destination: endpointSchema,
   defaults: defaultsSchema.default({}),
   policy: policySchema.default({ concurrency: 4, perHost: 2, diskConcurrency: 2, onFailure: 'rollback', verify: true }),
-  warm: warmSchema.default({ syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' }).describe('Settings of warm migrations (mode: warm)'),
+  warm: warmSchema
+    .default({ syncInterval: '1h', maxSyncFailures: 3, shutdownTimeout: '5m' })
+    .describe('Settings of warm migrations (mode: warm)'),
   vms: z.array(vmEntrySchema).min(1, 'list at least one VM'),
 })
 

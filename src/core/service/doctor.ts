@@ -20,13 +20,31 @@ export async function runDoctor(options: { dataDir: string; databaseUrl?: string
   const checks: DoctorCheck[] = []
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
   const nodeOk = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' || major > 20 || (major === 20 && minor >= 19)
-  checks.push({ name: 'node', ok: nodeOk, required: true, detail: `Node ${process.versions.node}`, ...(nodeOk ? {} : { fix: 'Install Node.js 20.19 or newer.' }) })
+  checks.push({
+    name: 'node',
+    ok: nodeOk,
+    required: true,
+    detail: `Node ${process.versions.node}`,
+    ...(nodeOk ? {} : { fix: 'Install Node.js 20.19 or newer.' }),
+  })
 
   const qemu = await qemuImgVersion()
-  checks.push({ name: 'qemu-img', ok: Boolean(qemu), required: true, detail: qemu ? `qemu-img ${qemu}` : 'not found on PATH', ...(qemu ? {} : { fix: TOOL_INSTALL_HINTS['qemu-img']! }) })
+  checks.push({
+    name: 'qemu-img',
+    ok: Boolean(qemu),
+    required: true,
+    detail: qemu ? `qemu-img ${qemu}` : 'not found on PATH',
+    ...(qemu ? {} : { fix: TOOL_INSTALL_HINTS['qemu-img']! }),
+  })
 
-  for (const [tool, fix] of [['virt-v2v-in-place', 'Optional guest adaptation (virtio drivers): sudo apt-get install virt-v2v'], ['nbdkit', 'Optional NBD transfers: sudo apt-get install nbdkit']] as const) {
-    const found = await runTool(tool, ['--version']).then((r) => String(r.stdout).split('\n')[0] ?? '', () => undefined)
+  for (const [tool, fix] of [
+    ['virt-v2v-in-place', 'Optional guest adaptation (virtio drivers): sudo apt-get install virt-v2v'],
+    ['nbdkit', 'Optional NBD transfers: sudo apt-get install nbdkit'],
+  ] as const) {
+    const found = await runTool(tool, ['--version']).then(
+      (r) => String(r.stdout).split('\n')[0] ?? '',
+      () => undefined,
+    )
     checks.push({ name: tool, ok: Boolean(found), required: false, detail: found ?? 'not installed', ...(found ? {} : { fix }) })
   }
 
@@ -35,13 +53,29 @@ export async function runDoctor(options: { dataDir: string; databaseUrl?: string
     await access(options.dataDir, constants.W_OK)
     checks.push({ name: 'data dir', ok: true, required: true, detail: options.dataDir })
   } catch (e) {
-    checks.push({ name: 'data dir', ok: false, required: true, detail: `${options.dataDir}: ${(e as Error).message}`, fix: 'Set GUTS_DATA_DIR to a writable directory.' })
+    checks.push({
+      name: 'data dir',
+      ok: false,
+      required: true,
+      detail: `${options.dataDir}: ${(e as Error).message}`,
+      fix: 'Set GUTS_DATA_DIR to a writable directory.',
+    })
   }
   const bytes = await freeBytes(options.dataDir)
   if (bytes !== undefined) {
     const free = bytes / 2 ** 30
     // Staging and warm replicas live here: a few GiB is too little for most VMs.
-    checks.push({ name: 'data dir space', ok: free >= 10, required: false, detail: `${free.toFixed(1)} GiB free`, ...(free >= 10 ? {} : { fix: 'Warm migrations keep replicas and some transfers stage disks in the data dir: point GUTS_DATA_DIR at a larger filesystem.' }) })
+    checks.push({
+      name: 'data dir space',
+      ok: free >= 10,
+      required: false,
+      detail: `${free.toFixed(1)} GiB free`,
+      ...(free >= 10
+        ? {}
+        : {
+            fix: 'Warm migrations keep replicas and some transfers stage disks in the data dir: point GUTS_DATA_DIR at a larger filesystem.',
+          }),
+    })
   }
   checks.push(await stateStoreCheck(options))
   return checks
@@ -58,6 +92,12 @@ async function stateStoreCheck(o: { dataDir: string; databaseUrl?: string }): Pr
       await store.close()
     }
   } catch (e) {
-    return { name: 'state store', ok: false, required: true, detail: `${where}: ${(e as Error).message}`, fix: o.databaseUrl ? 'Check GUTS_DATABASE_URL and that the server is up.' : 'Check that the data dir is writable.' }
+    return {
+      name: 'state store',
+      ok: false,
+      required: true,
+      detail: `${where}: ${(e as Error).message}`,
+      fix: o.databaseUrl ? 'Check GUTS_DATABASE_URL and that the server is up.' : 'Check that the data dir is writable.',
+    }
   }
 }

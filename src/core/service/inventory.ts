@@ -19,7 +19,13 @@ export function noSourceError(loaded: LoadedConfig): GutsError {
 }
 
 /** The VMs of a source profile or of a plan's source, sorted by name. Read-only. */
-export async function listSourceVms(source: InventorySource | undefined, loaded: LoadedConfig, env: Omit<PrepareEnv, 'config'>, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
+export async function listSourceVms(
+  source: InventorySource | undefined,
+  loaded: LoadedConfig,
+  env: Omit<PrepareEnv, 'config'>,
+  query: VmQuery,
+  signal: AbortSignal,
+): Promise<VmSummary[]> {
   if (!source) throw noSourceError(loaded)
   if ('plan' in source) return listPlanSourceVms(source.plan.text, source.plan.file, { ...env, config: loaded.config }, query, signal)
   return listProfileVms(source.profile, loaded, env, query, signal)
@@ -29,7 +35,13 @@ export async function listSourceVms(source: InventorySource | undefined, loaded:
  * Lists the VMs a plan's source has (for `guts vm list` and `guts plan init`), connecting with the
  * plan's own source settings (profiles and `${env:…}` references resolved as for a migration). Read-only.
  */
-export async function listPlanSourceVms(text: string, file: string, env: PrepareEnv, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
+export async function listPlanSourceVms(
+  text: string,
+  file: string,
+  env: PrepareEnv,
+  query: VmQuery,
+  signal: AbortSignal,
+): Promise<VmSummary[]> {
   const { resolved } = await preparePlan(text, file, env)
   return listVms(env.registry, resolved.plan.source.driver!, resolved.sourceOptions, query, signal)
 }
@@ -38,7 +50,13 @@ export async function listPlanSourceVms(text: string, file: string, env: Prepare
  * The VMs a source reaches with options typed into a wizard (literal values, not yet a plan): the
  * options are checked against the driver's schema first (GUTS_CONFIG_INVALID with every problem).
  */
-export async function listDriverVms(registry: DriverRegistry, driver: string, options: Record<string, unknown>, baseDir: string, signal: AbortSignal): Promise<VmSummary[]> {
+export async function listDriverVms(
+  registry: DriverRegistry,
+  driver: string,
+  options: Record<string, unknown>,
+  baseDir: string,
+  signal: AbortSignal,
+): Promise<VmSummary[]> {
   const module = await registry.load(driver, 'source')
   const problems = checkDriverOptions(module, options, ['source'])
   if (problems.length) throw new GutsError('GUTS_CONFIG_INVALID', problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('\n'))
@@ -47,7 +65,13 @@ export async function listDriverVms(registry: DriverRegistry, driver: string, op
 }
 
 /** Lists the VMs of the source profile `name` of the guts config. Read-only. */
-export async function listProfileVms(name: string, loaded: LoadedConfig, env: Omit<PrepareEnv, 'config'>, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
+export async function listProfileVms(
+  name: string,
+  loaded: LoadedConfig,
+  env: Omit<PrepareEnv, 'config'>,
+  query: VmQuery,
+  signal: AbortSignal,
+): Promise<VmSummary[]> {
   const { driver, options } = await resolveSourceProfile(name, loaded, env)
   return listVms(env.registry, driver, options, query, signal)
 }
@@ -59,11 +83,17 @@ export async function listProfileVms(name: string, loaded: LoadedConfig, env: Om
  * `baseDir` set for drivers that read local paths. Unknown profile: GUTS_USAGE (exit 2); a bad
  * profile or an unresolvable reference: GUTS_CONFIG_INVALID (exit 2). Connects to nothing.
  */
-export async function resolveSourceProfile(name: string, loaded: LoadedConfig, env: Omit<PrepareEnv, 'config'>): Promise<{ driver: string; options: Record<string, unknown> }> {
+export async function resolveSourceProfile(
+  name: string,
+  loaded: LoadedConfig,
+  env: Omit<PrepareEnv, 'config'>,
+): Promise<{ driver: string; options: Record<string, unknown> }> {
   const profiles = loaded.config.profiles?.sources ?? {}
   const profile = Object.hasOwn(profiles, name) ? profiles[name] : undefined
   if (!profile) {
-    const where = loaded.filepath ? `in ${loaded.filepath}` : ': no guts config found (guts.config.yaml or .gutsrc*, searched upwards from the current directory)'
+    const where = loaded.filepath
+      ? `in ${loaded.filepath}`
+      : ': no guts config found (guts.config.yaml or .gutsrc*, searched upwards from the current directory)'
     throw new GutsError('GUTS_USAGE', `No source profile "${name}"${loaded.filepath ? ' ' : ''}${where}.`, {
       suggestions: [knownProfiles(loaded), 'A plan works too: its source is listed.'],
     })
@@ -71,9 +101,13 @@ export async function resolveSourceProfile(name: string, loaded: LoadedConfig, e
   const at: PathSegment[] = ['profiles', 'sources', name]
   const file = loaded.filepath ?? 'guts config'
   const invalid = (problems: { path: PathSegment[]; message: string }[]) =>
-    new GutsError('GUTS_CONFIG_INVALID', `Source profile "${name}" has problems:\n${problems.map((p) => `${file} ${formatPath(p.path)}: ${p.message}`).join('\n')}`, {
-      suggestions: ['Fix the profile in the guts config, or use another config file.'],
-    })
+    new GutsError(
+      'GUTS_CONFIG_INVALID',
+      `Source profile "${name}" has problems:\n${problems.map((p) => `${file} ${formatPath(p.path)}: ${p.message}`).join('\n')}`,
+      {
+        suggestions: ['Fix the profile in the guts config, or use another config file.'],
+      },
+    )
   const driver = profile.driver
   if (!driver) throw invalid([{ path: at, message: 'a source profile needs a driver (e.g. driver: vmware)' }])
   let module
@@ -83,7 +117,10 @@ export async function resolveSourceProfile(name: string, loaded: LoadedConfig, e
     if (!isGutsError(error)) throw error
     throw invalid([{ path: [...at, 'driver'], message: error.message }])
   }
-  const problems = [...checkReferenceSyntax(profile).map((r) => ({ path: [...at, ...r.path], message: r.message })), ...checkDriverOptions(module, driverOptions(profile), at)]
+  const problems = [
+    ...checkReferenceSyntax(profile).map((r) => ({ path: [...at, ...r.path], message: r.message })),
+    ...checkDriverOptions(module, driverOptions(profile), at),
+  ]
   if (problems.length) throw invalid(problems)
   const baseDir = loaded.filepath ? dirname(loaded.filepath) : process.cwd()
   const { value, issues } = resolveReferences(driverOptions(profile), { env: env.env ?? process.env, baseDir })
@@ -96,11 +133,19 @@ export async function resolveSourceProfile(name: string, loaded: LoadedConfig, e
 function knownProfiles(loaded: LoadedConfig): string {
   const names = Object.keys(loaded.config.profiles?.sources ?? {})
   if (names.length) return `Source profiles${loaded.filepath ? ` in ${loaded.filepath}` : ''}: ${names.join(', ')}.`
-  return loaded.filepath ? `${loaded.filepath} defines no source profiles (profiles: {sources: {<name>: {driver: …}}}).` : 'Define profiles in a guts.config.yaml (profiles: {sources: {<name>: {driver: …}}}).'
+  return loaded.filepath
+    ? `${loaded.filepath} defines no source profiles (profiles: {sources: {<name>: {driver: …}}}).`
+    : 'Define profiles in a guts.config.yaml (profiles: {sources: {<name>: {driver: …}}}).'
 }
 
 /** The networks the given VMs' NICs are on (for mapping prompts), read with describeVm. */
-export async function sourceNetworks(registry: DriverRegistry, driver: string, options: Record<string, unknown>, vms: VmSummary[], signal: AbortSignal): Promise<string[]> {
+export async function sourceNetworks(
+  registry: DriverRegistry,
+  driver: string,
+  options: Record<string, unknown>,
+  vms: VmSummary[],
+  signal: AbortSignal,
+): Promise<string[]> {
   const source = await registry.createSource(driver, options)
   const ctx = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
   try {
@@ -113,7 +158,13 @@ export async function sourceNetworks(registry: DriverRegistry, driver: string, o
   }
 }
 
-export async function listVms(registry: DriverRegistry, driver: string, options: Record<string, unknown>, query: VmQuery, signal: AbortSignal): Promise<VmSummary[]> {
+export async function listVms(
+  registry: DriverRegistry,
+  driver: string,
+  options: Record<string, unknown>,
+  query: VmQuery,
+  signal: AbortSignal,
+): Promise<VmSummary[]> {
   const source = await registry.createSource(driver, options)
   const ctx = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
   try {

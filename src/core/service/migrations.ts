@@ -13,7 +13,14 @@ import { CUTOVER_EVENT, type EventListener } from '../pipeline/events.js'
 import { asCheckpoint } from '../pipeline/vm-job.js'
 import type { ResolvedEndpoints } from '../pipeline/run-migration.js'
 import { buildReport, type MigrationReport } from '../report.js'
-import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationSummary, type StateStore, type VmRecord } from '../state/store.js'
+import {
+  TERMINAL_MIGRATION_STATUSES,
+  type MigrationRecord,
+  type MigrationStatus,
+  type MigrationSummary,
+  type StateStore,
+  type VmRecord,
+} from '../state/store.js'
 import { short } from '../short-id.js'
 
 export interface ServiceDeps {
@@ -56,8 +63,13 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
   async function createMigration(text: string, file: string, options: { keepOnFailure?: boolean } = {}): Promise<MigrationRecord> {
     const { resolved } = await preparePlan(text, file, env)
     const { text: planText } = redactPlanText(text)
-    const record = await (await db()).createMigration({
-      id: randomUUID(), name: resolved.plan.name, planText, planPath: resolve(file),
+    const record = await (
+      await db()
+    ).createMigration({
+      id: randomUUID(),
+      name: resolved.plan.name,
+      planText,
+      planPath: resolve(file),
       options: { keepOnFailure: Boolean(options.keepOnFailure) },
     })
     // The run that usually follows in this process reuses this; a resume elsewhere prepares again.
@@ -91,20 +103,36 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
         const { text, file } = await planTextFor(migration)
         resolved = (await preparePlan(text, file, env)).resolved
       }
-      await store.updateMigration(id, { status: 'running', cancelRequested: false, error: null, ...(migration.startedAt ? {} : { startedAt: now() }) })
+      await store.updateMigration(id, {
+        status: 'running',
+        cancelRequested: false,
+        error: null,
+        ...(migration.startedAt ? {} : { startedAt: now() }),
+      })
       sink.emit({ type: 'migration.started', migrationId: id, name: migration.name, resumed })
       const keepOnFailure = options.keepOnFailure ?? Boolean(migration.options.keepOnFailure)
       // The pipeline is loaded only by what runs a migration, not by validate, list or show.
       const { executeMigration } = await import('../pipeline/run-migration.js')
       const result = await executeMigration({
-        store, registry, migrationId: id, resolved, signal: controller.signal, emit: sink.emit,
-        workRoot: deps.workRoot, keepOnFailure, ...(options.only ? { only: options.only } : {}),
+        store,
+        registry,
+        migrationId: id,
+        resolved,
+        signal: controller.signal,
+        emit: sink.emit,
+        workRoot: deps.workRoot,
+        keepOnFailure,
+        ...(options.only ? { only: options.only } : {}),
       })
       await finish(id, result.status)
       const vms = await store.listVms(id)
       sink.emit({
-        type: 'migration.finished', migrationId: id, status: result.status, seconds: (Date.now() - started) / 1000,
-        succeeded: vms.filter((v) => v.status === 'succeeded').length, failed: vms.filter((v) => v.status !== 'succeeded').length,
+        type: 'migration.finished',
+        migrationId: id,
+        status: result.status,
+        seconds: (Date.now() - started) / 1000,
+        succeeded: vms.filter((v) => v.status === 'succeeded').length,
+        failed: vms.filter((v) => v.status !== 'succeeded').length,
       })
     } catch (error) {
       await finish(id, controller.signal.aborted ? 'cancelled' : 'failed', error)
@@ -121,8 +149,15 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
   async function finish(id: string, status: MigrationStatus, error?: unknown) {
     const store = await db()
     await store.updateMigration(id, {
-      status, finishedAt: now(),
-      ...(error ? { error: (isGutsError(error) ? error.toJSON() : { code: 'GUTS_DRIVER_ERROR', message: String((error as Error)?.message ?? error) }) as JsonObject } : {}),
+      status,
+      finishedAt: now(),
+      ...(error
+        ? {
+            error: (isGutsError(error)
+              ? error.toJSON()
+              : { code: 'GUTS_DRIVER_ERROR', message: String((error as Error)?.message ?? error) }) as JsonObject,
+          }
+        : {}),
     })
   }
 
@@ -133,9 +168,13 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     try {
       return { text: await readFile(file, 'utf8'), file }
     } catch {
-      throw new GutsError('GUTS_USAGE', `The plan of migration ${short(m.id)} held literal secrets, which guts does not store, and ${file} cannot be read.`, {
-        suggestions: ['Put the plan back at that path, or use ${env:NAME} references for secrets.'],
-      })
+      throw new GutsError(
+        'GUTS_USAGE',
+        `The plan of migration ${short(m.id)} held literal secrets, which guts does not store, and ${file} cannot be read.`,
+        {
+          suggestions: ['Put the plan back at that path, or use ${env:NAME} references for secrets.'],
+        },
+      )
     }
   }
 
@@ -144,7 +183,10 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     const store = await db()
     const m = await getMigration(idOrPrefix)
     if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) return m
-    return store.updateMigration(m.id, (await isLive(store, m.id)) ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() })
+    return store.updateMigration(
+      m.id,
+      (await isLive(store, m.id)) ? { cancelRequested: true } : { status: 'cancelled', cancelRequested: true, finishedAt: now() },
+    )
   }
 
   /**
@@ -152,16 +194,26 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
    * powers them off, syncs the last changes and boots them at the destination. Recorded as an
    * event, so a migration that is not running right now cuts over as soon as it is resumed.
    */
-  async function requestCutover(idOrPrefix: string, vmKeys: string[] = []): Promise<{ migration: MigrationRecord; vms: string[]; live: boolean }> {
+  async function requestCutover(
+    idOrPrefix: string,
+    vmKeys: string[] = [],
+  ): Promise<{ migration: MigrationRecord; vms: string[]; live: boolean }> {
     const store = await db()
     const m = await getMigration(idOrPrefix)
-    if (TERMINAL_MIGRATION_STATUSES.includes(m.status)) throw new GutsError('GUTS_CONFLICT', `Migration ${short(m.id)} is ${m.status}; there is nothing to cut over.`)
-    const warm = (await store.listVms(m.id)).filter((v) => asCheckpoint(v.checkpoint).job?.settings.mode === 'warm' && v.status !== 'succeeded')
+    if (TERMINAL_MIGRATION_STATUSES.includes(m.status))
+      throw new GutsError('GUTS_CONFLICT', `Migration ${short(m.id)} is ${m.status}; there is nothing to cut over.`)
+    const warm = (await store.listVms(m.id)).filter(
+      (v) => asCheckpoint(v.checkpoint).job?.settings.mode === 'warm' && v.status !== 'succeeded',
+    )
     const unknown = vmKeys.filter((k) => !warm.some((v) => v.vmKey === k))
     if (unknown.length || !warm.length) {
-      throw new GutsError('GUTS_USAGE', `${unknown.length ? `Not a warm VM still to cut over in ${short(m.id)}: ${unknown.join(', ')}.` : `Migration ${short(m.id)} has no warm VM still to cut over.`}`, {
-        suggestions: [`Warm VMs of it: ${warm.map((v) => v.vmKey).join(', ') || 'none'} (see \`guts migration show ${short(m.id)}\`).`],
-      })
+      throw new GutsError(
+        'GUTS_USAGE',
+        `${unknown.length ? `Not a warm VM still to cut over in ${short(m.id)}: ${unknown.join(', ')}.` : `Migration ${short(m.id)} has no warm VM still to cut over.`}`,
+        {
+          suggestions: [`Warm VMs of it: ${warm.map((v) => v.vmKey).join(', ') || 'none'} (see \`guts migration show ${short(m.id)}\`).`],
+        },
+      )
     }
     await store.appendEvent(m.id, { type: CUTOVER_EVENT, data: { vms: vmKeys } })
     return { migration: m, vms: vmKeys.length ? vmKeys : warm.map((v) => v.vmKey), live: await isLive(store, m.id) }
@@ -173,9 +225,15 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     if (exact) return exact
     const matches = idOrPrefix.length >= 4 ? (await store.listMigrations()).filter((m) => m.id.startsWith(idOrPrefix)) : []
     if (matches.length === 1) return matches[0]!
-    throw new GutsError(matches.length ? 'GUTS_CONFLICT' : 'GUTS_NOT_FOUND', matches.length ? `"${idOrPrefix}" matches ${matches.length} migrations; give more of the id.` : `No migration with id "${idOrPrefix}".`, {
-      suggestions: ['Run `guts migration list` to see migrations and their ids.'],
-    })
+    throw new GutsError(
+      matches.length ? 'GUTS_CONFLICT' : 'GUTS_NOT_FOUND',
+      matches.length
+        ? `"${idOrPrefix}" matches ${matches.length} migrations; give more of the id.`
+        : `No migration with id "${idOrPrefix}".`,
+      {
+        suggestions: ['Run `guts migration list` to see migrations and their ids.'],
+      },
+    )
   }
 
   async function report(idOrPrefix: string): Promise<MigrationReport> {
@@ -184,7 +242,10 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     return buildReport(m, await store.listVms(m.id))
   }
 
-  async function cleanup(idOrPrefix: string, onEvent?: EventListener): Promise<{ migration: MigrationRecord; cleaned: string[]; failed: string[] }> {
+  async function cleanup(
+    idOrPrefix: string,
+    onEvent?: EventListener,
+  ): Promise<{ migration: MigrationRecord; cleaned: string[]; failed: string[] }> {
     const store = await db()
     const m = await getMigration(idOrPrefix)
     const { text, file } = await planTextFor(m)
@@ -217,14 +278,21 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
   }
 
   return {
-    validatePlan, createMigration, runMigration, retryMigration, cancelMigration, requestCutover, getMigration, report, cleanup,
+    validatePlan,
+    createMigration,
+    runMigration,
+    retryMigration,
+    cancelMigration,
+    requestCutover,
+    getMigration,
+    report,
+    cleanup,
     listMigrationSummaries,
     listVms: async (id: string): Promise<VmRecord[]> => (await db()).listVms((await getMigration(id)).id),
     events: async (id: string, afterSeq?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq),
     workDirFor: (id: string) => join(deps.workRoot, id),
   }
 }
-
 
 function now(): string {
   return new Date().toISOString()

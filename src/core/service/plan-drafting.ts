@@ -32,20 +32,34 @@ type Prop = { type?: string; description?: string; enum?: string[]; default?: un
  * required ones, else all), the rest marked advanced; options the environment supplies are marked so. Local
  * only: reads the schema, the hints and the environment, connects to nothing.
  */
-export async function draftQuestions(registry: DriverRegistry, driver: string, role: 'source' | 'destination', env: Record<string, string | undefined>): Promise<OptionQuestion[]> {
+export async function draftQuestions(
+  registry: DriverRegistry,
+  driver: string,
+  role: 'source' | 'destination',
+  env: Record<string, string | undefined>,
+): Promise<OptionQuestion[]> {
   const module = await registry.load(driver, role)
   const schema = module.optionsSchema as { properties?: Record<string, Prop>; required?: string[] }
   const hints = module.setup ?? {}
-  const props = Object.entries(schema.properties ?? {}).filter(([key, p]) => key !== 'baseDir' && ['string', 'boolean', 'integer', 'number'].includes(p.type ?? ''))
+  const props = Object.entries(schema.properties ?? {}).filter(
+    ([key, p]) => key !== 'baseDir' && ['string', 'boolean', 'integer', 'number'].includes(p.type ?? ''),
+  )
   // Without hints the required options are the essential ones; with none required, all are.
   const essential = hints.essential ?? (schema.required?.length ? schema.required : props.map(([key]) => key))
   const rank = (key: string) => (essential.includes(key) ? essential.indexOf(key) : essential.length)
   return props
     .sort(([a], [b]) => rank(a) - rank(b))
-    .map(([key, prop]) => question(module, key, prop, { required: schema.required?.includes(key) ?? false, advanced: !essential.includes(key), env }))
+    .map(([key, prop]) =>
+      question(module, key, prop, { required: schema.required?.includes(key) ?? false, advanced: !essential.includes(key), env }),
+    )
 }
 
-function question(module: DriverModule, key: string, prop: Prop, o: { required: boolean; advanced: boolean; env: Record<string, string | undefined> }): OptionQuestion {
+function question(
+  module: DriverModule,
+  key: string,
+  prop: Prop,
+  o: { required: boolean; advanced: boolean; env: Record<string, string | undefined> },
+): OptionQuestion {
   const hints = module.setup ?? {}
   const secret = module.secretOptions?.includes(key) ?? /(password|secret|token)$/i.test(key)
   const found = hints.choices?.(key, o.env)
@@ -61,7 +75,9 @@ function question(module: DriverModule, key: string, prop: Prop, o: { required: 
     ...(prop.default !== undefined && typeof prop.default !== 'object' ? { default: prop.default as string | number | boolean } : {}),
     ...(fromEnv ? { fromEnv } : {}),
     ...(hints.covers?.[key] ? { covers: hints.covers[key] } : {}),
-    ...(secret ? { envName: `GUTS_${module.name.toUpperCase().replace(/-/g, '_')}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` } : {}),
+    ...(secret
+      ? { envName: `GUTS_${module.name.toUpperCase().replace(/-/g, '_')}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` }
+      : {}),
   }
 }
 
@@ -69,11 +85,19 @@ function question(module: DriverModule, key: string, prop: Prop, o: { required: 
  * A plan from a draft, as YAML: the mode checked against what the source can do (GUTS_USAGE),
  * then the whole plan validated like `validate` does (GUTS_PLAN_INVALID with every problem).
  */
-export async function draftPlan(registry: DriverRegistry, draft: PlanDraft, file: string, validate: (text: string, file: string) => Promise<PlanCheck>): Promise<string> {
+export async function draftPlan(
+  registry: DriverRegistry,
+  draft: PlanDraft,
+  file: string,
+  validate: (text: string, file: string) => Promise<PlanCheck>,
+): Promise<string> {
   if (draft.mode) {
     const caps = (await registry.load(draft.source.driver, 'source')).capabilities as Partial<SourceCapabilities> | undefined
     const problem = modeProblem(caps, draft.mode)
-    if (problem) throw new GutsError('GUTS_USAGE', `The ${draft.source.driver} source cannot do mode ${draft.mode}: ${problem}.`, { details: { option: 'mode' } })
+    if (problem)
+      throw new GutsError('GUTS_USAGE', `The ${draft.source.driver} source cannot do mode ${draft.mode}: ${problem}.`, {
+        details: { option: 'mode' },
+      })
   }
   const text = buildPlanYaml(draft)
   const check = await validate(text, file)

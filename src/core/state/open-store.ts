@@ -51,7 +51,8 @@ async function openPostgres(url: string): Promise<StateStore> {
     throw new GutsError('GUTS_CONFIG_INVALID', `The state store URL ${redact(url)} is not a valid URL.`)
   }
   const schema = parsed.searchParams.get('schema') ?? 'guts'
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new GutsError('GUTS_CONFIG_INVALID', `schema=${schema} in the state store URL: use lower-case letters, digits and _.`)
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new GutsError('GUTS_CONFIG_INVALID', `schema=${schema} in the state store URL: use lower-case letters, digits and _.`)
   parsed.searchParams.delete('schema')
   const [{ default: postgres }, { PgStateStore }] = await Promise.all([import('postgres'), import('./pg-store.js')])
   const sql = postgres(parsed.toString(), {

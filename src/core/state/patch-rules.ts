@@ -15,7 +15,10 @@ export function patchedMigration(cur: MigrationRecord, patch: MigrationPatch) {
   }
 }
 
-export function patchedVm(cur: VmRecord | undefined, patch: VmPatch): { status: VmStatus; stage: string | null; checkpoint: JsonObject; error: JsonObject | null } {
+export function patchedVm(
+  cur: VmRecord | undefined,
+  patch: VmPatch,
+): { status: VmStatus; stage: string | null; checkpoint: JsonObject; error: JsonObject | null } {
   return {
     status: patch.status ?? cur?.status ?? 'pending',
     stage: patch.stage ?? cur?.stage ?? null,

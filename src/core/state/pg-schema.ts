@@ -84,7 +84,8 @@ export async function migratePgSchema(sql: Sql, schema: string): Promise<void> {
     await tx`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`
     const [row] = await tx<{ version: number }[]>`SELECT version FROM schema_version`
     const from = row?.version ?? 0
-    if (from > STEPS.length) throw new Error(`The state database schema is version ${from}, newer than this guts (${STEPS.length}): upgrade guts.`)
+    if (from > STEPS.length)
+      throw new Error(`The state database schema is version ${from}, newer than this guts (${STEPS.length}): upgrade guts.`)
     for (let v = from; v < STEPS.length; v++) await tx.unsafe(STEPS[v]!)
     if (!row) await tx`INSERT INTO schema_version (version) VALUES (${STEPS.length})`
     else if (from < STEPS.length) await tx`UPDATE schema_version SET version = ${STEPS.length}`

@@ -2,7 +2,20 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { Sql, TransactionSql } from 'postgres'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { migratePgSchema } from './pg-schema.js'
-import type { EventRecord, Lease, MigrationPatch, MigrationRecord, MigrationStatus, MigrationSummary, NewMigration, StateStore, UndoRecord, VmPatch, VmRecord, VmStatus } from './store.js'
+import type {
+  EventRecord,
+  Lease,
+  MigrationPatch,
+  MigrationRecord,
+  MigrationStatus,
+  MigrationSummary,
+  NewMigration,
+  StateStore,
+  UndoRecord,
+  VmPatch,
+  VmRecord,
+  VmStatus,
+} from './store.js'
 
 const now = (): string => new Date().toISOString()
 type Q = Sql | TransactionSql
@@ -24,10 +37,16 @@ export class PgStateStore implements StateStore {
       await migratePgSchema(this.sql, this.schema)
     } catch (cause) {
       const o = this.sql.options as { host?: string[]; port?: number[]; database?: string }
-      throw new GutsError('GUTS_STATE_ERROR', `Cannot use the PostgreSQL state store ${o.host?.[0] ?? '?'}:${o.port?.[0] ?? '?'}/${o.database ?? '?'}: ${(cause as Error).message}`, {
-        cause,
-        suggestions: ['Check GUTS_DATABASE_URL (user, password, host, database) and that the server is up; the user needs CREATE on the database the first time.'],
-      })
+      throw new GutsError(
+        'GUTS_STATE_ERROR',
+        `Cannot use the PostgreSQL state store ${o.host?.[0] ?? '?'}:${o.port?.[0] ?? '?'}/${o.database ?? '?'}: ${(cause as Error).message}`,
+        {
+          cause,
+          suggestions: [
+            'Check GUTS_DATABASE_URL (user, password, host, database) and that the server is up; the user needs CREATE on the database the first time.',
+          ],
+        },
+      )
     }
   }
 
@@ -49,7 +68,9 @@ export class PgStateStore implements StateStore {
   async listMigrations(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationRecord[]> {
     if (filter.status && !filter.status.length) return []
     const where = filter.status ? this.sql`WHERE status IN ${this.sql(filter.status)}` : this.sql``
-    const rows = await this.sql<MigrationRow[]>`SELECT * FROM migrations ${where} ORDER BY created_at DESC, ord DESC LIMIT ${filter.limit ?? null}`
+    const rows = await this.sql<
+      MigrationRow[]
+    >`SELECT * FROM migrations ${where} ORDER BY created_at DESC, ord DESC LIMIT ${filter.limit ?? null}`
     return rows.map(toMigration)
   }
 
@@ -57,7 +78,13 @@ export class PgStateStore implements StateStore {
     if (filter.status && !filter.status.length) return []
     const where = filter.status ? this.sql`WHERE m.status IN ${this.sql(filter.status)}` : this.sql``
     // One statement: the VMs come back as a JSON array per migration, the lease by a join.
-    const rows = await this.sql<(MigrationRow & { lease_owner: string | null; lease_expires_at: string | null; vm_states: { name: string; status: VmStatus; stage: string | null }[] })[]>`
+    const rows = await this.sql<
+      (MigrationRow & {
+        lease_owner: string | null
+        lease_expires_at: string | null
+        vm_states: { name: string; status: VmStatus; stage: string | null }[]
+      })[]
+    >`
       SELECT m.*, l.owner AS lease_owner, l.expires_at AS lease_expires_at,
         COALESCE((SELECT json_agg(json_build_object('name', v.vm_key, 'status', v.status, 'stage', v.stage) ORDER BY v.vm_key)
                     FROM vms v WHERE v.migration_id = m.id), '[]'::json) AS vm_states
@@ -127,7 +154,8 @@ export class PgStateStore implements StateStore {
   async markUndone(migrationId: string, seqs: number[]): Promise<void> {
     if (!seqs.length) return
     // Keep the first undone time: a retried rollback must not rewrite history.
-    await this.sql`UPDATE undo_log SET undone_at = ${now()} WHERE migration_id = ${migrationId} AND seq IN ${this.sql(seqs)} AND undone_at IS NULL`
+    await this
+      .sql`UPDATE undo_log SET undone_at = ${now()} WHERE migration_id = ${migrationId} AND seq IN ${this.sql(seqs)} AND undone_at IS NULL`
   }
 
   async appendEvent(migrationId: string, event: { type: string; vmKey?: string; data?: JsonObject }): Promise<EventRecord> {
@@ -144,7 +172,9 @@ export class PgStateStore implements StateStore {
   }
 
   async readEvents(migrationId: string, afterSeq = 0, limit?: number): Promise<EventRecord[]> {
-    const rows = await this.sql<EventRow[]>`SELECT * FROM events WHERE migration_id = ${migrationId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit ?? null}`
+    const rows = await this.sql<
+      EventRow[]
+    >`SELECT * FROM events WHERE migration_id = ${migrationId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit ?? null}`
     return rows.map(toEvent)
   }
 
@@ -181,26 +211,72 @@ async function lockMigration(tx: Q, id: string, o: { share?: boolean } = {}): Pr
   const rows = o.share
     ? await tx<MigrationRow[]>`SELECT * FROM migrations WHERE id = ${id} FOR SHARE`
     : await tx<MigrationRow[]>`SELECT * FROM migrations WHERE id = ${id} FOR UPDATE`
-  if (!rows[0]) throw new GutsError('GUTS_NOT_FOUND', `No migration with id ${id}.`, { ref: id, suggestions: ['List migrations with `guts migration list`.'] })
+  if (!rows[0])
+    throw new GutsError('GUTS_NOT_FOUND', `No migration with id ${id}.`, {
+      ref: id,
+      suggestions: ['List migrations with `guts migration list`.'],
+    })
   return rows[0]
 }
 
 // --- rows (jsonb arrives parsed; BIGSERIAL arrives as a string) ---
 
 interface MigrationRow {
-  id: string; name: string; status: string; plan_path: string | null; plan_text: string; options: JsonObject
-  created_at: string; updated_at: string; started_at: string | null; finished_at: string | null; cancel_requested: boolean; error: JsonObject | null
+  id: string
+  name: string
+  status: string
+  plan_path: string | null
+  plan_text: string
+  options: JsonObject
+  created_at: string
+  updated_at: string
+  started_at: string | null
+  finished_at: string | null
+  cancel_requested: boolean
+  error: JsonObject | null
 }
-interface VmRow { migration_id: string; vm_key: string; status: string; stage: string | null; checkpoint: JsonObject; error: JsonObject | null; updated_at: string }
-interface UndoRow { seq: string | number; migration_id: string; vm_key: string; kind: string; ref: string; data: JsonObject | null; created_at: string; undone_at: string | null }
-interface EventRow { migration_id: string; seq: number; at: string; type: string; vm_key: string | null; data: JsonObject }
-interface LeaseRow { owner: string; expires_at: string }
+interface VmRow {
+  migration_id: string
+  vm_key: string
+  status: string
+  stage: string | null
+  checkpoint: JsonObject
+  error: JsonObject | null
+  updated_at: string
+}
+interface UndoRow {
+  seq: string | number
+  migration_id: string
+  vm_key: string
+  kind: string
+  ref: string
+  data: JsonObject | null
+  created_at: string
+  undone_at: string | null
+}
+interface EventRow {
+  migration_id: string
+  seq: number
+  at: string
+  type: string
+  vm_key: string | null
+  data: JsonObject
+}
+interface LeaseRow {
+  owner: string
+  expires_at: string
+}
 
 function toMigration(r: MigrationRow): MigrationRecord {
   return {
-    id: r.id, name: r.name, status: r.status as MigrationStatus,
+    id: r.id,
+    name: r.name,
+    status: r.status as MigrationStatus,
     ...(r.plan_path !== null ? { planPath: r.plan_path } : {}),
-    planText: r.plan_text, options: r.options, createdAt: r.created_at, updatedAt: r.updated_at,
+    planText: r.plan_text,
+    options: r.options,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
     ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
     ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),
     cancelRequested: r.cancel_requested,
@@ -210,7 +286,9 @@ function toMigration(r: MigrationRow): MigrationRecord {
 
 function toVm(r: VmRow): VmRecord {
   return {
-    migrationId: r.migration_id, vmKey: r.vm_key, status: r.status as VmStatus,
+    migrationId: r.migration_id,
+    vmKey: r.vm_key,
+    status: r.status as VmStatus,
     ...(r.stage !== null ? { stage: r.stage } : {}),
     checkpoint: r.checkpoint,
     ...(r.error !== null ? { error: r.error } : {}),
@@ -220,7 +298,11 @@ function toVm(r: VmRow): VmRecord {
 
 function toUndo(r: UndoRow): UndoRecord {
   return {
-    seq: Number(r.seq), migrationId: r.migration_id, vmKey: r.vm_key, kind: r.kind, ref: r.ref,
+    seq: Number(r.seq),
+    migrationId: r.migration_id,
+    vmKey: r.vm_key,
+    kind: r.kind,
+    ref: r.ref,
     ...(r.data !== null ? { data: r.data } : {}),
     createdAt: r.created_at,
     ...(r.undone_at !== null ? { undoneAt: r.undone_at } : {}),
@@ -228,5 +310,12 @@ function toUndo(r: UndoRow): UndoRecord {
 }
 
 function toEvent(r: EventRow): EventRecord {
-  return { seq: r.seq, migrationId: r.migration_id, at: r.at, type: r.type, ...(r.vm_key !== null ? { vmKey: r.vm_key } : {}), data: r.data }
+  return {
+    seq: r.seq,
+    migrationId: r.migration_id,
+    at: r.at,
+    type: r.type,
+    ...(r.vm_key !== null ? { vmKey: r.vm_key } : {}),
+    data: r.data,
+  }
 }

@@ -2,7 +2,19 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { SqliteDatabase } from './sqlite-driver.js'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { configureConnection, migrateSchema } from './sqlite-schema.js'
-import { toEvent, toMigration, toSummary, toUndo, toVm, type EventRow, type LeaseRow, type MigrationRow, type SummaryRow, type VmRow, type UndoRow } from './sqlite-rows.js'
+import {
+  toEvent,
+  toMigration,
+  toSummary,
+  toUndo,
+  toVm,
+  type EventRow,
+  type LeaseRow,
+  type MigrationRow,
+  type SummaryRow,
+  type VmRow,
+  type UndoRow,
+} from './sqlite-rows.js'
 import type {
   EventRecord,
   Lease,
@@ -181,9 +193,7 @@ export class SqliteStateStore implements StateStore {
     return this.db.transaction(() => {
       this.mustExist(migrationId)
       // Under the IMMEDIATE lock no other writer can take the same number.
-      const last = this.db
-        .prepare('SELECT MAX(seq) AS seq FROM events WHERE migration_id = ?')
-        .get<{ seq: number | null }>(migrationId)
+      const last = this.db.prepare('SELECT MAX(seq) AS seq FROM events WHERE migration_id = ?').get<{ seq: number | null }>(migrationId)
       const record: EventRecord = {
         seq: (last?.seq ?? 0) + 1,
         migrationId,

@@ -21,7 +21,12 @@ export interface ApplyResult {
  * extents are read; a plain stream is read whole and only the extents' bytes are kept, which is
  * correct but moves the whole disk — the result says which happened.
  */
-export async function applyExtents(source: DiskSource, extents: readonly Extent[], replica: string, signal: AbortSignal): Promise<ApplyResult> {
+export async function applyExtents(
+  source: DiskSource,
+  extents: readonly Extent[],
+  replica: string,
+  signal: AbortSignal,
+): Promise<ApplyResult> {
   if (source.format !== 'raw') throw new GutsError('GUTS_UNSUPPORTED', `Delta syncs need raw source disks; this one is ${source.format}.`)
   const bytesChanged = extents.reduce((n, e) => n + e.length, 0)
   if (!extents.length) return { bytesChanged: 0, bytesMoved: 0, method: 'range' }
@@ -37,7 +42,8 @@ export async function applyExtents(source: DiskSource, extents: readonly Extent[
       })
       return { bytesChanged, bytesMoved: bytesChanged, method: 'range' }
     }
-    if (source.kind !== 'stream') throw new GutsError('GUTS_UNSUPPORTED', `Delta syncs cannot read a ${source.kind} disk without random access.`)
+    if (source.kind !== 'stream')
+      throw new GutsError('GUTS_UNSUPPORTED', `Delta syncs cannot read a ${source.kind} disk without random access.`)
     const bytesMoved = await keepExtents(await source.open(signal), out, extents, signal)
     return { bytesChanged, bytesMoved, method: 'full-stream' }
   } finally {
@@ -46,7 +52,8 @@ export async function applyExtents(source: DiskSource, extents: readonly Extent[
 }
 
 function fileRange(path: string) {
-  return async (offset: number, length: number): Promise<Readable> => createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 })
+  return async (offset: number, length: number): Promise<Readable> =>
+    createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 })
 }
 
 async function copyRange(input: Readable, out: FileHandle, e: Extent): Promise<void> {
@@ -60,7 +67,12 @@ async function copyRange(input: Readable, out: FileHandle, e: Extent): Promise<v
     await writeAll(out, chunk, pos)
     pos += chunk.length
   }
-  if (pos !== end) throw new GutsError('GUTS_UNREACHABLE', `The source returned ${pos - e.offset} of ${e.length} bytes at offset ${e.offset}: the read was cut short.`, { retryable: true })
+  if (pos !== end)
+    throw new GutsError(
+      'GUTS_UNREACHABLE',
+      `The source returned ${pos - e.offset} of ${e.length} bytes at offset ${e.offset}: the read was cut short.`,
+      { retryable: true },
+    )
 }
 
 /** Reads the whole stream; writes only the parts inside `extents` (sorted, non-overlapping). */
@@ -80,7 +92,12 @@ async function keepExtents(input: Readable, out: FileHandle, extents: readonly E
     }
     pos = chunkEnd
   }
-  if (i < extents.length) throw new GutsError('GUTS_UNREACHABLE', `The source disk stream ended at ${pos} bytes, before the changed extent at ${extents[i]!.offset}.`, { retryable: true })
+  if (i < extents.length)
+    throw new GutsError(
+      'GUTS_UNREACHABLE',
+      `The source disk stream ended at ${pos} bytes, before the changed extent at ${extents[i]!.offset}.`,
+      { retryable: true },
+    )
   return pos
 }
 
@@ -103,7 +120,7 @@ async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) =
 }
 
 async function writeAll(out: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
+  for (let done = 0; done < buf.length;) {
     const { bytesWritten } = await out.write(buf, done, buf.length - done, position + done)
     done += bytesWritten
   }

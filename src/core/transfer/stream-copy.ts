@@ -99,7 +99,7 @@ async function writeNonZero(handle: Awaited<ReturnType<typeof open>>, chunk: Buf
   }
   // Blocks are aligned to disk offsets, not chunk offsets, so holes line up with filesystem blocks
   // whatever sizes the source's chunks have.
-  for (let off = 0; off < chunk.length; ) {
+  for (let off = 0; off < chunk.length;) {
     const end = Math.min(chunk.length, off + BLOCK - ((position + off) % BLOCK))
     const zero = isZero(chunk.subarray(off, end))
     if (!zero && runStart < 0) runStart = off
@@ -112,9 +112,13 @@ async function writeNonZero(handle: Awaited<ReturnType<typeof open>>, chunk: Buf
 
 function checkSize(actual: number, expected?: number): void {
   if (expected !== undefined && actual !== expected) {
-    throw new GutsError('GUTS_DRIVER_ERROR', `The source delivered ${actual} bytes but the disk is ${expected} bytes: the stream was cut short or the size is wrong.`, {
-      retryable: actual < expected,
-    })
+    throw new GutsError(
+      'GUTS_DRIVER_ERROR',
+      `The source delivered ${actual} bytes but the disk is ${expected} bytes: the stream was cut short or the size is wrong.`,
+      {
+        retryable: actual < expected,
+      },
+    )
   }
 }
 

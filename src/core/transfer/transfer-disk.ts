@@ -29,20 +29,31 @@ export async function transferDisk(o: TransferOptions): Promise<TransferResult> 
 
   if (o.source.kind !== 'stream' && o.target.kind === 'file') {
     await qemuImgConvert({
-      source: addressOf(o.source), sourceFormat: o.source.format,
-      target: o.target.path, targetFormat: o.target.format,
-      signal: o.signal, onProgress: (f) => progress(f * total),
+      source: addressOf(o.source),
+      sourceFormat: o.source.format,
+      target: o.target.path,
+      targetFormat: o.target.format,
+      signal: o.signal,
+      onProgress: (f) => progress(f * total),
     })
     return { ...base, route: `qemu-img:${o.source.kind}->file`, bytesWritten: total }
   }
 
   if (o.source.kind === 'stream' && o.source.format === 'raw') {
     if (o.target.kind === 'file' && o.target.format === 'raw') {
-      const r = await copyStreamToSparseFile(await o.source.open(o.signal), o.target.path, { signal: o.signal, expectedSize: total, onProgress: progress })
+      const r = await copyStreamToSparseFile(await o.source.open(o.signal), o.target.path, {
+        signal: o.signal,
+        expectedSize: total,
+        onProgress: progress,
+      })
       return { ...base, route: 'stream:raw->file', bytesWritten: r.bytesWritten, sha256: r.sha256 }
     }
     if (o.target.kind === 'stream' && o.target.format === 'raw') {
-      const r = await copyStreamToSink(await o.source.open(o.signal), await o.target.open(o.signal), { signal: o.signal, expectedSize: total, onProgress: progress })
+      const r = await copyStreamToSink(await o.source.open(o.signal), await o.target.open(o.signal), {
+        signal: o.signal,
+        expectedSize: total,
+        onProgress: progress,
+      })
       return { ...base, route: 'stream:raw->stream', bytesWritten: r.bytesWritten, sha256: r.sha256 }
     }
   }
@@ -57,16 +68,22 @@ transferDisk satisfies DiskTransfer
 /** Where qemu-img reads an addressable source. */
 function addressOf(source: DiskSource): string {
   switch (source.kind) {
-    case 'file': return source.path
-    case 'nbd': return source.uri
+    case 'file':
+      return source.path
+    case 'nbd':
+      return source.uri
     case 'http': {
       if (source.headers && Object.keys(source.headers).length) {
         // Headers (session cookies) must not go on the command line, where `ps` shows them.
-        throw new GutsError('GUTS_UNSUPPORTED', 'An HTTP disk source with headers needs the stream route; the driver should offer `stream` access too.')
+        throw new GutsError(
+          'GUTS_UNSUPPORTED',
+          'An HTTP disk source with headers needs the stream route; the driver should offer `stream` access too.',
+        )
       }
       return source.url
     }
-    default: throw new GutsError('GUTS_DRIVER_ERROR', `Disk source kind "${source.kind}" is not addressable.`)
+    default:
+      throw new GutsError('GUTS_DRIVER_ERROR', `Disk source kind "${source.kind}" is not addressable.`)
   }
 }
 
@@ -86,21 +103,43 @@ async function stagedTransfer(o: TransferOptions, progress: (done: number) => vo
       staged.push(path)
       const stream = await o.source.open(o.signal)
       // Non-raw streams (a VHDX over SSH, say) land byte for byte; only raw ones can be sparse.
-      const r = format === 'raw'
-        ? await copyStreamToSparseFile(stream, path, { signal: o.signal, expectedSize: total, onProgress: (d) => progress(d / 2) })
-        : await copyStreamToSparseFile(stream, path, { signal: o.signal })
+      const r =
+        format === 'raw'
+          ? await copyStreamToSparseFile(stream, path, { signal: o.signal, expectedSize: total, onProgress: (d) => progress(d / 2) })
+          : await copyStreamToSparseFile(stream, path, { signal: o.signal })
       if (format === 'raw') sha256 = r.sha256
     } else {
       path = addressOf(o.source)
     }
     if (o.target.kind === 'file') {
-      await qemuImgConvert({ source: path, sourceFormat: format, target: o.target.path, targetFormat: o.target.format, signal: o.signal, onProgress: (f) => progress(total / 2 + (f * total) / 2) })
-      return { diskId: o.disk.id, virtualSize: total, format: o.target.format, route: `staged:${o.source.kind}->file`, bytesWritten: total, ...(sha256 ? { sha256 } : {}) }
+      await qemuImgConvert({
+        source: path,
+        sourceFormat: format,
+        target: o.target.path,
+        targetFormat: o.target.format,
+        signal: o.signal,
+        onProgress: (f) => progress(total / 2 + (f * total) / 2),
+      })
+      return {
+        diskId: o.disk.id,
+        virtualSize: total,
+        format: o.target.format,
+        route: `staged:${o.source.kind}->file`,
+        bytesWritten: total,
+        ...(sha256 ? { sha256 } : {}),
+      }
     }
     if (format !== o.target.format) {
       const converted = join(o.workDir, `${o.disk.id}.target.${o.target.format}`)
       staged.push(converted)
-      await qemuImgConvert({ source: path, sourceFormat: format, target: converted, targetFormat: o.target.format, signal: o.signal, onProgress: (f) => progress((f * total) / 2) })
+      await qemuImgConvert({
+        source: path,
+        sourceFormat: format,
+        target: converted,
+        targetFormat: o.target.format,
+        signal: o.signal,
+        onProgress: (f) => progress((f * total) / 2),
+      })
       path = converted
       format = o.target.format
     }
@@ -110,7 +149,11 @@ async function stagedTransfer(o: TransferOptions, progress: (done: number) => vo
     })
     progress(total)
     return {
-      diskId: o.disk.id, virtualSize: total, format, route: `staged:${o.source.kind}->stream`, bytesWritten: r.bytesWritten,
+      diskId: o.disk.id,
+      virtualSize: total,
+      format,
+      route: `staged:${o.source.kind}->stream`,
+      bytesWritten: r.bytesWritten,
       ...(format === 'raw' ? { sha256: r.sha256 } : sha256 ? { sha256 } : {}),
     }
   } finally {

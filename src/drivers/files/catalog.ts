@@ -12,11 +12,7 @@ export type VmEntry = {
   /** Where the definition came from, for messages: `vms[2]` or a scanned path. */
   origin: string
   overrides: Omit<FilesVmOption, 'name' | 'ova' | 'ovf' | 'disks'>
-} & (
-  | { kind: 'ova'; path: string }
-  | { kind: 'ovf'; path: string }
-  | { kind: 'disks'; disks: { path: string; format?: DiskFormat }[] }
-)
+} & ({ kind: 'ova'; path: string } | { kind: 'ovf'; path: string } | { kind: 'disks'; disks: { path: string; format?: DiskFormat }[] })
 
 const IMAGE_EXTENSIONS = new Set(['.vmdk', '.qcow2', '.qcow', '.vhd', '.vhdx', '.img', '.raw'])
 /** VMDK extent and side files: data of another .vmdk, not disks of their own. */
@@ -37,9 +33,13 @@ export async function buildCatalog(options: FilesOptions): Promise<VmEntry[]> {
     for (const entry of await scanPath(resolvePath(options.path, baseDir))) {
       const clash = byName.get(entry.name)
       if (clash) {
-        throw new GutsError('GUTS_CONFLICT', `Two VMs found under ${options.path} are both called "${entry.name}" (${clash.origin} and ${entry.origin}).`, {
-          suggestions: ['Rename one of them, or list them under `vms:` with distinct names.'],
-        })
+        throw new GutsError(
+          'GUTS_CONFLICT',
+          `Two VMs found under ${options.path} are both called "${entry.name}" (${clash.origin} and ${entry.origin}).`,
+          {
+            suggestions: ['Rename one of them, or list them under `vms:` with distinct names.'],
+          },
+        )
       }
       byName.set(entry.name, entry)
     }
@@ -74,12 +74,13 @@ async function scanPath(path: string): Promise<VmEntry[]> {
     info = await stat(path)
   } catch (error) {
     throw new GutsError('GUTS_NOT_FOUND', `The path ${path} (files driver option \`path\`) does not exist.`, {
-      suggestions: ['Fix `path` in the plan; relative paths resolve against the plan\'s directory.'],
+      suggestions: ["Fix `path` in the plan; relative paths resolve against the plan's directory."],
       cause: error,
     })
   }
   const ext = extname(path).toLowerCase()
-  if (info.isFile() && (ext === '.ova' || ext === '.ovf')) return [{ name: stem(path), origin: path, overrides: {}, kind: ext === '.ova' ? 'ova' : 'ovf', path }]
+  if (info.isFile() && (ext === '.ova' || ext === '.ovf'))
+    return [{ name: stem(path), origin: path, overrides: {}, kind: ext === '.ova' ? 'ova' : 'ovf', path }]
   if (!info.isDirectory()) {
     throw new GutsError('GUTS_PLAN_INVALID', `The path ${path} is neither a .ova/.ovf file nor a directory.`, {
       suggestions: ['To migrate loose disk images, list them under `vms: [{name, disks: [...]}]`.'],
@@ -89,7 +90,8 @@ async function scanPath(path: string): Promise<VmEntry[]> {
   for (const dirent of await readdir(path, { withFileTypes: true })) {
     const full = join(path, dirent.name)
     const e = extname(dirent.name).toLowerCase()
-    if (dirent.isFile() && (e === '.ova' || e === '.ovf')) out.push({ name: stem(dirent.name), origin: full, overrides: {}, kind: e === '.ova' ? 'ova' : 'ovf', path: full })
+    if (dirent.isFile() && (e === '.ova' || e === '.ovf'))
+      out.push({ name: stem(dirent.name), origin: full, overrides: {}, kind: e === '.ova' ? 'ova' : 'ovf', path: full })
     else if (dirent.isDirectory() && !dirent.name.startsWith('.')) {
       const entry = await scanVmFolder(full)
       if (entry) out.push(entry)
@@ -103,13 +105,20 @@ async function scanPath(path: string): Promise<VmEntry[]> {
  * with several packages is ambiguous and is refused rather than guessed at.
  */
 async function scanVmFolder(dir: string): Promise<VmEntry | undefined> {
-  const files = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort()
+  const files = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isFile())
+    .map((d) => d.name)
+    .sort()
   const packages = files.filter((f) => /\.(ova|ovf)$/i.test(f))
   const name = basename(dir)
   if (packages.length > 1) {
-    throw new GutsError('GUTS_CONFLICT', `The folder ${dir} holds ${packages.length} OVF/OVA packages (${packages.join(', ')}); guts cannot tell which one is the VM.`, {
-      suggestions: ['Keep one package per folder, or list the VMs under `vms:` explicitly.'],
-    })
+    throw new GutsError(
+      'GUTS_CONFLICT',
+      `The folder ${dir} holds ${packages.length} OVF/OVA packages (${packages.join(', ')}); guts cannot tell which one is the VM.`,
+      {
+        suggestions: ['Keep one package per folder, or list the VMs under `vms:` explicitly.'],
+      },
+    )
   }
   if (packages[0]) {
     const kind = packages[0].toLowerCase().endsWith('.ova') ? 'ova' : 'ovf'

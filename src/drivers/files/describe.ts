@@ -1,4 +1,12 @@
-import { GutsError, isGutsError, type DiskDescriptor, type Finding, type JsonObject, type NicDescriptor, type VmDescriptor } from '@guts/sdk'
+import {
+  GutsError,
+  isGutsError,
+  type DiskDescriptor,
+  type Finding,
+  type JsonObject,
+  type NicDescriptor,
+  type VmDescriptor,
+} from '@guts/sdk'
 import { probeDisk, type ProbedDisk } from './disk-probe.js'
 import { derivedMac, normalizeMac } from './mac.js'
 import type { LoadedVm, PackageDisk } from './package.js'
@@ -117,19 +125,36 @@ export async function filesFindings(vm: LoadedVm, described: VmDescriptor, signa
   for (const disk of vm.disks) {
     const probe = probes.get(disk.id)!
     if (isGutsError(probe)) {
-      const code = probe.code === 'GUTS_NOT_FOUND' ? 'disk-missing' : probe.code === 'GUTS_PREFLIGHT_FAILED' ? 'disk-unreadable' : 'disk-unsupported'
-      findings.push({ severity: 'error', code, message: [probe.message, ...probe.suggestions].join(' '), ref: `${vm.entry.name}/${disk.id}` })
+      const code =
+        probe.code === 'GUTS_NOT_FOUND' ? 'disk-missing' : probe.code === 'GUTS_PREFLIGHT_FAILED' ? 'disk-unreadable' : 'disk-unsupported'
+      findings.push({
+        severity: 'error',
+        code,
+        message: [probe.message, ...probe.suggestions].join(' '),
+        ref: `${vm.entry.name}/${disk.id}`,
+      })
       continue
     }
     const known = described.disks.find((x) => x.id === disk.id)
     if (known && known.virtualSize !== probe.virtualSize) {
-      findings.push({ severity: 'error', code: 'disk-changed', message: `Disk ${disk.name} is now ${probe.virtualSize} bytes, not ${known.virtualSize} as described; describe the VM again.`, ref: `${vm.entry.name}/${disk.id}` })
+      findings.push({
+        severity: 'error',
+        code: 'disk-changed',
+        message: `Disk ${disk.name} is now ${probe.virtualSize} bytes, not ${known.virtualSize} as described; describe the VM again.`,
+        ref: `${vm.entry.name}/${disk.id}`,
+      })
     }
   }
   if (vm.disks.length !== described.disks.length) {
-    findings.push({ severity: 'error', code: 'vm-changed', message: `The VM now has ${vm.disks.length} disk(s), not ${described.disks.length} as described; describe it again.`, ref: vm.entry.name })
+    findings.push({
+      severity: 'error',
+      code: 'vm-changed',
+      message: `The VM now has ${vm.disks.length} disk(s), not ${described.disks.length} as described; describe it again.`,
+      ref: vm.entry.name,
+    })
   }
-  if (!vm.disks.length) findings.push({ severity: 'error', code: 'no-disks', message: `The VM ${vm.entry.name} has no disk file to copy.`, ref: vm.entry.name })
+  if (!vm.disks.length)
+    findings.push({ severity: 'error', code: 'no-disks', message: `The VM ${vm.entry.name} has no disk file to copy.`, ref: vm.entry.name })
   for (const note of vm.notes) findings.push({ severity: 'warning', code: 'package-note', message: note, ref: vm.entry.name })
   const defaulted = described.extra?.defaulted
   if (Array.isArray(defaulted) && defaulted.length) {

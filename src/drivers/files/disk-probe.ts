@@ -57,8 +57,12 @@ async function probeUncached(location: DiskLocation, signal?: AbortSignal): Prom
     if (isGutsError(error) && error.code !== 'GUTS_EXTERNAL_COMMAND_FAILED') throw error
     throw new GutsError('GUTS_UNSUPPORTED', `qemu-img cannot read the disk ${where}${location.format ? ` as ${location.format}` : ''}.`, {
       suggestions: [
-        location.format ? `Check the declared format (${location.format}) or remove it to let guts detect the format.` : 'Check that the file is a raw, qcow2, VMDK, VHDX or VHD image.',
-        location.kind === 'ova-member' ? 'A VMDK inside an OVA must be a single-file image (streamOptimized or monolithicSparse).' : 'Run `qemu-img info <file>` to see what qemu-img says.',
+        location.format
+          ? `Check the declared format (${location.format}) or remove it to let guts detect the format.`
+          : 'Check that the file is a raw, qcow2, VMDK, VHDX or VHD image.',
+        location.kind === 'ova-member'
+          ? 'A VMDK inside an OVA must be a single-file image (streamOptimized or monolithicSparse).'
+          : 'Run `qemu-img info <file>` to see what qemu-img says.',
       ],
       cause: error,
       ref: where,
@@ -66,13 +70,24 @@ async function probeUncached(location: DiskLocation, signal?: AbortSignal): Prom
   }
   const format = toFormat(info.format, where)
   if (info.backingFile) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The disk ${where} is an overlay on the backing file ${info.backingFile}; guts copies self-contained images only.`, {
-      suggestions: [`Flatten it first: qemu-img convert -O ${format === 'vmdk' ? 'vmdk' : 'qcow2'} ${location.kind === 'file' ? location.path : '<disk>'} flat-disk.${format === 'vmdk' ? 'vmdk' : 'qcow2'}`, 'Then point the plan at the flattened file.'],
-      ref: where,
-    })
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `The disk ${where} is an overlay on the backing file ${info.backingFile}; guts copies self-contained images only.`,
+      {
+        suggestions: [
+          `Flatten it first: qemu-img convert -O ${format === 'vmdk' ? 'vmdk' : 'qcow2'} ${location.kind === 'file' ? location.path : '<disk>'} flat-disk.${format === 'vmdk' ? 'vmdk' : 'qcow2'}`,
+          'Then point the plan at the flattened file.',
+        ],
+        ref: where,
+      },
+    )
   }
   if (!(info.virtualSize > 0)) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The disk ${where} has a virtual size of ${info.virtualSize} bytes; guts needs a non-empty disk.`, { ref: where })
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `The disk ${where} has a virtual size of ${info.virtualSize} bytes; guts needs a non-empty disk.`,
+      { ref: where },
+    )
   }
   const path = location.kind === 'file' ? location.path : qemuByteRangePath(location.ova, location.offset, location.size, format)
   return {
@@ -104,7 +119,7 @@ export async function checkFileReadable(path: string): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new GutsError('GUTS_NOT_FOUND', `The file ${path} does not exist.`, {
-        suggestions: ['Fix the path in the plan (relative paths resolve against the plan\'s directory), or copy the file there.'],
+        suggestions: ["Fix the path in the plan (relative paths resolve against the plan's directory), or copy the file there."],
         ref: path,
         cause: error,
       })
@@ -142,7 +157,9 @@ async function checkVmdkDescriptor(path: string): Promise<void> {
   const parent = /^\s*parentFileNameHint\s*=\s*"([^"]+)"/m.exec(head)
   if (parent) {
     throw new GutsError('GUTS_UNSUPPORTED', `The VMDK ${path} is a snapshot delta of ${parent[1]}; guts copies consolidated disks only.`, {
-      suggestions: ['Delete or consolidate the VM\'s snapshots before exporting, or convert the chain: qemu-img convert -O vmdk <delta.vmdk> flat.vmdk'],
+      suggestions: [
+        "Delete or consolidate the VM's snapshots before exporting, or convert the chain: qemu-img convert -O vmdk <delta.vmdk> flat.vmdk",
+      ],
       ref: path,
     })
   }
@@ -156,10 +173,17 @@ async function checkVmdkDescriptor(path: string): Promise<void> {
     }
   }
   if (missing.length) {
-    throw new GutsError('GUTS_NOT_FOUND', `The VMDK descriptor ${path} points at extent file(s) that are missing or unreadable: ${missing.join(', ')}.`, {
-      suggestions: ['Copy the -flat.vmdk / -sNNN.vmdk extent files next to the descriptor, keeping their names.', 'Or export the disk as a single file (monolithicSparse or streamOptimized).'],
-      ref: path,
-      details: { missing },
-    })
+    throw new GutsError(
+      'GUTS_NOT_FOUND',
+      `The VMDK descriptor ${path} points at extent file(s) that are missing or unreadable: ${missing.join(', ')}.`,
+      {
+        suggestions: [
+          'Copy the -flat.vmdk / -sNNN.vmdk extent files next to the descriptor, keeping their names.',
+          'Or export the disk as a single file (monolithicSparse or streamOptimized).',
+        ],
+        ref: path,
+        details: { missing },
+      },
+    )
   }
 }

@@ -67,7 +67,10 @@ class FilesSource implements SourceDriver {
     const found = all.find((e) => e.name === ref.id) ?? all.find((e) => e.name === ref.name)
     if (!found) {
       throw new GutsError('GUTS_NOT_FOUND', `No VM called "${ref.id || ref.name}" among the files given to the files driver.`, {
-        suggestions: [all.length ? `Known VMs: ${all.map((e) => e.name).join(', ')}.` : 'The driver found no VM: check `path` and `vms` in the plan.', 'Run `guts drivers list-vms` to see what the driver finds.'],
+        suggestions: [
+          all.length ? `Known VMs: ${all.map((e) => e.name).join(', ')}.` : 'The driver found no VM: check `path` and `vms` in the plan.',
+          'Run `guts drivers list-vms` to see what the driver finds.',
+        ],
         ref: ref.id || ref.name,
       })
     }
@@ -94,7 +97,12 @@ class FilesSource implements SourceDriver {
   async preflight(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<Finding[]> {
     const findings: Finding[] = []
     if (options.mode === 'snapshot') {
-      findings.push({ severity: 'error', code: 'live-export-unsupported', message: 'The files driver reads files at rest; use `mode: cold`.', ref: vm.name })
+      findings.push({
+        severity: 'error',
+        code: 'live-export-unsupported',
+        message: 'The files driver reads files at rest; use `mode: cold`.',
+        ref: vm.name,
+      })
     }
     let loaded
     try {
@@ -109,7 +117,9 @@ class FilesSource implements SourceDriver {
 
   async beginExport(vm: VmDescriptor, options: ExportOptions, ctx: DriverContext): Promise<ExportSession> {
     if (options.mode !== 'cold') {
-      throw new GutsError('GUTS_UNSUPPORTED', 'The files driver exports files at rest only; set `mode: cold` for this VM.', { ref: vm.name })
+      throw new GutsError('GUTS_UNSUPPORTED', 'The files driver exports files at rest only; set `mode: cold` for this VM.', {
+        ref: vm.name,
+      })
     }
     const loaded = await loadVm(await this.entry(vm), ctx.signal)
     const { probes } = await describeLoaded(loaded, ctx.signal)
@@ -135,9 +145,13 @@ class FilesSource implements SourceDriver {
     const disks = (session.data.disks ?? []) as unknown as SessionDisk[]
     const disk = disks.find((d) => d.id === diskId)
     if (!disk) {
-      throw new GutsError('GUTS_NOT_FOUND', `The export session of ${session.vm.name} has no disk "${diskId}" (it has ${disks.map((d) => d.id).join(', ') || 'none'}).`, {
-        ref: `${session.vm.name}/${diskId}`,
-      })
+      throw new GutsError(
+        'GUTS_NOT_FOUND',
+        `The export session of ${session.vm.name} has no disk "${diskId}" (it has ${disks.map((d) => d.id).join(', ') || 'none'}).`,
+        {
+          ref: `${session.vm.name}/${diskId}`,
+        },
+      )
     }
     // The file may have gone since beginExport (another process may be resuming this session).
     await checkFileReadable(disk.file)

@@ -30,7 +30,8 @@ export const filesOptionsSchema: JsonSchema = {
     baseDir: { type: 'string', description: "Set by guts to the plan's directory; relative paths resolve against it." },
     vms: {
       type: 'array',
-      description: 'Explicit VMs: each gives exactly one of `ova`, `ovf` or `disks`. cpus/memoryMiB/firmware/os/nics override what the package says.',
+      description:
+        'Explicit VMs: each gives exactly one of `ova`, `ovf` or `disks`. cpus/memoryMiB/firmware/os/nics override what the package says.',
       items: {
         type: 'object',
         additionalProperties: false,

@@ -57,9 +57,13 @@ export function parseOvf(xml: string): OvfDescriptor {
   }
   const systems = descendants(root, 'VirtualSystem')
   if (systems.length > 1) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The OVF package holds ${systems.length} VMs (a VirtualSystemCollection); guts reads one VM per package.`, {
-      suggestions: ['Export each VM to its own OVA/OVF, or list each disk set under `vms:` with `disks:`.'],
-    })
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `The OVF package holds ${systems.length} VMs (a VirtualSystemCollection); guts reads one VM per package.`,
+      {
+        suggestions: ['Export each VM to its own OVA/OVF, or list each disk set under `vms:` with `disks:`.'],
+      },
+    )
   }
   const system = systems[0]
   const notes: string[] = []
@@ -73,8 +77,16 @@ export function parseOvf(xml: string): OvfDescriptor {
     const file = fileRef ? filesById.get(fileRef) : undefined
     if (fileRef && !file) notes.push(`Disk ${diskId} refers to file "${fileRef}", which References does not list.`)
     const capacity = toBytes(attr(d, 'capacity'), attr(d, 'capacityAllocationUnits'), 1)
-    if (capacity === undefined) notes.push(`Disk ${diskId}: capacity "${attr(d, 'capacity')}" ${attr(d, 'capacityAllocationUnits') ?? ''} is not understood; qemu-img's size is used.`)
-    diskDefs.set(diskId, { diskId, ...(file ? { file } : {}), ...(capacity ? { capacity } : {}), ...optional('formatUri', attr(d, 'format')) })
+    if (capacity === undefined)
+      notes.push(
+        `Disk ${diskId}: capacity "${attr(d, 'capacity')}" ${attr(d, 'capacityAllocationUnits') ?? ''} is not understood; qemu-img's size is used.`,
+      )
+    diskDefs.set(diskId, {
+      diskId,
+      ...(file ? { file } : {}),
+      ...(capacity ? { capacity } : {}),
+      ...optional('formatUri', attr(d, 'format')),
+    })
   }
 
   const hardware = child(system, 'VirtualHardwareSection') ?? (system ? descendants(system, 'VirtualHardwareSection')[0] : undefined)
@@ -103,7 +115,9 @@ export function parseOvf(xml: string): OvfDescriptor {
       const def = ref?.[1] === 'disk' ? diskDefs.get(ref[2]!) : undefined
       const file = ref?.[1] === 'file' ? filesById.get(ref[2]!) : undefined
       if (!def && !file) {
-        notes.push(`Disk item "${item.f.ElementName ?? item.f.InstanceID}" points at "${item.f.HostResource ?? ''}", which the descriptor does not define; skipped.`)
+        notes.push(
+          `Disk item "${item.f.ElementName ?? item.f.InstanceID}" points at "${item.f.HostResource ?? ''}", which the descriptor does not define; skipped.`,
+        )
         continue
       }
       const controller = controllerOf(byInstance.get(item.f.Parent ?? ''))
@@ -175,10 +189,14 @@ function configValues(el: XmlElement | undefined): Map<string, string> {
 
 function controllerOf(item: Item | undefined): DiskDescriptor['controller'] | undefined {
   switch (item?.f.ResourceType) {
-    case RT.ide: return 'ide'
-    case RT.scsi: return /virtio/i.test(item.f.ResourceSubType ?? '') ? 'virtio' : 'scsi'
-    case RT.otherStorage: return /nvme/i.test(item.f.ResourceSubType ?? '') ? 'nvme' : 'sata'
-    default: return undefined
+    case RT.ide:
+      return 'ide'
+    case RT.scsi:
+      return /virtio/i.test(item.f.ResourceSubType ?? '') ? 'virtio' : 'scsi'
+    case RT.otherStorage:
+      return /nvme/i.test(item.f.ResourceSubType ?? '') ? 'nvme' : 'sata'
+    default:
+      return undefined
   }
 }
 
@@ -203,7 +221,21 @@ function firmwareOf(config: Map<string, string>, root: XmlElement): Firmware {
 
 const WINDOWS_CIM = new Set([58, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 103, 105, 113, 114, 115, 116])
 const LINUX_CIM = new Set([36, 79, 80, 82, 83, 84, 85, 87, 89, 93, 94, 95, 96, 97, 98, 99, 101, 102, 106, 107, 108, 109])
-const DISTROS = ['ubuntu', 'debian', 'rhel', 'centos', 'fedora', 'sles', 'suse', 'oracle', 'almalinux', 'rocky', 'photon', 'coreos', 'amazonlinux']
+const DISTROS = [
+  'ubuntu',
+  'debian',
+  'rhel',
+  'centos',
+  'fedora',
+  'sles',
+  'suse',
+  'oracle',
+  'almalinux',
+  'rocky',
+  'photon',
+  'coreos',
+  'amazonlinux',
+]
 const LINUXISH = /linux|ubuntu|debian|rhel|red ?hat|centos|fedora|suse|sles|oracle|alma|rocky|photon|coreos|mandriva|turbolinux|asianux/i
 
 function osOf(section: XmlElement | undefined): OvfDescriptor['os'] {
@@ -215,7 +247,11 @@ function osOf(section: XmlElement | undefined): OvfDescriptor['os'] {
     ? 'windows'
     : LINUXISH.test(text)
       ? 'linux'
-      : WINDOWS_CIM.has(cim) ? 'windows' : LINUX_CIM.has(cim) ? 'linux' : 'other'
+      : WINDOWS_CIM.has(cim)
+        ? 'windows'
+        : LINUX_CIM.has(cim)
+          ? 'linux'
+          : 'other'
   const distro = DISTROS.find((d) => text.toLowerCase().includes(d))
   const id = osType ?? (Number.isFinite(cim) && attr(section, 'id') ? `cim:${cim}` : undefined)
   return { family, ...optional('id', id), ...optional('distro', distro) }

@@ -65,10 +65,14 @@ export async function loadVm(entry: VmEntry, signal?: AbortSignal): Promise<Load
   // The OVF spec puts the descriptor first; any .ovf member is accepted for tolerance.
   const descriptor = members.find((m) => m.type === 'file' && /\.ovf$/i.test(m.name))
   if (!descriptor) {
-    throw new GutsError('GUTS_UNSUPPORTED', `The OVA ${entry.path} contains no .ovf descriptor (members: ${members.map((m) => m.name).join(', ') || 'none'}).`, {
-      suggestions: ['Check the file with `tar -tvf`; re-export the VM as OVA if the descriptor is missing.'],
-      ref: entry.path,
-    })
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `The OVA ${entry.path} contains no .ovf descriptor (members: ${members.map((m) => m.name).join(', ') || 'none'}).`,
+      {
+        suggestions: ['Check the file with `tar -tvf`; re-export the VM as OVA if the descriptor is missing.'],
+        ref: entry.path,
+      },
+    )
   }
   const ovf = (await ovfParser())(await readTarMemberText(entry.path, descriptor))
   const manifest = members.find((m) => m.type === 'file' && /\.mf$/i.test(m.name))?.name
@@ -133,18 +137,30 @@ export function formatHint(d: OvfDisk): DiskFormat | undefined {
 function blockerOf(d: OvfDisk, entry: VmEntry): { blocker?: GutsError } {
   if (d.file?.compression) {
     return {
-      blocker: new GutsError('GUTS_UNSUPPORTED', `Disk file ${d.file.href} is stored ${d.file.compression}-compressed in the package; guts reads uncompressed disks in place.`, {
-        suggestions: [`Unpack it (tar -xf ${basename(entry.kind === 'disks' ? '' : entry.path)} && gunzip ${d.file.href}.gz) and list the disk under \`vms: [{name, disks: [...]}]\`, or re-export without compression.`],
-        ref: d.file.href,
-      }),
+      blocker: new GutsError(
+        'GUTS_UNSUPPORTED',
+        `Disk file ${d.file.href} is stored ${d.file.compression}-compressed in the package; guts reads uncompressed disks in place.`,
+        {
+          suggestions: [
+            `Unpack it (tar -xf ${basename(entry.kind === 'disks' ? '' : entry.path)} && gunzip ${d.file.href}.gz) and list the disk under \`vms: [{name, disks: [...]}]\`, or re-export without compression.`,
+          ],
+          ref: d.file.href,
+        },
+      ),
     }
   }
   if (d.file?.chunkSize) {
     return {
-      blocker: new GutsError('GUTS_UNSUPPORTED', `Disk file ${d.file.href} is split into chunks (ovf:chunkSize); guts reads single-file disks.`, {
-        suggestions: ['Concatenate the chunks (cat file.000000000 file.000000001 … > file) and list the disk under `vms:` with `disks:`.'],
-        ref: d.file.href,
-      }),
+      blocker: new GutsError(
+        'GUTS_UNSUPPORTED',
+        `Disk file ${d.file.href} is split into chunks (ovf:chunkSize); guts reads single-file disks.`,
+        {
+          suggestions: [
+            'Concatenate the chunks (cat file.000000000 file.000000001 … > file) and list the disk under `vms:` with `disks:`.',
+          ],
+          ref: d.file.href,
+        },
+      ),
     }
   }
   return {}

@@ -140,5 +140,8 @@ export async function readTarMemberText(path: string, member: TarMember, maxByte
 export function findTarMember(members: readonly TarMember[], href: string): TarMember | undefined {
   const clean = (n: string) => n.replace(/^(\.\/)+/, '')
   const want = clean(href)
-  return members.find((m) => m.type === 'file' && clean(m.name) === want) ?? members.find((m) => m.type === 'file' && clean(m.name).split('/').pop() === want)
+  return (
+    members.find((m) => m.type === 'file' && clean(m.name) === want) ??
+    members.find((m) => m.type === 'file' && clean(m.name).split('/').pop() === want)
+  )
 }

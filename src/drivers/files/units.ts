@@ -15,10 +15,22 @@ export function allocationUnitBytes(units: string | undefined): number | undefin
   }
   const legacy: Record<string, number> = {
     b: 1,
-    kb: 2 ** 10, kib: 2 ** 10, kilobyte: 2 ** 10, kilobytes: 2 ** 10,
-    mb: 2 ** 20, mib: 2 ** 20, megabyte: 2 ** 20, megabytes: 2 ** 20,
-    gb: 2 ** 30, gib: 2 ** 30, gigabyte: 2 ** 30, gigabytes: 2 ** 30,
-    tb: 2 ** 40, tib: 2 ** 40, terabyte: 2 ** 40, terabytes: 2 ** 40,
+    kb: 2 ** 10,
+    kib: 2 ** 10,
+    kilobyte: 2 ** 10,
+    kilobytes: 2 ** 10,
+    mb: 2 ** 20,
+    mib: 2 ** 20,
+    megabyte: 2 ** 20,
+    megabytes: 2 ** 20,
+    gb: 2 ** 30,
+    gib: 2 ** 30,
+    gigabyte: 2 ** 30,
+    gigabytes: 2 ** 30,
+    tb: 2 ** 40,
+    tib: 2 ** 40,
+    terabyte: 2 ** 40,
+    terabytes: 2 ** 40,
   }
   return legacy[u]
 }

@@ -24,7 +24,10 @@ import { localFindings } from './preflight.js'
 import { verifyLocal } from './verify.js'
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false)
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
 }
 
 function ignoreCodes(...codes: string[]) {
@@ -34,7 +37,12 @@ function ignoreCodes(...codes: string[]) {
 }
 
 /** Declared once: the driver module shows them to `guts drivers list`, instances use them. */
-export const LOCAL_CAPABILITIES = destinationCapabilities({ diskTargets: ['file'], acceptsFormats: ['qcow2', 'raw'], firmware: ['bios', 'uefi'], incremental: false })
+export const LOCAL_CAPABILITIES = destinationCapabilities({
+  diskTargets: ['file'],
+  acceptsFormats: ['qcow2', 'raw'],
+  firmware: ['bios', 'uefi'],
+  incremental: false,
+})
 
 /**
  * Destination driver that "imports" a VM into a local folder: one image per disk, written by the
@@ -64,14 +72,21 @@ class LocalDestination implements DestinationDriver {
     if (nameProblem) throw new GutsError('GUTS_PLAN_INVALID', nameProblem, { ref: vm.name })
     const format = targetFormat(this.options, mapping)
     if (!ACCEPTED_FORMATS.includes(format)) {
-      throw new GutsError('GUTS_UNSUPPORTED', `The local destination writes qcow2 or raw images, not ${format}.`, { suggestions: ['Set diskFormat to qcow2 or raw.'], ref: vm.name })
+      throw new GutsError('GUTS_UNSUPPORTED', `The local destination writes qcow2 or raw images, not ${format}.`, {
+        suggestions: ['Set diskFormat to qcow2 or raw.'],
+        ref: vm.name,
+      })
     }
     const vmDir = join(this.directory, mapping.name)
     if (await exists(join(vmDir, MANIFEST))) {
-      throw new GutsError('GUTS_CONFLICT', `${join(vmDir, MANIFEST)} exists: a previous migration wrote this VM, and guts will not overwrite it.`, {
-        suggestions: ['Move or delete that folder, or give the VM another name in the plan.'],
-        ref: vm.name,
-      })
+      throw new GutsError(
+        'GUTS_CONFLICT',
+        `${join(vmDir, MANIFEST)} exists: a previous migration wrote this VM, and guts will not overwrite it.`,
+        {
+          suggestions: ['Move or delete that folder, or give the VM another name in the plan.'],
+          ref: vm.name,
+        },
+      )
     }
     // Recorded first, so a rollback after a crash removes the folder (only if it is empty).
     await ctx.recordUndo({ kind: 'directory', ref: vmDir })
@@ -85,7 +100,11 @@ class LocalDestination implements DestinationDriver {
     const data = sessionData(session)
     const target = data.disks.find((d) => d.id === disk.id)
     if (!target) {
-      throw new GutsError('GUTS_NOT_FOUND', `The import of ${session.vm.name} has no disk "${disk.id}" (it has ${data.disks.map((d) => d.id).join(', ')}).`, { ref: `${session.vm.name}/${disk.id}` })
+      throw new GutsError(
+        'GUTS_NOT_FOUND',
+        `The import of ${session.vm.name} has no disk "${disk.id}" (it has ${data.disks.map((d) => d.id).join(', ')}).`,
+        { ref: `${session.vm.name}/${disk.id}` },
+      )
     }
     await ctx.recordUndo({ kind: 'file', ref: target.path })
     return { kind: 'file', path: target.path, format: data.format }
@@ -95,13 +114,21 @@ class LocalDestination implements DestinationDriver {
     const data = sessionData(session)
     const target = data.disks.find((d) => d.id === disk.id)
     if (!target || !(await exists(target.path))) {
-      throw new GutsError('GUTS_STATE_ERROR', `Disk ${disk.id} of ${session.vm.name} was committed, but its file ${target?.path ?? '(unknown)'} does not exist.`, {
-        suggestions: ['Resume the migration so the disk is copied again.'],
-        ref: `${session.vm.name}/${disk.id}`,
-      })
+      throw new GutsError(
+        'GUTS_STATE_ERROR',
+        `Disk ${disk.id} of ${session.vm.name} was committed, but its file ${target?.path ?? '(unknown)'} does not exist.`,
+        {
+          suggestions: ['Resume the migration so the disk is copied again.'],
+          ref: `${session.vm.name}/${disk.id}`,
+        },
+      )
     }
     if (result.format !== data.format) {
-      throw new GutsError('GUTS_STATE_ERROR', `Disk ${disk.id} was written as ${result.format}, but the local destination asked for ${data.format}.`, { ref: `${session.vm.name}/${disk.id}` })
+      throw new GutsError(
+        'GUTS_STATE_ERROR',
+        `Disk ${disk.id} was written as ${result.format}, but the local destination asked for ${data.format}.`,
+        { ref: `${session.vm.name}/${disk.id}` },
+      )
     }
     const commitsPath = join(data.vmDir, COMMITS)
     // Disks of a VM commit concurrently: serialise the read-modify-write of the shared commits file.
@@ -178,6 +205,8 @@ function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const next = (queues.get(key) ?? Promise.resolve()).then(fn, fn)
   const tail = next.catch(() => undefined)
   queues.set(key, tail)
-  void tail.then(() => { if (queues.get(key) === tail) queues.delete(key) })
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key)
+  })
   return next
 }

@@ -62,7 +62,13 @@ export function planImport(vm: VmDescriptor, mapping: TargetMapping, vmDir: stri
     },
     disks: [...vm.disks]
       .sort((a, b) => a.index - b.index)
-      .map((d) => ({ id: d.id, index: d.index, path: diskPath(vmDir, basename(vmDir), d.index, format), sourceVirtualSize: d.virtualSize, controller: d.controller ?? null })),
+      .map((d) => ({
+        id: d.id,
+        index: d.index,
+        path: diskPath(vmDir, basename(vmDir), d.index, format),
+        sourceVirtualSize: d.virtualSize,
+        controller: d.controller ?? null,
+      })),
   }
 }
 

@@ -14,7 +14,12 @@ export const localOptionsSchema: JsonSchema = {
   description: 'Writes each VM to <directory>/<name>/: one image per disk (<name>-disk<N>.<format>) and a vm.json manifest.',
   properties: {
     directory: { type: 'string', minLength: 1, description: 'Where VM folders are created; made if missing.' },
-    format: { type: 'string', enum: ['qcow2', 'raw'], default: 'qcow2', description: 'Disk image format; a VM mapping\'s diskFormat overrides it.' },
+    format: {
+      type: 'string',
+      enum: ['qcow2', 'raw'],
+      default: 'qcow2',
+      description: "Disk image format; a VM mapping's diskFormat overrides it.",
+    },
     baseDir: { type: 'string', description: "Set by guts to the plan's directory; a relative directory resolves against it." },
   },
 }

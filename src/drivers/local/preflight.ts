@@ -34,7 +34,12 @@ function gib(bytes: number): string {
 }
 
 /** Everything that would make the import fail or clobber something, without creating anything. */
-export async function localFindings(directory: string, options: LocalOptions, vm: VmDescriptor, mapping: TargetMapping): Promise<Finding[]> {
+export async function localFindings(
+  directory: string,
+  options: LocalOptions,
+  vm: VmDescriptor,
+  mapping: TargetMapping,
+): Promise<Finding[]> {
   const findings: Finding[] = []
   const ref = mapping.name || vm.name
   const nameProblem = checkVmName(mapping.name)
@@ -42,13 +47,23 @@ export async function localFindings(directory: string, options: LocalOptions, vm
 
   const format = targetFormat(options, mapping)
   if (!ACCEPTED_FORMATS.includes(format)) {
-    findings.push({ severity: 'error', code: 'format-not-accepted', message: `The local destination writes qcow2 or raw images, not ${format}; set diskFormat to qcow2 or raw.`, ref })
+    findings.push({
+      severity: 'error',
+      code: 'format-not-accepted',
+      message: `The local destination writes qcow2 or raw images, not ${format}; set diskFormat to qcow2 or raw.`,
+      ref,
+    })
   }
 
   const base = await nearestExisting(directory)
   const baseInfo = await stat(base).catch(() => undefined)
   if (!baseInfo?.isDirectory()) {
-    findings.push({ severity: 'error', code: 'directory-not-writable', message: `${base} is not a directory, so ${directory} cannot be created; point \`directory\` elsewhere.`, ref })
+    findings.push({
+      severity: 'error',
+      code: 'directory-not-writable',
+      message: `${base} is not a directory, so ${directory} cannot be created; point \`directory\` elsewhere.`,
+      ref,
+    })
     return findings
   }
   try {
@@ -90,7 +105,12 @@ export async function localFindings(directory: string, options: LocalOptions, vm
 
   for (const nic of vm.nics) {
     if (!mapping.networks.some((n) => n.from === nic.network)) {
-      findings.push({ severity: 'warning', code: 'network-not-mapped', message: `NIC ${nic.id} is on "${nic.network}", which no network mapping covers; vm.json records it without a target network.`, ref })
+      findings.push({
+        severity: 'warning',
+        code: 'network-not-mapped',
+        message: `NIC ${nic.id} is on "${nic.network}", which no network mapping covers; vm.json records it without a target network.`,
+        ref,
+      })
     }
   }
   return findings

@@ -29,7 +29,9 @@ export function authBody(config: CloudConfig): object {
     return { auth: { identity: { methods: ['application_credential'], application_credential: credential } } }
   }
   const user = {
-    ...(a.userId ? { id: a.userId } : { name: a.username, domain: a.userDomainId ? { id: a.userDomainId } : { name: a.userDomainName ?? 'Default' } }),
+    ...(a.userId
+      ? { id: a.userId }
+      : { name: a.username, domain: a.userDomainId ? { id: a.userDomainId } : { name: a.userDomainName ?? 'Default' } }),
     password: a.password,
   }
   const p = config.project
@@ -84,27 +86,55 @@ export class KeystoneAuth {
     }
     const text = await response.text()
     if (!response.ok) {
-      const e = apiError({ service: 'identity', method: 'POST', url, status: response.status, body: text, requestId: response.headers.get('x-openstack-request-id') ?? undefined }, this.secrets())
+      const e = apiError(
+        {
+          service: 'identity',
+          method: 'POST',
+          url,
+          status: response.status,
+          body: text,
+          requestId: response.headers.get('x-openstack-request-id') ?? undefined,
+        },
+        this.secrets(),
+      )
       if (response.status === 401) {
         const said = e.message.replace(/^.*?failed with HTTP 401:? ?/, '').replace(/\.?( \(request [^)]*\))?$/, '$1')
-        throw new GutsError('GUTS_AUTH_FAILED', `Keystone at ${new URL(url).origin} rejected the credentials from ${this.config.source}: ${said || 'the user, password or project is wrong'}.`, {
-          suggestions: ['Check username, password, user/project domain and project name (or the application credential).'],
-        })
+        throw new GutsError(
+          'GUTS_AUTH_FAILED',
+          `Keystone at ${new URL(url).origin} rejected the credentials from ${this.config.source}: ${said || 'the user, password or project is wrong'}.`,
+          {
+            suggestions: ['Check username, password, user/project domain and project name (or the application credential).'],
+          },
+        )
       }
       throw e
     }
     const token = response.headers.get('x-subject-token')
-    let body: { token?: { expires_at?: string; catalog?: CatalogEntry[]; project?: { id?: string }; user?: { id?: string }; roles?: { name?: string }[] } }
+    let body: {
+      token?: {
+        expires_at?: string
+        catalog?: CatalogEntry[]
+        project?: { id?: string }
+        user?: { id?: string }
+        roles?: { name?: string }[]
+      }
+    }
     try {
       body = JSON.parse(text) as typeof body
     } catch (error) {
-      throw new GutsError('GUTS_DRIVER_ERROR', `Keystone at ${new URL(url).origin} answered with something that is not JSON.`, { cause: error })
+      throw new GutsError('GUTS_DRIVER_ERROR', `Keystone at ${new URL(url).origin} answered with something that is not JSON.`, {
+        cause: error,
+      })
     }
     if (!token || !body.token) throw new GutsError('GUTS_DRIVER_ERROR', `Keystone at ${new URL(url).origin} returned no token.`)
     if (!body.token.catalog?.length) {
-      throw new GutsError('GUTS_AUTH_FAILED', `Keystone issued an unscoped token for ${this.config.source}: no project is set, so there is no service catalog.`, {
-        suggestions: ['Set project_name (OS_PROJECT_NAME / projectName) and its domain.'],
-      })
+      throw new GutsError(
+        'GUTS_AUTH_FAILED',
+        `Keystone issued an unscoped token for ${this.config.source}: no project is set, so there is no service catalog.`,
+        {
+          suggestions: ['Set project_name (OS_PROJECT_NAME / projectName) and its domain.'],
+        },
+      )
     }
     this.current = {
       token,

@@ -34,10 +34,22 @@ export function findEndpoint(catalog: readonly CatalogEntry[], service: Service,
     const match = entry.endpoints.find((ep) => ep.interface === iface && (!region || ep.region_id === region || ep.region === region))
     if (match) return match.url.replace(/\/+$/, '')
   }
-  const regions = [...new Set(catalog.flatMap((e) => (SERVICE_TYPES[service] as readonly string[]).includes(e.type) ? e.endpoints.map((ep) => `${ep.region_id ?? ep.region ?? '?'}/${ep.interface}`) : []))]
-  throw new GutsError('GUTS_NOT_FOUND', `The service catalog has no ${service} endpoint (${SERVICE_TYPES[service].join(' / ')}) for interface ${iface}${region ? ` in region ${region}` : ''}${regions.length ? `; it has ${regions.join(', ')}` : ''}.`, {
-    suggestions: ['Check region_name and interface in clouds.yaml (OS_REGION_NAME, OS_INTERFACE).'],
-  })
+  const regions = [
+    ...new Set(
+      catalog.flatMap((e) =>
+        (SERVICE_TYPES[service] as readonly string[]).includes(e.type)
+          ? e.endpoints.map((ep) => `${ep.region_id ?? ep.region ?? '?'}/${ep.interface}`)
+          : [],
+      ),
+    ),
+  ]
+  throw new GutsError(
+    'GUTS_NOT_FOUND',
+    `The service catalog has no ${service} endpoint (${SERVICE_TYPES[service].join(' / ')}) for interface ${iface}${region ? ` in region ${region}` : ''}${regions.length ? `; it has ${regions.join(', ')}` : ''}.`,
+    {
+      suggestions: ['Check region_name and interface in clouds.yaml (OS_REGION_NAME, OS_INTERFACE).'],
+    },
+  )
 }
 
 /**

@@ -19,7 +19,18 @@ export interface VolumeLimits {
 }
 
 /** Statuses a volume passes through on its own; deleting it then gets a 400. */
-const TRANSITIONAL = new Set(['creating', 'downloading', 'attaching', 'detaching', 'deleting', 'extending', 'uploading', 'reserved', 'backing-up', 'restoring-backup'])
+const TRANSITIONAL = new Set([
+  'creating',
+  'downloading',
+  'attaching',
+  'detaching',
+  'deleting',
+  'extending',
+  'uploading',
+  'reserved',
+  'backing-up',
+  'restoring-backup',
+])
 
 const opt = (signal?: AbortSignal) => (signal ? { signal } : {})
 
@@ -27,7 +38,18 @@ const opt = (signal?: AbortSignal) => (signal ? { signal } : {})
 export class Cinder {
   constructor(private readonly http: OpenStackHttp) {}
 
-  async createFromImage(o: { name: string; sizeGiB: number; imageId: string; volumeType?: string; availabilityZone?: string; description?: string; metadata: Record<string, string> }, signal?: AbortSignal): Promise<Volume> {
+  async createFromImage(
+    o: {
+      name: string
+      sizeGiB: number
+      imageId: string
+      volumeType?: string
+      availabilityZone?: string
+      description?: string
+      metadata: Record<string, string>
+    },
+    signal?: AbortSignal,
+  ): Promise<Volume> {
     const body = {
       volume: {
         name: o.name,
@@ -55,19 +77,26 @@ export class Cinder {
 
   /** Volumes whose metadata has every key/value of `marks` (leftover search). */
   async findByMetadata(marks: Record<string, string>, signal?: AbortSignal): Promise<Volume[]> {
-    const volumes = await this.http.list<Volume>('volume', '/volumes/detail', 'volumes', { query: { metadata: JSON.stringify(marks) }, ...opt(signal) })
+    const volumes = await this.http.list<Volume>('volume', '/volumes/detail', 'volumes', {
+      query: { metadata: JSON.stringify(marks) },
+      ...opt(signal),
+    })
     return volumes.filter((v) => matches(v.metadata, marks))
   }
 
   /** Waits for `available`; on `error` says so with Cinder's reason when it gives one. */
   async waitAvailable(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Volume> {
-    return poll(async () => {
-      const v = await this.get(id, signal)
-      if (!v) throw new GutsError('GUTS_NOT_FOUND', `Cinder volume ${id} disappeared while guts waited for it.`)
-      if (v.status === 'available' || v.status === 'in-use') return v
-      if (v.status.startsWith('error')) throw new GutsError('GUTS_DRIVER_ERROR', `Cinder volume ${v.name} (${id}) went to ${v.status}${await this.reason(id, signal)}.`)
-      return undefined
-    }, { what: `Cinder volume ${id} to become available`, timeoutMs, ...opt(signal) })
+    return poll(
+      async () => {
+        const v = await this.get(id, signal)
+        if (!v) throw new GutsError('GUTS_NOT_FOUND', `Cinder volume ${id} disappeared while guts waited for it.`)
+        if (v.status === 'available' || v.status === 'in-use') return v
+        if (v.status.startsWith('error'))
+          throw new GutsError('GUTS_DRIVER_ERROR', `Cinder volume ${v.name} (${id}) went to ${v.status}${await this.reason(id, signal)}.`)
+        return undefined
+      },
+      { what: `Cinder volume ${id} to become available`, timeoutMs, ...opt(signal) },
+    )
   }
 
   /**
@@ -75,22 +104,35 @@ export class Cinder {
    * (after its server was deleted) cannot be deleted yet, so that is waited out first.
    */
   async deleteAndWait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const settled = await poll(async () => {
-      const v = await this.get(id, signal)
-      if (!v) return 'gone' as const
-      return TRANSITIONAL.has(v.status) || (v.status === 'in-use' && !v.attachments?.length) ? undefined : v
-    }, { what: `Cinder volume ${id} to settle before deletion`, timeoutMs, ...opt(signal) })
+    const settled = await poll(
+      async () => {
+        const v = await this.get(id, signal)
+        if (!v) return 'gone' as const
+        return TRANSITIONAL.has(v.status) || (v.status === 'in-use' && !v.attachments?.length) ? undefined : v
+      },
+      { what: `Cinder volume ${id} to settle before deletion`, timeoutMs, ...opt(signal) },
+    )
     if (settled === 'gone') return
     if (settled.status === 'in-use') {
-      throw new GutsError('GUTS_CONFLICT', `Cinder volume ${settled.name} (${id}) is still attached to server ${settled.attachments?.[0]?.server_id}; it is not deleted.`)
+      throw new GutsError(
+        'GUTS_CONFLICT',
+        `Cinder volume ${settled.name} (${id}) is still attached to server ${settled.attachments?.[0]?.server_id}; it is not deleted.`,
+      )
     }
     await this.http.request('volume', 'DELETE', `/volumes/${id}`, { accept: [404], ...opt(signal) })
-    await poll(async () => {
-      const v = await this.get(id, signal)
-      if (!v) return true
-      if (v.status === 'error_deleting') throw new GutsError('GUTS_DRIVER_ERROR', `Cinder could not delete volume ${v.name} (${id}): error_deleting${await this.reason(id, signal)}.`)
-      return undefined
-    }, { what: `Cinder volume ${id} to be deleted`, timeoutMs, ...opt(signal) })
+    await poll(
+      async () => {
+        const v = await this.get(id, signal)
+        if (!v) return true
+        if (v.status === 'error_deleting')
+          throw new GutsError(
+            'GUTS_DRIVER_ERROR',
+            `Cinder could not delete volume ${v.name} (${id}): error_deleting${await this.reason(id, signal)}.`,
+          )
+        return undefined
+      },
+      { what: `Cinder volume ${id} to be deleted`, timeoutMs, ...opt(signal) },
+    )
   }
 
   async limits(signal?: AbortSignal): Promise<VolumeLimits> {

@@ -30,7 +30,12 @@ type Raw = Record<string, unknown>
 /** Where openstacksdk looks for clouds.yaml (or secure.yaml), first hit wins. */
 export function configCandidates(file: 'clouds.yaml' | 'secure.yaml', env: Env, cwd: string, home: string): string[] {
   const explicit = file === 'clouds.yaml' ? env.OS_CLIENT_CONFIG_FILE : env.OS_CLIENT_SECURE_FILE
-  return [...(explicit ? [resolve(cwd, explicit)] : []), join(cwd, file), join(home, '.config', 'openstack', file), join('/etc/openstack', file)]
+  return [
+    ...(explicit ? [resolve(cwd, explicit)] : []),
+    join(cwd, file),
+    join(home, '.config', 'openstack', file),
+    join('/etc/openstack', file),
+  ]
 }
 
 /** Deep merge, secure.yaml over clouds.yaml, as openstacksdk does. */
@@ -61,9 +66,13 @@ export function selectCloud(clouds: unknown, secure: unknown, name: string, sour
   const entry = all[name]
   if (!isRecord(entry)) {
     const known = Object.keys(all)
-    throw new GutsError('GUTS_CONFIG_INVALID', `Cloud "${name}" is not in ${source}${known.length ? ` (it has: ${known.join(', ')})` : ''}.`, {
-      suggestions: ['Set `cloud` (or OS_CLOUD) to one of the clouds in clouds.yaml, or point OS_CLIENT_CONFIG_FILE at the right file.'],
-    })
+    throw new GutsError(
+      'GUTS_CONFIG_INVALID',
+      `Cloud "${name}" is not in ${source}${known.length ? ` (it has: ${known.join(', ')})` : ''}.`,
+      {
+        suggestions: ['Set `cloud` (or OS_CLOUD) to one of the clouds in clouds.yaml, or point OS_CLIENT_CONFIG_FILE at the right file.'],
+      },
+    )
   }
   const sec = isRecord(secure) && isRecord(secure.clouds) && isRecord(secure.clouds[name]) ? secure.clouds[name] : {}
   return deepMerge(entry, sec)
@@ -171,7 +180,9 @@ export function loadCloudConfig(overrides: CloudOverrides, o: LoadOptions = {}):
 export function toCloudConfig(raw: Raw, source: string): CloudConfig {
   const missing = (what: string): never => {
     throw new GutsError('GUTS_CONFIG_INVALID', `OpenStack settings from ${source} have no ${what}.`, {
-      suggestions: ['Set `cloud` to a clouds.yaml entry, export the OS_* variables (source an openrc), or give the driver options authUrl, username, password and projectName.'],
+      suggestions: [
+        'Set `cloud` to a clouds.yaml entry, export the OS_* variables (source an openrc), or give the driver options authUrl, username, password and projectName.',
+      ],
     })
   }
   const authUrl = str(raw.authUrl) ?? missing('auth URL (auth_url / OS_AUTH_URL / authUrl)')
@@ -187,7 +198,13 @@ export function toCloudConfig(raw: Raw, source: string): CloudConfig {
           type: 'applicationCredential',
           secret: str(raw.applicationCredentialSecret) ?? missing('application credential secret'),
           ...(str(raw.applicationCredentialId) ? { id: str(raw.applicationCredentialId) } : {}),
-          ...(str(raw.applicationCredentialName) ? { name: str(raw.applicationCredentialName), username: str(raw.username), userDomainName: str(raw.userDomainName) ?? 'Default' } : {}),
+          ...(str(raw.applicationCredentialName)
+            ? {
+                name: str(raw.applicationCredentialName),
+                username: str(raw.username),
+                userDomainName: str(raw.userDomainName) ?? 'Default',
+              }
+            : {}),
         }
       : {
           type: 'password',

@@ -27,7 +27,10 @@ export function serviceMessage(body: string): string {
   } catch {
     // Not JSON: Glance and proxies answer with text or HTML.
   }
-  const stripped = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()
+  const stripped = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   return stripped.length > 400 ? `${stripped.slice(0, 400)}…` : stripped
 }
 
@@ -76,7 +79,8 @@ export function apiError(f: ApiFailure, secrets: readonly (string | undefined)[]
   const where = `${f.service} ${f.method} ${f.url.split('?')[0]}`
   const rid = f.requestId ? ` (request ${f.requestId})` : ''
   const suggestions: string[] = []
-  if (code === 'GUTS_AUTH_FAILED') suggestions.push('Check the credentials, project and domain in clouds.yaml or the driver options, and the role of the user.')
+  if (code === 'GUTS_AUTH_FAILED')
+    suggestions.push('Check the credentials, project and domain in clouds.yaml or the driver options, and the role of the user.')
   if (code === 'GUTS_QUOTA_EXCEEDED') suggestions.push('Ask the cloud administrator to raise the project quota, or free resources.')
   return new GutsError(code, `OpenStack ${where} failed with HTTP ${f.status}${message ? `: ${message}` : ''}${rid}`, {
     retryable: f.status >= 500 || f.status === 429,
@@ -96,7 +100,9 @@ export function networkError(service: string, url: string, error: unknown, secre
     endpoint: safeUrl(url),
     redact: (text) => redact(text, secrets),
     hints: {
-      tls: ['Point caCert (or cacert in clouds.yaml, OS_CACERT) at the CA bundle that signed the endpoint, or set insecure: true for a lab.'],
+      tls: [
+        'Point caCert (or cacert in clouds.yaml, OS_CACERT) at the CA bundle that signed the endpoint, or set insecure: true for a lab.',
+      ],
       refused: [REACH],
       dns: [REACH],
       unreachable: [REACH],

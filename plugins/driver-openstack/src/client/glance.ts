@@ -54,7 +54,10 @@ export class Glance {
 
   /** Images with this name carrying every one of `tags` (Glance ANDs repeated tag filters). */
   async findByName(name: string, tags: string[], signal?: AbortSignal): Promise<Image[]> {
-    const images = await this.http.list<Image>('image', '/images', 'images', { query: { name, ...(tags[0] ? { tag: tags[0] } : {}) }, ...(signal ? { signal } : {}) })
+    const images = await this.http.list<Image>('image', '/images', 'images', {
+      query: { name, ...(tags[0] ? { tag: tags[0] } : {}) },
+      ...(signal ? { signal } : {}),
+    })
     return images.filter((i) => i.name === name && tags.every((t) => i.tags?.includes(t)))
   }
 
@@ -68,21 +71,28 @@ export class Glance {
   }
 
   async waitActive(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Image> {
-    return poll(async () => {
-      const image = await this.get(id, signal)
-      if (!image) throw new GutsError('GUTS_NOT_FOUND', `Glance image ${id} disappeared while guts waited for it.`)
-      if (image.status === 'active') return image
-      if (['killed', 'deleted', 'pending_delete'].includes(image.status)) {
-        throw new GutsError('GUTS_DRIVER_ERROR', `Glance image ${image.name} (${id}) went to status ${image.status} instead of active.`)
-      }
-      return undefined
-    }, { what: `Glance image ${id} to become active`, timeoutMs, ...(signal ? { signal } : {}) })
+    return poll(
+      async () => {
+        const image = await this.get(id, signal)
+        if (!image) throw new GutsError('GUTS_NOT_FOUND', `Glance image ${id} disappeared while guts waited for it.`)
+        if (image.status === 'active') return image
+        if (['killed', 'deleted', 'pending_delete'].includes(image.status)) {
+          throw new GutsError('GUTS_DRIVER_ERROR', `Glance image ${image.name} (${id}) went to status ${image.status} instead of active.`)
+        }
+        return undefined
+      },
+      { what: `Glance image ${id} to become active`, timeoutMs, ...(signal ? { signal } : {}) },
+    )
   }
 
   /** Streams an image's data into a local file (tests and checks read disks back this way). */
   async download(id: string, path: string, signal?: AbortSignal): Promise<void> {
     const url = `${await this.http.endpoint('image', signal)}/images/${id}/file`
-    const r = await this.http.stream(url, { method: 'GET', headers: { 'X-Auth-Token': await this.http.token(signal) }, ...(signal ? { signal } : {}) })
+    const r = await this.http.stream(url, {
+      method: 'GET',
+      headers: { 'X-Auth-Token': await this.http.token(signal) },
+      ...(signal ? { signal } : {}),
+    })
     if (r.status !== 200) {
       const text = await readText(r.body)
       throw apiError({ service: 'image', method: 'GET', url, status: r.status, body: text }, this.http.secrets())
@@ -105,20 +115,28 @@ export class Glance {
     const onAbort = (): void => aborter.abort(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
     let bytes = 0
-    const done = this.http.stream(url, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/octet-stream', 'X-Auth-Token': token },
-      body,
-      signal: aborter.signal,
-    }).then(async (r) => {
-      const text = await readText(r.body)
-      if (r.status !== 204 && r.status !== 200) {
-        throw apiError({ service: 'image', method: 'PUT', url, status: r.status, body: text, requestId: requestIdOf(r.headers) }, this.http.secrets())
-      }
-    }, (error: unknown) => {
-      if (signal.aborted) throw new GutsError('GUTS_ABORTED', 'Aborted during the Glance upload.', { cause: error })
-      throw networkError('image', url, error, this.http.secrets())
-    })
+    const done = this.http
+      .stream(url, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'X-Auth-Token': token },
+        body,
+        signal: aborter.signal,
+      })
+      .then(
+        async (r) => {
+          const text = await readText(r.body)
+          if (r.status !== 204 && r.status !== 200) {
+            throw apiError(
+              { service: 'image', method: 'PUT', url, status: r.status, body: text, requestId: requestIdOf(r.headers) },
+              this.http.secrets(),
+            )
+          }
+        },
+        (error: unknown) => {
+          if (signal.aborted) throw new GutsError('GUTS_ABORTED', 'Aborted during the Glance upload.', { cause: error })
+          throw networkError('image', url, error, this.http.secrets())
+        },
+      )
     const waitActive = (imageId: string) => this.waitActive(imageId, 600_000, signal)
     let finishing = false
     const sink = new Writable({
@@ -136,10 +154,17 @@ export class Glance {
           .then(async () => {
             const image = await waitActive(id)
             if (image.os_hash_algo === 'sha512' && image.os_hash_value && image.os_hash_value !== hash.digest('hex')) {
-              throw new GutsError('GUTS_VERIFY_FAILED', `Glance image ${image.name} stores different data than guts sent (sha512 mismatch after ${bytes} bytes).`, { retryable: true })
+              throw new GutsError(
+                'GUTS_VERIFY_FAILED',
+                `Glance image ${image.name} stores different data than guts sent (sha512 mismatch after ${bytes} bytes).`,
+                { retryable: true },
+              )
             }
           })
-          .then(() => cb(), (error: unknown) => cb(error as Error))
+          .then(
+            () => cb(),
+            (error: unknown) => cb(error as Error),
+          )
           .finally(() => signal.removeEventListener('abort', onAbort))
       },
       destroy(error, cb) {

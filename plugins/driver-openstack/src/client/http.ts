@@ -103,7 +103,8 @@ export class OpenStackHttp {
           idempotent: IDEMPOTENT.has(method),
           attempts: RETRIES,
           ...(o.signal ? { signal: o.signal } : {}),
-          retryAnswer: (a) => (a.ok || o.accept?.includes(a.status) || !shouldRetry(method, a.status) ? undefined : a.headers.get('retry-after')),
+          retryAnswer: (a) =>
+            a.ok || o.accept?.includes(a.status) || !shouldRetry(method, a.status) ? undefined : a.headers.get('retry-after'),
           onRetry: ({ attempt, reason }) => this.log.debug('openstack: retrying', { service, method, reason, attempt }),
         },
       )
@@ -115,7 +116,10 @@ export class OpenStackHttp {
     if (answer.ok || o.accept?.includes(answer.status)) {
       return { status: answer.status, body: (answer.text ? parseJson(answer.text, service) : undefined) as T, headers: answer.headers }
     }
-    throw apiError({ service, method, url, status: answer.status, body: answer.text, requestId: requestIdOf(answer.headers) }, this.secrets())
+    throw apiError(
+      { service, method, url, status: answer.status, body: answer.text, requestId: requestIdOf(answer.headers) },
+      this.secrets(),
+    )
   }
 
   /** One attempt; a 401 (token revoked or expired early) logs in again and repeats it, once. */
@@ -151,7 +155,10 @@ export class OpenStackHttp {
     let next: string | undefined = path
     let query = o.query
     while (next && items.length < (o.max ?? 10_000)) {
-      const r: ApiResponse<Record<string, unknown>> = await this.request<Record<string, unknown>>(service, 'GET', next, { ...o, ...(query ? { query } : {}) })
+      const r: ApiResponse<Record<string, unknown>> = await this.request<Record<string, unknown>>(service, 'GET', next, {
+        ...o,
+        ...(query ? { query } : {}),
+      })
       const page = (r.body?.[key] ?? []) as T[]
       items.push(...page)
       next = await nextPage(this, service, r.body, key, o.signal)
@@ -162,7 +169,13 @@ export class OpenStackHttp {
   }
 }
 
-async function nextPage(http: OpenStackHttp, service: Service, body: Record<string, unknown> | undefined, key: string, signal?: AbortSignal): Promise<string | undefined> {
+async function nextPage(
+  http: OpenStackHttp,
+  service: Service,
+  body: Record<string, unknown> | undefined,
+  key: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const links = body?.[`${key}_links`]
   if (Array.isArray(links)) {
     const next = links.find((l: { rel?: string; href?: string }) => l?.rel === 'next') as { href?: string } | undefined
@@ -193,4 +206,3 @@ function parseJson(text: string, service: string): unknown {
     throw new GutsError('GUTS_DRIVER_ERROR', `OpenStack ${service} answered with something that is not JSON.`, { cause: error })
   }
 }
-

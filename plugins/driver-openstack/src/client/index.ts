@@ -17,10 +17,16 @@ export class OpenStackClient {
   readonly neutron: Neutron
   private readonly pool: HttpPool
 
-  constructor(readonly config: CloudConfig, log: Logger) {
+  constructor(
+    readonly config: CloudConfig,
+    log: Logger,
+  ) {
     // One pool per cloud, carrying its CA bundle or the explicit insecure switch. Long uploads
     // go through the same pool; idle sockets are kept briefly only.
-    this.pool = new HttpPool({ ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure }, { what: 'OpenStack', keepAliveTimeout: 10_000 })
+    this.pool = new HttpPool(
+      { ...(config.caCert ? { caCert: config.caCert } : {}), insecure: config.insecure },
+      { what: 'OpenStack', keepAliveTimeout: 10_000 },
+    )
     const auth = new KeystoneAuth(config, this.pool)
     this.http = new OpenStackHttp(auth, this.pool, config.interface, config.region, log)
     this.glance = new Glance(this.http)

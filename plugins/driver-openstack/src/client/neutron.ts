@@ -54,13 +54,19 @@ export class Neutron {
     }
     const found = await this.http.list<Network>('network', '/networks', 'networks', { query: { name: nameOrId }, ...opt(signal) })
     if (found.length > 1) {
-      throw new GutsError('GUTS_CONFLICT', `${found.length} Neutron networks are named "${nameOrId}" (${found.map((n) => n.id).join(', ')}); map the source network to one of them by id.`)
+      throw new GutsError(
+        'GUTS_CONFLICT',
+        `${found.length} Neutron networks are named "${nameOrId}" (${found.map((n) => n.id).join(', ')}); map the source network to one of them by id.`,
+      )
     }
     return found[0]
   }
 
   async subnet(nameOrId: string, signal?: AbortSignal): Promise<Subnet | undefined> {
-    const found = await this.http.list<Subnet>('network', '/subnets', 'subnets', { query: UUID.test(nameOrId) ? { id: nameOrId } : { name: nameOrId }, ...opt(signal) })
+    const found = await this.http.list<Subnet>('network', '/subnets', 'subnets', {
+      query: UUID.test(nameOrId) ? { id: nameOrId } : { name: nameOrId },
+      ...opt(signal),
+    })
     return found[0]
   }
 
@@ -69,8 +75,15 @@ export class Neutron {
   }
 
   /** Security group ids for names or ids, in this project; unknown ones are listed in `missing`. */
-  async securityGroups(namesOrIds: readonly string[], projectId: string, signal?: AbortSignal): Promise<{ ids: string[]; missing: string[] }> {
-    const all = await this.http.list<{ id: string; name: string; project_id?: string }>('network', '/security-groups', 'security_groups', { query: { project_id: projectId }, ...opt(signal) })
+  async securityGroups(
+    namesOrIds: readonly string[],
+    projectId: string,
+    signal?: AbortSignal,
+  ): Promise<{ ids: string[]; missing: string[] }> {
+    const all = await this.http.list<{ id: string; name: string; project_id?: string }>('network', '/security-groups', 'security_groups', {
+      query: { project_id: projectId },
+      ...opt(signal),
+    })
     const ids: string[] = []
     const missing: string[] = []
     for (const want of namesOrIds) {
@@ -82,7 +95,18 @@ export class Neutron {
     return { ids, missing }
   }
 
-  async createPort(o: { name: string; networkId: string; macAddress?: string; fixedIps?: { ip_address: string; subnet_id?: string }[]; securityGroupIds?: string[]; description: string; tags: string[] }, signal?: AbortSignal): Promise<Port> {
+  async createPort(
+    o: {
+      name: string
+      networkId: string
+      macAddress?: string
+      fixedIps?: { ip_address: string; subnet_id?: string }[]
+      securityGroupIds?: string[]
+      description: string
+      tags: string[]
+    },
+    signal?: AbortSignal,
+  ): Promise<Port> {
     const body = {
       port: {
         name: o.name,
@@ -136,7 +160,10 @@ export class Neutron {
 
   /** Port quota with usage; `undefined` when the quota-details extension is missing. */
   async portQuota(projectId: string, signal?: AbortSignal): Promise<QuotaDetail | undefined> {
-    const r = await this.http.request<{ quota?: { port?: QuotaDetail } }>('network', 'GET', `/quotas/${projectId}/details.json`, { accept: [404], ...opt(signal) })
+    const r = await this.http.request<{ quota?: { port?: QuotaDetail } }>('network', 'GET', `/quotas/${projectId}/details.json`, {
+      accept: [404],
+      ...opt(signal),
+    })
     return r.status === 404 ? undefined : r.body.quota?.port
   }
 }

@@ -60,20 +60,28 @@ export class Nova {
   }
 
   async availabilityZones(signal?: AbortSignal): Promise<string[]> {
-    const r = await this.http.request<{ availabilityZoneInfo: { zoneName: string; zoneState: { available: boolean } }[] }>('compute', 'GET', '/os-availability-zone', opt(signal))
+    const r = await this.http.request<{ availabilityZoneInfo: { zoneName: string; zoneState: { available: boolean } }[] }>(
+      'compute',
+      'GET',
+      '/os-availability-zone',
+      opt(signal),
+    )
     return r.body.availabilityZoneInfo.filter((z) => z.zoneState.available).map((z) => z.zoneName)
   }
 
-  async createServer(o: {
-    name: string
-    flavorId: string
-    imageId?: string
-    blockDevices: BlockDevice[]
-    portIds: string[]
-    metadata: Record<string, string>
-    keyName?: string
-    availabilityZone?: string
-  }, signal?: AbortSignal): Promise<{ id: string }> {
+  async createServer(
+    o: {
+      name: string
+      flavorId: string
+      imageId?: string
+      blockDevices: BlockDevice[]
+      portIds: string[]
+      metadata: Record<string, string>
+      keyName?: string
+      availabilityZone?: string
+    },
+    signal?: AbortSignal,
+  ): Promise<{ id: string }> {
     const server = {
       name: o.name,
       flavorRef: o.flavorId,
@@ -86,7 +94,8 @@ export class Nova {
       ...(o.keyName ? { key_name: o.keyName } : {}),
       ...(o.availabilityZone ? { availability_zone: o.availabilityZone } : {}),
     }
-    return (await this.http.request<{ server: { id: string } }>('compute', 'POST', '/servers', { body: { server }, ...opt(signal) })).body.server
+    return (await this.http.request<{ server: { id: string } }>('compute', 'POST', '/servers', { body: { server }, ...opt(signal) })).body
+      .server
   }
 
   async server(id: string, signal?: AbortSignal): Promise<Server | undefined> {
@@ -111,22 +120,34 @@ export class Nova {
 
   /** Waits for ACTIVE; ERROR becomes a GutsError carrying Nova's fault message. */
   async waitActive(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Server> {
-    return poll(async () => {
-      const s = await this.server(id, signal)
-      if (!s) throw new GutsError('GUTS_NOT_FOUND', `Server ${id} disappeared while guts waited for it to boot.`)
-      if (s.status === 'ACTIVE') return s
-      if (s.status === 'ERROR') {
-        const fault = s.fault?.message ? `: ${s.fault.message}` : ''
-        const hint = /PortBindingFailed|binding/i.test(fault) ? ['Neutron could not bind a port: check the network type and the agents on the compute host.'] : []
-        throw new GutsError('GUTS_DRIVER_ERROR', `Server ${s.name} (${id}) went to ERROR${fault}`, { suggestions: hint, details: { openstack: { fault: s.fault?.message ?? null } } })
-      }
-      return undefined
-    }, { what: `server ${id} to become ACTIVE`, timeoutMs, ...opt(signal) })
+    return poll(
+      async () => {
+        const s = await this.server(id, signal)
+        if (!s) throw new GutsError('GUTS_NOT_FOUND', `Server ${id} disappeared while guts waited for it to boot.`)
+        if (s.status === 'ACTIVE') return s
+        if (s.status === 'ERROR') {
+          const fault = s.fault?.message ? `: ${s.fault.message}` : ''
+          const hint = /PortBindingFailed|binding/i.test(fault)
+            ? ['Neutron could not bind a port: check the network type and the agents on the compute host.']
+            : []
+          throw new GutsError('GUTS_DRIVER_ERROR', `Server ${s.name} (${id}) went to ERROR${fault}`, {
+            suggestions: hint,
+            details: { openstack: { fault: s.fault?.message ?? null } },
+          })
+        }
+        return undefined
+      },
+      { what: `server ${id} to become ACTIVE`, timeoutMs, ...opt(signal) },
+    )
   }
 
   /** Deletes a server and waits until Nova no longer lists it. */
   async deleteAndWait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await this.http.request('compute', 'DELETE', `/servers/${id}`, { accept: [404], ...opt(signal) })
-    await poll(async () => ((await this.server(id, signal)) ? undefined : true), { what: `server ${id} to be deleted`, timeoutMs, ...opt(signal) })
+    await poll(async () => ((await this.server(id, signal)) ? undefined : true), {
+      what: `server ${id} to be deleted`,
+      timeoutMs,
+      ...opt(signal),
+    })
   }
 }

@@ -31,7 +31,10 @@ export function resolveConfig(options: VmwareOptions, env: NodeJS.ProcessEnv = p
   const username = options.username ?? env.GOVC_USERNAME ?? (fromUrl.user || undefined)
   const password = options.password ?? env.GOVC_PASSWORD ?? (fromUrl.pass || undefined)
   if (!username || password === undefined) {
-    throw new GutsError('GUTS_CONFIG_INVALID', `No vSphere ${username ? 'password' : 'username'} for ${endpoint.host}: set the source options username/password, GOVC_USERNAME/GOVC_PASSWORD, or put them in GOVC_URL.`)
+    throw new GutsError(
+      'GUTS_CONFIG_INVALID',
+      `No vSphere ${username ? 'password' : 'username'} for ${endpoint.host}: set the source options username/password, GOVC_USERNAME/GOVC_PASSWORD, or put them in GOVC_URL.`,
+    )
   }
   const thumbprint = options.thumbprint ?? (env.GOVC_THUMBPRINT || undefined)
   const caCert = options.caCert ?? (env.GOVC_TLS_CA_CERTS || undefined)

@@ -34,16 +34,28 @@ export async function* retrieveAll(
   const sc = caller.serviceContent
   const { signal } = options
   const view = mustMoref(
-    await caller.call('CreateContainerView', { _this: sc.viewManager, container: options.container ?? sc.rootFolder, type, recursive: true }, signal),
+    await caller.call(
+      'CreateContainerView',
+      { _this: sc.viewManager, container: options.container ?? sc.rootFolder, type, recursive: true },
+      signal,
+    ),
     'CreateContainerView',
   )
   let token: string | undefined
   try {
     const spec: XmlArg = {
       propSet: { type, pathSet },
-      objectSet: { obj: view, skip: true, selectSet: { '@type': 'TraversalSpec', name: 'view', type: 'ContainerView', path: 'view', skip: false } },
+      objectSet: {
+        obj: view,
+        skip: true,
+        selectSet: { '@type': 'TraversalSpec', name: 'view', type: 'ContainerView', path: 'view', skip: false },
+      },
     }
-    let page = await caller.call('RetrievePropertiesEx', { _this: sc.propertyCollector, specSet: spec, options: { maxObjects: options.maxObjects ?? DEFAULT_PAGE } }, signal)
+    let page = await caller.call(
+      'RetrievePropertiesEx',
+      { _this: sc.propertyCollector, specSet: spec, options: { maxObjects: options.maxObjects ?? DEFAULT_PAGE } },
+      signal,
+    )
     for (;;) {
       token = str(page, 'token')
       yield* readObjects(page)
@@ -59,7 +71,13 @@ export async function* retrieveAll(
 }
 
 /** Properties of known objects (one RetrievePropertiesEx, paged the same way). */
-export async function retrieve(caller: Caller, objs: Moref[], type: string, pathSet: string[], signal?: AbortSignal): Promise<ObjectContent[]> {
+export async function retrieve(
+  caller: Caller,
+  objs: Moref[],
+  type: string,
+  pathSet: string[],
+  signal?: AbortSignal,
+): Promise<ObjectContent[]> {
   if (!objs.length) return []
   const pc = caller.serviceContent.propertyCollector
   const spec: XmlArg = { propSet: { type, pathSet }, objectSet: objs.map((obj) => ({ obj })) }

@@ -113,15 +113,18 @@ export class SoapTransport {
     const target = new URL(url)
     const pool = target.origin === this.endpoint.origin ? this.pool : this.poolFor(target.origin, thumbprint)
     try {
-      return await retrying(() => pool.fetch(target, { headers: { ...headers, ...(this.cookie ? { Cookie: this.cookie } : {}) }, signal }), {
-        idempotent: true,
-        signal,
-        retryAnswer: (r) => {
-          if (r.status !== 429 && r.status < 500) return undefined
-          void r.body?.cancel().catch(() => undefined)
-          return r.headers.get('retry-after')
+      return await retrying(
+        () => pool.fetch(target, { headers: { ...headers, ...(this.cookie ? { Cookie: this.cookie } : {}) }, signal }),
+        {
+          idempotent: true,
+          signal,
+          retryAnswer: (r) => {
+            if (r.status !== 429 && r.status < 500) return undefined
+            void r.body?.cancel().catch(() => undefined)
+            return r.headers.get('retry-after')
+          },
         },
-      })
+      )
     } catch (error) {
       throw transportError(target, 'GET', error, signal)
     }
@@ -160,12 +163,16 @@ export function readResponse(method: string, status: number, text: string): XmlV
   try {
     doc = parseXml(text)
   } catch (error) {
-    throw new GutsError('GUTS_DRIVER_ERROR', `vSphere ${method}: HTTP ${status}, unreadable XML: ${(error as Error).message}`, { cause: error })
+    throw new GutsError('GUTS_DRIVER_ERROR', `vSphere ${method}: HTTP ${status}, unreadable XML: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   const body = isObject(doc.Envelope) ? doc.Envelope.Body : undefined
   if (!isObject(body)) {
     const code = status === 503 || status === 502 || status === 504 ? 'GUTS_UNREACHABLE' : 'GUTS_DRIVER_ERROR'
-    throw new GutsError(code, `vSphere ${method}: HTTP ${status} without a SOAP body: ${text.slice(0, 200)}`, { retryable: code === 'GUTS_UNREACHABLE' })
+    throw new GutsError(code, `vSphere ${method}: HTTP ${status} without a SOAP body: ${text.slice(0, 200)}`, {
+      retryable: code === 'GUTS_UNREACHABLE',
+    })
   }
   if (isObject(body.Fault)) throw new SoapFaultError(method, readFault(body.Fault))
   const response = body[`${method}Response`]

@@ -19,25 +19,38 @@ export async function waitForTask(caller: Caller, task: Moref, options: WaitOpti
   const timeoutMs = options.timeoutMs ?? 30 * 60_000
   let state: PropValue
   // `poll` wants undefined for "not yet"; a task's result may itself be undefined, so box it.
-  const done = await poll(async () => {
-    const [info] = await retrieve(caller, [task], 'Task', ['info.state', 'info.result', 'info.error', 'info.descriptionId'], options.signal)
-    state = info?.props['info.state']
-    if (state === 'success') return { result: info?.props['info.result'] }
-    if (state === 'error') throw taskError(task, info?.props['info.descriptionId'], info?.props['info.error'])
-    return undefined
-  }, {
-    what: `vSphere task ${task.value}`,
-    timeoutMs,
-    intervalMs: options.intervalMs ?? 50,
-    factor: 2,
-    maxIntervalMs: 2000,
-    ...(options.signal ? { signal: options.signal } : {}),
-    timeoutError: () =>
-      new GutsError('GUTS_TIMEOUT', `vSphere task ${task.value} did not finish within ${Math.round(timeoutMs / 1000)} s (state ${String(state)}).`, {
-        details: { vmware: { task: task.value } },
-        retryable: true,
-      }),
-  })
+  const done = await poll(
+    async () => {
+      const [info] = await retrieve(
+        caller,
+        [task],
+        'Task',
+        ['info.state', 'info.result', 'info.error', 'info.descriptionId'],
+        options.signal,
+      )
+      state = info?.props['info.state']
+      if (state === 'success') return { result: info?.props['info.result'] }
+      if (state === 'error') throw taskError(task, info?.props['info.descriptionId'], info?.props['info.error'])
+      return undefined
+    },
+    {
+      what: `vSphere task ${task.value}`,
+      timeoutMs,
+      intervalMs: options.intervalMs ?? 50,
+      factor: 2,
+      maxIntervalMs: 2000,
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeoutError: () =>
+        new GutsError(
+          'GUTS_TIMEOUT',
+          `vSphere task ${task.value} did not finish within ${Math.round(timeoutMs / 1000)} s (state ${String(state)}).`,
+          {
+            details: { vmware: { task: task.value } },
+            retryable: true,
+          },
+        ),
+    },
+  )
   return done.result
 }
 

@@ -24,7 +24,7 @@ export interface ChangedQuery {
  */
 export async function* changedAreas(caller: Caller, q: ChangedQuery): AsyncGenerator<Extent> {
   let pending: Extent | undefined
-  for (let start = 0; start < q.capacity; ) {
+  for (let start = 0; start < q.capacity;) {
     throwIfAborted(q.signal)
     const info = await query(caller, q, start)
     const windowStart = num(info, 'startOffset') ?? start
@@ -46,7 +46,8 @@ export async function* changedAreas(caller: Caller, q: ChangedQuery): AsyncGener
     }
     const next = windowStart + windowLength
     // A window that does not move forward would loop for ever: the server is broken.
-    if (next <= start) throw new GutsError('GUTS_DRIVER_ERROR', `vSphere QueryChangedDiskAreas of ${q.what} returned an empty window at offset ${start}.`)
+    if (next <= start)
+      throw new GutsError('GUTS_DRIVER_ERROR', `vSphere QueryChangedDiskAreas of ${q.what} returned an empty window at offset ${start}.`)
     start = next
   }
   if (pending) yield pending
@@ -62,11 +63,15 @@ async function query(caller: Caller, q: ChangedQuery, startOffset: number) {
   } catch (error) {
     const fault = faultNameOf(error)
     if (q.since !== '*' && (fault === 'FileFault' || (fault === 'InvalidArgument' && /changeId/i.test((error as Error).message)))) {
-      throw new GutsError('GUTS_CONFLICT', `Change tracking of ${q.what} was reset since change id "${q.since}" (vSphere no longer knows it: CBT was turned off and on, the disk was moved, or the VM restored): a new full sync is needed.`, {
-        cause: error,
-        details: { vmware: { fault, method: 'QueryChangedDiskAreas' }, changeTrackingReset: true },
-        suggestions: ['Start the migration again so that it copies the whole disk once more.'],
-      })
+      throw new GutsError(
+        'GUTS_CONFLICT',
+        `Change tracking of ${q.what} was reset since change id "${q.since}" (vSphere no longer knows it: CBT was turned off and on, the disk was moved, or the VM restored): a new full sync is needed.`,
+        {
+          cause: error,
+          details: { vmware: { fault, method: 'QueryChangedDiskAreas' }, changeTrackingReset: true },
+          suggestions: ['Start the migration again so that it copies the whole disk once more.'],
+        },
+      )
     }
     throw error
   }

@@ -63,16 +63,26 @@ export interface RangeTarget {
 }
 
 /** Why a disk gets no random access, or the readRange function when it does. */
-export function rangeReader(target: RangeTarget, d: VmdkDescriptor | undefined): { reason: string } | { readRange: (offset: number, length: number, signal: AbortSignal) => Promise<Readable> } {
+export function rangeReader(
+  target: RangeTarget,
+  d: VmdkDescriptor | undefined,
+): { reason: string } | { readRange: (offset: number, length: number, signal: AbortSignal) => Promise<Readable> } {
   if (!d) return { reason: 'its VMDK is a binary sparse file' }
   if (d.hasParent) return { reason: 'its snapshot disk is a delta of a parent disk' }
-  if (!isRawDescriptor(d)) return { reason: `its extents are ${[...new Set(d.extents.map((e) => e.type))].join(', ') || 'missing'}, not flat` }
+  if (!isRawDescriptor(d))
+    return { reason: `its extents are ${[...new Set(d.extents.map((e) => e.type))].join(', ') || 'missing'}, not flat` }
   // `/vmfs/volumes/…` or `vsan://…` (vSAN, vVols): not a file next to the descriptor on this datastore.
-  if (d.extents.some((e) => e.file!.startsWith('/') || e.file!.includes('://'))) return { reason: 'its extents are not files next to its descriptor' }
+  if (d.extents.some((e) => e.file!.startsWith('/') || e.file!.includes('://')))
+    return { reason: 'its extents are not files next to its descriptor' }
   const total = d.extents.reduce((n, e) => n + e.size, 0)
   if (total !== target.size) return { reason: `its extents hold ${total} bytes, not the disk's ${target.size}` }
   const dir = posix.dirname(target.descriptor.path)
-  const urlOf = (p: ExtentPiece): string => folderUrl(target.transport.endpoint, { datastore: target.descriptor.datastore, path: dir === '.' ? p.file : `${dir}/${p.file}` }, target.dcPath)
+  const urlOf = (p: ExtentPiece): string =>
+    folderUrl(
+      target.transport.endpoint,
+      { datastore: target.descriptor.datastore, path: dir === '.' ? p.file : `${dir}/${p.file}` },
+      target.dcPath,
+    )
   return {
     async readRange(offset: number, length: number, signal: AbortSignal): Promise<Readable> {
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > total) {
@@ -100,11 +110,17 @@ async function openPiece(target: RangeTarget, url: string, p: ExtentPiece, signa
     const start = cr ? /^bytes (\d+)-(\d+)\//.exec(cr) : null
     if (!cr || (start && Number(start[1]) === p.offset && Number(start[2]) === p.offset + p.length - 1)) return res
     await res.body?.cancel().catch(() => undefined)
-    throw new GutsError('GUTS_DRIVER_ERROR', `vSphere answered a range read of ${target.what} with ${cr}, not bytes ${p.offset}-${p.offset + p.length - 1}.`)
+    throw new GutsError(
+      'GUTS_DRIVER_ERROR',
+      `vSphere answered a range read of ${target.what} with ${cr}, not bytes ${p.offset}-${p.offset + p.length - 1}.`,
+    )
   }
   await res.body?.cancel().catch(() => undefined)
   if (res.status === 200) {
-    throw new GutsError('GUTS_UNSUPPORTED', `vSphere ignored the Range header reading ${target.what} (HTTP 200, the whole file): this server offers no random access to datastore files.`)
+    throw new GutsError(
+      'GUTS_UNSUPPORTED',
+      `vSphere ignored the Range header reading ${target.what} (HTTP 200, the whole file): this server offers no random access to datastore files.`,
+    )
   }
   throw httpError(res.status, target.what, url)
 }
@@ -114,15 +130,23 @@ async function* exactly(target: RangeTarget, res: Response, p: ExtentPiece, sign
   let got = 0
   for await (const chunk of guarded(Readable.fromWeb(res.body as never), signal, `the range read of ${target.what}`)) {
     got += chunk.length
-    if (got > p.length) throw new GutsError('GUTS_DRIVER_ERROR', `vSphere sent more than the ${p.length} bytes asked for reading ${target.what} at ${p.offset}.`)
+    if (got > p.length)
+      throw new GutsError(
+        'GUTS_DRIVER_ERROR',
+        `vSphere sent more than the ${p.length} bytes asked for reading ${target.what} at ${p.offset}.`,
+      )
     yield chunk
   }
   if (got !== p.length) {
-    throw new GutsError('GUTS_UNREACHABLE', `The range read of ${target.what} at ${p.offset} ended after ${got} of ${p.length} bytes.`, { retryable: true })
+    throw new GutsError('GUTS_UNREACHABLE', `The range read of ${target.what} at ${p.offset} ended after ${got} of ${p.length} bytes.`, {
+      retryable: true,
+    })
   }
 }
 
 function httpError(status: number, what: string, url: string): GutsError {
   const code = status === 401 || status === 403 ? 'GUTS_AUTH_FAILED' : status === 404 ? 'GUTS_NOT_FOUND' : 'GUTS_DRIVER_ERROR'
-  return new GutsError(code, `vSphere datastore read of ${what} failed with HTTP ${status} (${url.replace(/\?.*$/, '')}).`, { retryable: status >= 500 })
+  return new GutsError(code, `vSphere datastore read of ${what} failed with HTTP ${status} (${url.replace(/\?.*$/, '')}).`, {
+    retryable: status >= 500,
+  })
 }

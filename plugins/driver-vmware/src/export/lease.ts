@@ -15,23 +15,32 @@ export interface LeaseDisk {
  * Waits out `initializing` (vCenter prepares the disks first; vcsimx starts `ready`) and
  * returns the lease info. A lease in `error` carries a fault, which is thrown as a GutsError.
  */
-export async function waitLeaseReady(caller: Caller, lease: Moref, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<XmlObject> {
-  return poll(async () => {
-    const [o] = await retrieve(caller, [lease], 'HttpNfcLease', ['state', 'info', 'error'], opts.signal)
-    const state = o?.props.state
-    if (state === 'ready' && isObject(o?.props.info)) return o.props.info
-    if (state === 'error') throw taskError(lease, 'HttpNfcLease', o?.props.error)
-    if (state !== 'initializing') throw new GutsError('GUTS_DRIVER_ERROR', `vSphere export lease ${lease.value} is ${String(state)}, not ready.`)
-    return undefined
-  }, {
-    what: `vSphere export lease ${lease.value}`,
-    timeoutMs: opts.timeoutMs ?? 10 * 60_000,
-    intervalMs: 100,
-    factor: 2,
-    maxIntervalMs: 2000,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    timeoutError: () => new GutsError('GUTS_TIMEOUT', `vSphere export lease ${lease.value} stayed initializing for too long.`, { retryable: true }),
-  })
+export async function waitLeaseReady(
+  caller: Caller,
+  lease: Moref,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<XmlObject> {
+  return poll(
+    async () => {
+      const [o] = await retrieve(caller, [lease], 'HttpNfcLease', ['state', 'info', 'error'], opts.signal)
+      const state = o?.props.state
+      if (state === 'ready' && isObject(o?.props.info)) return o.props.info
+      if (state === 'error') throw taskError(lease, 'HttpNfcLease', o?.props.error)
+      if (state !== 'initializing')
+        throw new GutsError('GUTS_DRIVER_ERROR', `vSphere export lease ${lease.value} is ${String(state)}, not ready.`)
+      return undefined
+    },
+    {
+      what: `vSphere export lease ${lease.value}`,
+      timeoutMs: opts.timeoutMs ?? 10 * 60_000,
+      intervalMs: 100,
+      factor: 2,
+      maxIntervalMs: 2000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      timeoutError: () =>
+        new GutsError('GUTS_TIMEOUT', `vSphere export lease ${lease.value} stayed initializing for too long.`, { retryable: true }),
+    },
+  )
 }
 
 /**
@@ -49,7 +58,11 @@ export function leaseKeyAddress(key: string): string | undefined {
  * The lease's disk URLs by disk id. The `*` host ESXi puts in URLs means "the host you talked
  * to" and is replaced by the endpoint's host.
  */
-export function leaseDisks(info: XmlObject, addresses: { id: string; address?: string }[], endpointHost: string): Record<string, LeaseDisk> {
+export function leaseDisks(
+  info: XmlObject,
+  addresses: { id: string; address?: string }[],
+  endpointHost: string,
+): Record<string, LeaseDisk> {
   const urls = arr(info.deviceUrl).filter((d) => isObject(d) && str(d, 'disk') === 'true')
   const out: Record<string, LeaseDisk> = {}
   for (const d of urls) {
@@ -58,13 +71,20 @@ export function leaseDisks(info: XmlObject, addresses: { id: string; address?: s
     const url = str(d, 'url')
     if (!disk || !url) continue
     const thumbprint = str(d, 'sslThumbprint')
-    out[disk.id] = { url: url.replace(/^(https?:\/\/)\*(?=[:/])/, `$1${endpointHost.replace(/:\d+$/, '')}`), ...(thumbprint ? { thumbprint } : {}) }
+    out[disk.id] = {
+      url: url.replace(/^(https?:\/\/)\*(?=[:/])/, `$1${endpointHost.replace(/:\d+$/, '')}`),
+      ...(thumbprint ? { thumbprint } : {}),
+    }
   }
   const missing = addresses.filter((a) => !out[a.id])
   if (missing.length) {
-    throw new GutsError('GUTS_DRIVER_ERROR', `The vSphere export lease has no URL for disk(s) ${missing.map((m) => m.address ?? m.id).join(', ')}.`, {
-      details: { vmware: { leaseKeys: urls.map((u) => str(u, 'key') ?? '') } },
-    })
+    throw new GutsError(
+      'GUTS_DRIVER_ERROR',
+      `The vSphere export lease has no URL for disk(s) ${missing.map((m) => m.address ?? m.id).join(', ')}.`,
+      {
+        details: { vmware: { leaseKeys: urls.map((u) => str(u, 'key') ?? '') } },
+      },
+    )
   }
   return out
 }
@@ -118,8 +138,13 @@ export async function assertLeaseUsable(caller: Caller, lease: Moref, vmName: st
     await waitLeaseReady(caller, lease, signal ? { signal } : {})
     return
   }
-  const why = state === 'error' ? 'was aborted or failed' : state === 'done' ? 'was already completed' : 'no longer exists (expired or released)'
-  throw new GutsError('GUTS_CONFLICT', `The vSphere export lease ${lease.value} of ${vmName} ${why}: its disks cannot be read any more. End this export and begin a new one.`, {
-    details: { vmware: { lease: lease.value, state: String(state) } },
-  })
+  const why =
+    state === 'error' ? 'was aborted or failed' : state === 'done' ? 'was already completed' : 'no longer exists (expired or released)'
+  throw new GutsError(
+    'GUTS_CONFLICT',
+    `The vSphere export lease ${lease.value} of ${vmName} ${why}: its disks cannot be read any more. End this export and begin a new one.`,
+    {
+      details: { vmware: { lease: lease.value, state: String(state) } },
+    },
+  )
 }

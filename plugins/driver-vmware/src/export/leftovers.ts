@@ -65,7 +65,12 @@ export function snapshotNodes(snapshotInfo: XmlValue | undefined): SnapshotNode[
  */
 export async function removeSnapshot(caller: Caller, snapshot: Moref, signal?: AbortSignal): Promise<boolean> {
   try {
-    await runTask(caller, 'RemoveSnapshot_Task', { _this: snapshot, removeChildren: false, consolidate: true }, { timeoutMs: 60 * 60_000, ...(signal ? { signal } : {}) })
+    await runTask(
+      caller,
+      'RemoveSnapshot_Task',
+      { _this: snapshot, removeChildren: false, consolidate: true },
+      { timeoutMs: 60 * 60_000, ...(signal ? { signal } : {}) },
+    )
     return true
   } catch (error) {
     if (faultNameOf(error) === 'ManagedObjectNotFound' || (isGutsError(error) && error.code === 'GUTS_NOT_FOUND')) return false
@@ -74,7 +79,13 @@ export async function removeSnapshot(caller: Caller, snapshot: Moref, signal?: A
 }
 
 /** Removes the VM's snapshots that carry all `marks`; returns how many were removed. */
-export async function releaseLeftovers(caller: Caller, vmId: string, marks: Readonly<Record<string, string>>, log: Logger, signal?: AbortSignal): Promise<number> {
+export async function releaseLeftovers(
+  caller: Caller,
+  vmId: string,
+  marks: Readonly<Record<string, string>>,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<number> {
   if (!Object.keys(marks).length) return 0
   const vm: Moref = { type: 'VirtualMachine', value: vmId }
   const [o] = await retrieve(caller, [vm], 'VirtualMachine', ['snapshot'], signal)

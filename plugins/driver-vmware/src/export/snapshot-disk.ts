@@ -12,7 +12,14 @@ import type { SnapshotData } from './snapshot.js'
  * is a sparse delta, or its descriptor cannot be read, there is no readRange and the core reads
  * the whole stream instead (slower delta syncs, same result).
  */
-export async function snapshotDiskSource(session: VimSession, data: SnapshotData, diskId: string, vmName: string, log: Logger, signal: AbortSignal): Promise<DiskSource> {
+export async function snapshotDiskSource(
+  session: VimSession,
+  data: SnapshotData,
+  diskId: string,
+  vmName: string,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<DiskSource> {
   const stream = leaseDiskSource(session, data, diskId, vmName)
   const disk = data.disks[diskId]!
   const what = `${vmName} disk ${diskId}`
@@ -29,7 +36,10 @@ export async function snapshotDiskSource(session: VimSession, data: SnapshotData
     log.warn(`${what}: no random access, its descriptor could not be read: ${(error as Error).message}`)
     return stream
   }
-  const access = rangeReader({ transport: session.transport, descriptor: file, dcPath: data.datacenter, size: disk.virtualSize, what }, descriptor)
+  const access = rangeReader(
+    { transport: session.transport, descriptor: file, dcPath: data.datacenter, size: disk.virtualSize, what },
+    descriptor,
+  )
   if ('reason' in access) {
     log.info(`${what}: no random access: ${access.reason}`)
     return stream

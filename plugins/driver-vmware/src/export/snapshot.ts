@@ -57,9 +57,18 @@ export async function beginSnapshotExport(
   if (released) log.info(`removed ${released} leftover export snapshot(s) of ${vm.name}`, { vm: vm.id })
   if (options.changeTracking) await enableChangeTracking(session, ref, vm.name, log, signal)
   const quiesce = o.quiesce === true
-  const created = await runTask(session, 'CreateSnapshot_Task', { _this: ref, name: snapshotName(marks), description: snapshotDescription(marks), memory: false, quiesce }, { signal }).catch((error: unknown) => {
+  const created = await runTask(
+    session,
+    'CreateSnapshot_Task',
+    { _this: ref, name: snapshotName(marks), description: snapshotDescription(marks), memory: false, quiesce },
+    { signal },
+  ).catch((error: unknown) => {
     if (!quiesce || !isGutsError(error) || error.code === 'GUTS_ABORTED') throw error
-    throw new GutsError(error.code, `${vm.name}: the quiesced snapshot failed (${error.message}). Quiescing needs VMware Tools running in the guest; set quiesce: false for a crash-consistent snapshot.`, { cause: error, ...(error.details ? { details: error.details } : {}) })
+    throw new GutsError(
+      error.code,
+      `${vm.name}: the quiesced snapshot failed (${error.message}). Quiescing needs VMware Tools running in the guest; set quiesce: false for a crash-consistent snapshot.`,
+      { cause: error, ...(error.details ? { details: error.details } : {}) },
+    )
   })
   if (!isMoref(created)) throw new GutsError('GUTS_DRIVER_ERROR', `vSphere CreateSnapshot_Task of ${vm.name} returned no snapshot.`)
   const snapshot: Moref = created
@@ -68,7 +77,11 @@ export async function beginSnapshotExport(
     const disks = await snapshotDisks(session, snapshot, signal)
     lease = mustMoref(await session.call('ExportSnapshot', { _this: snapshot }, signal), 'ExportSnapshot')
     const info = await waitLeaseReady(session, lease, { signal })
-    const urls = leaseDisks(info, Object.entries(disks).map(([id, d]) => ({ id, address: d.address })), session.transport.endpoint.host)
+    const urls = leaseDisks(
+      info,
+      Object.entries(disks).map(([id, d]) => ({ id, address: d.address })),
+      session.transport.endpoint.host,
+    )
     const datacenter = await datacenterPath(session, vm.id, signal)
     const data: SnapshotData = { vm: vm.id, snapshot: snapshot.value, lease: lease.value, datacenter, disks: {} }
     const changeIds: Record<string, string> = {}
@@ -77,15 +90,24 @@ export async function beginSnapshotExport(
       if (d.changeId) changeIds[id] = d.changeId
     }
     if (options.changeTracking) {
-      const missing = Object.entries(disks).filter(([, d]) => !d.changeId).map(([, d]) => d.address)
-      if (missing.length) log.warn(`${vm.name}: the snapshot has no change id for disk(s) ${missing.join(', ')}; change tracking is not active there yet`, { vm: vm.id })
+      const missing = Object.entries(disks)
+        .filter(([, d]) => !d.changeId)
+        .map(([, d]) => d.address)
+      if (missing.length)
+        log.warn(`${vm.name}: the snapshot has no change id for disk(s) ${missing.join(', ')}; change tracking is not active there yet`, {
+          vm: vm.id,
+        })
     }
-    const stop = keepLeaseAlive(session, lease, (e) => log.warn('vSphere lease keep-alive failed', { lease: lease?.value, error: (e as Error).message }))
+    const stop = keepLeaseAlive(session, lease, (e) =>
+      log.warn('vSphere lease keep-alive failed', { lease: lease?.value, error: (e as Error).message }),
+    )
     return { data, ...(options.changeTracking ? { changeIds } : {}), stop }
   } catch (error) {
     if (lease) await releaseLease(session, lease, false).catch(() => undefined)
     // Without the signal: an abort must not leave the snapshot behind.
-    await removeSnapshot(session, snapshot).catch((e: unknown) => log.warn(`could not remove export snapshot ${snapshot.value} of ${vm.name}: ${(e as Error).message}`))
+    await removeSnapshot(session, snapshot).catch((e: unknown) =>
+      log.warn(`could not remove export snapshot ${snapshot.value} of ${vm.name}: ${(e as Error).message}`),
+    )
     throw error
   }
 }
@@ -108,7 +130,11 @@ async function enableChangeTracking(session: SnapshotCaller, ref: Moref, name: s
 }
 
 /** The snapshot's disks (its own config, pointing at the frozen files) by disk id. */
-async function snapshotDisks(session: SnapshotCaller, snapshot: Moref, signal: AbortSignal): Promise<Record<string, Omit<SnapshotDisk, 'url' | 'thumbprint'> & { address: string }>> {
+async function snapshotDisks(
+  session: SnapshotCaller,
+  snapshot: Moref,
+  signal: AbortSignal,
+): Promise<Record<string, Omit<SnapshotDisk, 'url' | 'thumbprint'> & { address: string }>> {
   const [o] = await retrieve(session, [snapshot], 'VirtualMachineSnapshot', ['config.hardware.device'], signal)
   const out: Record<string, Omit<SnapshotDisk, 'url' | 'thumbprint'> & { address: string }> = {}
   for (const f of diskFacts(devicesOf(o?.props['config.hardware.device'] as XmlValue | undefined))) {
@@ -120,7 +146,8 @@ async function snapshotDisks(session: SnapshotCaller, snapshot: Moref, signal: A
       ...(f.changeId ? { changeId: f.changeId } : {}),
     }
   }
-  if (!Object.keys(out).length) throw new GutsError('GUTS_DRIVER_ERROR', `vSphere snapshot ${snapshot.value} has no disks in its configuration.`)
+  if (!Object.keys(out).length)
+    throw new GutsError('GUTS_DRIVER_ERROR', `vSphere snapshot ${snapshot.value} has no disks in its configuration.`)
   return out
 }
 
@@ -139,7 +166,14 @@ export async function endSnapshotExport(session: SnapshotCaller, data: SnapshotD
 
 export function snapshotData(session: ExportSession): SnapshotData {
   const d = session.data as unknown as SnapshotData
-  if (typeof d?.snapshot !== 'string' || typeof d.lease !== 'string' || typeof d.vm !== 'string' || typeof d.datacenter !== 'string' || typeof d.disks !== 'object' || d.disks === null) {
+  if (
+    typeof d?.snapshot !== 'string' ||
+    typeof d.lease !== 'string' ||
+    typeof d.vm !== 'string' ||
+    typeof d.datacenter !== 'string' ||
+    typeof d.disks !== 'object' ||
+    d.disks === null
+  ) {
     throw new GutsError('GUTS_STATE_ERROR', `Export session of ${session.vm.name} is not a vmware snapshot export session.`)
   }
   return d

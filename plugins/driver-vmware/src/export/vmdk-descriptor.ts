@@ -71,7 +71,12 @@ export function parseVmdkDescriptor(text: string): VmdkDescriptor | undefined {
 
 /** True when every byte of the disk is in a raw extent of this descriptor (random access works). */
 export function isRawDescriptor(d: VmdkDescriptor | undefined): boolean {
-  return !!d && !d.hasParent && d.extents.length > 0 && d.extents.every((e) => RAW_TYPES.has(e.type) && e.file !== undefined && e.access !== 'NOACCESS')
+  return (
+    !!d &&
+    !d.hasParent &&
+    d.extents.length > 0 &&
+    d.extents.every((e) => RAW_TYPES.has(e.type) && e.file !== undefined && e.access !== 'NOACCESS')
+  )
 }
 
 /** A piece of a disk range inside one extent file. */

@@ -35,7 +35,10 @@ export function checkDestinationCapabilities(caps: DestinationCapabilities): voi
 }
 
 /** `connect` may finish setting a driver up, but must not change what it declared. */
-export async function checkConnectKeepsCapabilities(driver: { readonly capabilities: object }, connect: () => Promise<void>): Promise<void> {
+export async function checkConnectKeepsCapabilities(
+  driver: { readonly capabilities: object },
+  connect: () => Promise<void>,
+): Promise<void> {
   const before = JSON.stringify(driver.capabilities)
   await connect()
   await connect() // idempotent: the core reconnects after a restart without tracking state

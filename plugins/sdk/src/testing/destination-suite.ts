@@ -105,7 +105,10 @@ export async function destinationDriverSuite(options: DestinationSuiteOptions): 
         const target = await d().openDiskTarget(s(), disk, p().ctx)
         targets.push(target)
         checkRecordedBeforeCreate(p(), since, target)
-        assert.ok(d().capabilities.acceptsFormats.includes(target.format), `target format ${target.format} is not in capabilities.acceptsFormats`)
+        assert.ok(
+          d().capabilities.acceptsFormats.includes(target.format),
+          `target format ${target.format} is not in capabilities.acceptsFormats`,
+        )
       }
     })
 
@@ -160,7 +163,9 @@ export async function destinationDriverSuite(options: DestinationSuiteOptions): 
 
     if (fixture.unknownFlavorMapping) {
       const mapping = fixture.unknownFlavorMapping
-      check(api, 'an unknown flavor is reported by preflight or rejected by boot', () => checkUnknownFlavor(d(), fixture.vm, mapping, options))
+      check(api, 'an unknown flavor is reported by preflight or rejected by boot', () =>
+        checkUnknownFlavor(d(), fixture.vm, mapping, options),
+      )
     } else {
       skip(api, 'an unknown flavor is reported by preflight or rejected by boot', 'needs fixture.unknownFlavorMapping')
     }
@@ -176,7 +181,12 @@ export async function destinationDriverSuite(options: DestinationSuiteOptions): 
 }
 
 /** Preflight should catch it; if it does not, the import must at least fail cleanly at boot. */
-async function checkUnknownFlavor(driver: DestinationDriver, vm: VmDescriptor, mapping: TargetMapping, options: DestinationSuiteOptions): Promise<void> {
+async function checkUnknownFlavor(
+  driver: DestinationDriver,
+  vm: VmDescriptor,
+  mapping: TargetMapping,
+  options: DestinationSuiteOptions,
+): Promise<void> {
   const probe = createUndoProbe(options.context)
   const { ctx } = probe
   let session: ImportSession | undefined

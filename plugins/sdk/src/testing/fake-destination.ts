@@ -69,10 +69,20 @@ class FakeDestination implements DestinationDriver {
     this.ready(ctx)
     const findings: Finding[] = []
     if (mapping.flavor !== undefined && !FAKE_DESTINATION_FLAVORS.includes(mapping.flavor)) {
-      findings.push({ severity: 'error', code: 'flavor-not-found', message: `Flavor ${mapping.flavor} does not exist; use one of ${FAKE_DESTINATION_FLAVORS.join(', ')}.`, ref: vm.name })
+      findings.push({
+        severity: 'error',
+        code: 'flavor-not-found',
+        message: `Flavor ${mapping.flavor} does not exist; use one of ${FAKE_DESTINATION_FLAVORS.join(', ')}.`,
+        ref: vm.name,
+      })
     }
     if (!this.capabilities.acceptsFormats.includes(this.formatFor(mapping))) {
-      findings.push({ severity: 'error', code: 'format-unsupported', message: `Disk format ${this.formatFor(mapping)} is not supported.`, ref: vm.name })
+      findings.push({
+        severity: 'error',
+        code: 'format-unsupported',
+        message: `Disk format ${this.formatFor(mapping)} is not supported.`,
+        ref: vm.name,
+      })
     }
     return findings
   }
@@ -110,7 +120,10 @@ class FakeDestination implements DestinationDriver {
   async commitDisk(session: ImportSession, disk: DiskDescriptor, result: TransferResult, ctx: DriverContext): Promise<void> {
     this.ready(ctx)
     const path = diskPath(session, disk.id)
-    const size = await stat(path).then((s) => s.size, () => undefined)
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    )
     if (size === undefined) throw new GutsError('GUTS_VERIFY_FAILED', `Disk ${disk.id} was committed but ${path} does not exist.`)
     if (result.format === 'raw' && size !== disk.virtualSize) {
       throw new GutsError('GUTS_VERIFY_FAILED', `Disk ${disk.id}: ${size} bytes written, ${disk.virtualSize} expected.`)
@@ -136,7 +149,8 @@ class FakeDestination implements DestinationDriver {
     const data = sessionData(session)
     const findings: Finding[] = []
     for (const disk of data.disks) {
-      if (!existsSync(diskPath(session, disk.id))) findings.push({ severity: 'error', code: 'disk-missing', message: `Disk ${disk.id} is missing.`, ref: disk.id })
+      if (!existsSync(diskPath(session, disk.id)))
+        findings.push({ severity: 'error', code: 'disk-missing', message: `Disk ${disk.id} is missing.`, ref: disk.id })
     }
     return findings
   }

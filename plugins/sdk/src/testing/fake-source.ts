@@ -99,7 +99,14 @@ class FakeSource implements SourceDriver {
     this.ready(ctx)
     this.find(vm.id)
     if (options.mode === 'snapshot') {
-      return [{ severity: 'error', code: 'live-export-unsupported', message: 'The fake source only exports powered-off VMs (mode: cold).', ref: vm.name }]
+      return [
+        {
+          severity: 'error',
+          code: 'live-export-unsupported',
+          message: 'The fake source only exports powered-off VMs (mode: cold).',
+          ref: vm.name,
+        },
+      ]
     }
     return []
   }

@@ -20,7 +20,13 @@ export type WriteDisk = (target: DiskTarget, rawPath: string, disk: DiskDescript
 /** A raw fixture file moved into the target by `transfer`, exactly as the engine would move a raw source disk. */
 export function writeWith(transfer: DiskTransfer): WriteDisk {
   return (target, rawPath, disk, ctx) =>
-    transfer({ disk, source: { kind: 'file', path: rawPath, format: 'raw', virtualSize: disk.virtualSize }, target, workDir: ctx.workDir, signal: ctx.signal })
+    transfer({
+      disk,
+      source: { kind: 'file', path: rawPath, format: 'raw', virtualSize: disk.virtualSize },
+      target,
+      workDir: ctx.workDir,
+      signal: ctx.signal,
+    })
 }
 
 /** A raw file in the work dir with deterministic content the size of `disk`. */
@@ -32,7 +38,9 @@ export async function rawFixtureFor(disk: DiskDescriptor, ctx: DriverContext): P
 
 /** What `commitDisk` is given: the transfer's own result, or for a custom write one like it. */
 export function transferResult(disk: DiskDescriptor, target: DiskTarget, written: TransferResult | void): TransferResult {
-  return written ?? { diskId: disk.id, route: 'custom', virtualSize: disk.virtualSize, bytesWritten: disk.virtualSize, format: target.format }
+  return (
+    written ?? { diskId: disk.id, route: 'custom', virtualSize: disk.virtualSize, bytesWritten: disk.virtualSize, format: target.format }
+  )
 }
 
 /**

@@ -17,12 +17,7 @@ export { destinationDriverSuite, type DestinationSuiteOptions } from './destinat
 export { pipelineSuite, type PipelineSuiteOptions } from './pipeline-suite.js'
 export { createTestContext, type TestContext } from './context.js'
 export { fakeSourceDriver, FAKE_SOURCE_VM, FAKE_SOURCE_PASSWORD, type FakeSourceOptions, type FakeVmSpec } from './fake-source.js'
-export {
-  fakeDestinationDriver,
-  readBackFakeDisk,
-  FAKE_DESTINATION_FLAVORS,
-  type FakeDestinationOptions,
-} from './fake-destination.js'
+export { fakeDestinationDriver, readBackFakeDisk, FAKE_DESTINATION_FLAVORS, type FakeDestinationOptions } from './fake-destination.js'
 export { testVm, testMapping } from './fixtures.js'
 export { writeWith, type WriteDisk } from './import-steps.js'
 export type { DiskTransfer, DiskTransferRequest } from './transfer.js'

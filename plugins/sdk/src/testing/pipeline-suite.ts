@@ -155,13 +155,18 @@ export async function pipelineSuite(options: PipelineSuiteOptions): Promise<void
     check(api, 'rollback removes everything the import created', async () => {
       const undo = c().undoNewestFirst()
       await t().rollback(need(imported, 'exports, copies and commits every disk'), undo, c())
-      checkNothingLeft(copied.map((x) => x.target), undo)
+      checkNothingLeft(
+        copied.map((x) => x.target),
+        undo,
+      )
       imported = undefined
     })
   })
 }
 
-async function driverName(factory: () => Promise<{ name: string; dispose(): Promise<void> }> | { name: string; dispose(): Promise<void> }): Promise<string> {
+async function driverName(
+  factory: () => Promise<{ name: string; dispose(): Promise<void> }> | { name: string; dispose(): Promise<void> },
+): Promise<string> {
   const driver = await factory()
   await driver.dispose()
   return String(driver.name)
@@ -175,7 +180,12 @@ async function checkSameContent(
   instance: InstanceRef | undefined,
   readBack: PipelineSuiteOptions['destination']['readBack'],
 ): Promise<void> {
-  const landed = target.kind === 'file' ? { path: target.path, format: target.format } : readBack && instance ? await readBack(instance, disk) : undefined
+  const landed =
+    target.kind === 'file'
+      ? { path: target.path, format: target.format }
+      : readBack && instance
+        ? await readBack(instance, disk)
+        : undefined
   if (landed) {
     assert.equal(await imageVirtualSize(landed.path, landed.format), disk.virtualSize, `disk ${disk.id}: the target's virtual size differs`)
     const { equal, detail } = await imagesEqual(reference, 'raw', landed.path, landed.format)

@@ -16,7 +16,8 @@ async function qemuImg(args: string[]): Promise<string> {
     return stdout
   } catch (error) {
     const e = error as { code?: unknown; stderr?: unknown; message?: string }
-    if (e.code === 'ENOENT') throw new Error('qemu-img is not installed; the conformance suites need it (apt install qemu-utils).', { cause: error })
+    if (e.code === 'ENOENT')
+      throw new Error('qemu-img is not installed; the conformance suites need it (apt install qemu-utils).', { cause: error })
     throw new Error(`qemu-img ${args.join(' ')} failed: ${String(e.stderr ?? e.message).trim()}`, { cause: error })
   }
 }
@@ -38,7 +39,12 @@ export async function convertImage(from: string, fromFormat: DiskFormat, to: str
  * `qemu-img compare` of guest-visible content. Exit 0 is equal, 1 is different; anything else
  * is a failure to read. Not strict mode: allocation differences (raw vs qcow2) are not content.
  */
-export async function imagesEqual(a: string, aFormat: DiskFormat, b: string, bFormat: DiskFormat): Promise<{ equal: boolean; detail: string }> {
+export async function imagesEqual(
+  a: string,
+  aFormat: DiskFormat,
+  b: string,
+  bFormat: DiskFormat,
+): Promise<{ equal: boolean; detail: string }> {
   try {
     const { stdout } = await run('qemu-img', ['compare', '-f', aFormat, '-F', bFormat, a, b])
     return { equal: true, detail: stdout.trim() }

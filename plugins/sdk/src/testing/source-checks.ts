@@ -58,14 +58,22 @@ export async function checkDiskDelivery(
 
 /** The DiskSource itself: a declared kind, a known format, the disk's size. */
 export function checkDiskSource(source: DiskSource, disk: DiskDescriptor, caps: SourceCapabilities): void {
-  assert.ok(caps.diskAccess.includes(source.kind), `openDisk returned kind "${source.kind}", not in capabilities.diskAccess [${caps.diskAccess.join(', ')}]`)
+  assert.ok(
+    caps.diskAccess.includes(source.kind),
+    `openDisk returned kind "${source.kind}", not in capabilities.diskAccess [${caps.diskAccess.join(', ')}]`,
+  )
   assert.ok(DISK_FORMATS.includes(source.format), `openDisk returned format "${String(source.format)}"`)
   assert.equal(source.virtualSize, disk.virtualSize, `disk ${disk.id}: DiskSource.virtualSize differs from the descriptor`)
   if (source.kind === 'stream') assert.equal(typeof source.open, 'function', 'a stream DiskSource needs open(signal)')
 }
 
 /** Changed extents: sorted, non-overlapping, positive lengths, inside the disk. */
-export async function checkChangedExtents(driver: SourceDriver, session: ExportSession, disk: DiskDescriptor, ctx: DriverContext): Promise<void> {
+export async function checkChangedExtents(
+  driver: SourceDriver,
+  session: ExportSession,
+  disk: DiskDescriptor,
+  ctx: DriverContext,
+): Promise<void> {
   assert.equal(typeof driver.changedExtents, 'function', 'capabilities.changedBlocks is true, so changedExtents must be implemented')
   // '*' is the conventional "since the beginning" change id (as VMware's queryChangedDiskAreas).
   const iterable = (driver.changedExtents as NonNullable<SourceDriver['changedExtents']>)(session, disk.id, '*', ctx)

@@ -79,9 +79,7 @@ export async function sourceDriverSuite(options: SourceSuiteOptions): Promise<vo
 
     check(api, 'has a valid name and apiVersion 1', () => checkIdentity(d()))
     check(api, 'declares frozen, JSON-safe, valid capabilities', () => checkSourceCapabilities(d().capabilities))
-    check(api, 'connect is idempotent and leaves capabilities unchanged', () =>
-      checkConnectKeepsCapabilities(d(), () => d().connect(c())),
-    )
+    check(api, 'connect is idempotent and leaves capabilities unchanged', () => checkConnectKeepsCapabilities(d(), () => d().connect(c())))
 
     check(api, 'listVms yields unique ids, including the fixture VM', async () => {
       const ids: string[] = []
@@ -97,7 +95,11 @@ export async function sourceDriverSuite(options: SourceSuiteOptions): Promise<vo
     })
 
     check(api, 'describeVm rejects an unknown VM with GUTS_NOT_FOUND', () =>
-      rejectsWith(() => d().describeVm({ id: 'guts-conformance-no-such-vm', name: 'guts-conformance-no-such-vm' }, c()), 'GUTS_NOT_FOUND', 'describeVm(unknown)'),
+      rejectsWith(
+        () => d().describeVm({ id: 'guts-conformance-no-such-vm', name: 'guts-conformance-no-such-vm' }, c()),
+        'GUTS_NOT_FOUND',
+        'describeVm(unknown)',
+      ),
     )
 
     check(api, 'preflight returns well-formed findings', async () => {
@@ -121,11 +123,17 @@ export async function sourceDriverSuite(options: SourceSuiteOptions): Promise<vo
       for (const disk of vm.disks) await checkDiskDelivery(d(), s, disk, c())
     })
 
-    checkIf(api, caps.changedBlocks === true, 'changedBlocks', 'changedExtents yields sorted, non-overlapping extents within the disk', async () => {
-      const vm = need(described, 'describeVm returns a well-formed descriptor')
-      const s = need(session, 'beginExport returns a JSON-serialisable session')
-      for (const disk of vm.disks) await checkChangedExtents(d(), s, disk, c())
-    })
+    checkIf(
+      api,
+      caps.changedBlocks === true,
+      'changedBlocks',
+      'changedExtents yields sorted, non-overlapping extents within the disk',
+      async () => {
+        const vm = need(described, 'describeVm returns a well-formed descriptor')
+        const s = need(session, 'beginExport returns a JSON-serialisable session')
+        for (const disk of vm.disks) await checkChangedExtents(d(), s, disk, c())
+      },
+    )
 
     checkIf(api, caps.powerControl === true, 'powerControl', 'implements powerOff', () => {
       assert.equal(typeof d().powerOff, 'function', 'capabilities.powerControl is true, so powerOff must be implemented')
@@ -152,9 +160,7 @@ export async function sourceDriverSuite(options: SourceSuiteOptions): Promise<vo
       skip(api, 'connect rejects bad credentials with GUTS_AUTH_FAILED', 'needs fixture.badCredentials')
     }
 
-    check(api, 'an aborted signal makes describeVm or openDisk reject with GUTS_ABORTED within 5 s', () =>
-      checkAbort(d(), c(), fixture.vm),
-    )
+    check(api, 'an aborted signal makes describeVm or openDisk reject with GUTS_ABORTED within 5 s', () => checkAbort(d(), c(), fixture.vm))
 
     check(api, 'connect and dispose are idempotent on a fresh instance', async () => {
       const other = await factory()
@@ -183,7 +189,12 @@ async function checkAbort(driver: SourceDriver, ctx: TestContext, ref: VmRef): P
   const session = await driver.beginExport(described, exportOptionsFor(driver), ctx)
   try {
     const disk = need(described.disks[0], 'describeVm returns a well-formed descriptor')
-    await rejectsWith(() => driver.openDisk(session, disk.id, aborted), 'GUTS_ABORTED', 'describeVm or openDisk with an aborted signal', 5000)
+    await rejectsWith(
+      () => driver.openDisk(session, disk.id, aborted),
+      'GUTS_ABORTED',
+      'describeVm or openDisk with an aborted signal',
+      5000,
+    )
   } finally {
     await driver.endExport(session, 'aborted', ctx)
   }

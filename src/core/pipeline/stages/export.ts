@@ -13,7 +13,16 @@ export const exportStage: VmStage = {
     // What a crashed run took at the source (a snapshot) but never saved goes first.
     await s.drivers.source.releaseLeftovers?.(s.job.ref, marksFor(s.job, s.migrationId), s.ctx)
     if (isWarm(s.checkpoints.current)) {
-      await runWarm({ ...powerOptions(s), store: s.store, migrationId: s.migrationId, checkpoints: s.checkpoints, drivers: s.drivers, exportOptions: s.exportOptions, diskConcurrency: s.diskConcurrency, idle: s.idle })
+      await runWarm({
+        ...powerOptions(s),
+        store: s.store,
+        migrationId: s.migrationId,
+        checkpoints: s.checkpoints,
+        drivers: s.drivers,
+        exportOptions: s.exportOptions,
+        diskConcurrency: s.diskConcurrency,
+        idle: s.idle,
+      })
       return s.checkpoints.save({}, { stage: 'export' })
     }
     const cp = s.checkpoints.current
@@ -21,7 +30,10 @@ export const exportStage: VmStage = {
       if (!cp.poweredOffAt) await s.checkpoints.save({ poweredOffAt: new Date().toISOString() })
       await powerOffSource(s.drivers.source, powerOptions(s), s.checkpoints.current)
     }
-    await s.checkpoints.save({ exportSession: await s.drivers.source.beginExport(cp.descriptor!, s.exportOptions, s.ctx) }, { stage: 'export' })
+    await s.checkpoints.save(
+      { exportSession: await s.drivers.source.beginExport(cp.descriptor!, s.exportOptions, s.ctx) },
+      { stage: 'export' },
+    )
   },
 }
 

@@ -19,10 +19,14 @@ export const preflight: VmStage = {
     reportFindings(s, findings)
     const errors = errorsOf(findings)
     if (errors.length) {
-      throw new GutsError('GUTS_PREFLIGHT_FAILED', `${s.job.key}: preflight found ${errors.length} problem(s): ${errors.map((e) => e.message).join('; ')}`, {
-        details: { findings: errors.map((e) => ({ ...e })) },
-        ref: `vms[${s.job.planIndex}]`,
-      })
+      throw new GutsError(
+        'GUTS_PREFLIGHT_FAILED',
+        `${s.job.key}: preflight found ${errors.length} problem(s): ${errors.map((e) => e.message).join('; ')}`,
+        {
+          details: { findings: errors.map((e) => ({ ...e })) },
+          ref: `vms[${s.job.planIndex}]`,
+        },
+      )
     }
     await s.checkpoints.save({ preflight: findings }, { stage: 'preflight' })
   },

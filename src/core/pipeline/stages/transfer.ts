@@ -14,7 +14,12 @@ export const transfer: VmStage = {
       await s.checkpoints.save({ importSession: await s.drivers.destination.beginImport(descriptor!, s.mapping, s.ctx) })
     }
     await transferDisks({
-      vmKey: s.job.key, checkpoint: s.checkpoints.current, drivers: movingDrivers(s), ctx: s.ctx, diskConcurrency: s.diskConcurrency, emit: s.emit,
+      vmKey: s.job.key,
+      checkpoint: s.checkpoints.current,
+      drivers: movingDrivers(s),
+      ctx: s.ctx,
+      diskConcurrency: s.diskConcurrency,
+      emit: s.emit,
       // Disks commit in parallel: each save merges into the disks saved so far.
       saveDisk: (disk) => s.checkpoints.save({ disks: { ...s.checkpoints.current.disks, [disk.diskId]: disk } }),
     })

@@ -15,7 +15,8 @@ export const verify: VmStage = {
     ]
     reportFindings(s, findings)
     const errors = errorsOf(findings)
-    if (errors.length) throw new GutsError('GUTS_VERIFY_FAILED', `${s.job.key}: verification failed: ${errors.map((e) => e.message).join('; ')}`)
+    if (errors.length)
+      throw new GutsError('GUTS_VERIFY_FAILED', `${s.job.key}: verification failed: ${errors.map((e) => e.message).join('; ')}`)
     await s.checkpoints.save({ verify: findings }, { stage: 'verify' })
   },
 }
