@@ -1,3 +1,5 @@
+import { GutsError } from '@guts/sdk'
+
 /** What a plan wizard asks through: the terminal (inquirer) in `guts plan init`, scripted answers in tests. */
 export interface Asker {
   text(o: { message: string; default?: string; required?: boolean; validate?: (v: string) => true | string }): Promise<string>
@@ -8,10 +10,10 @@ export interface Asker {
   say(line: string): void
 }
 
-/** The terminal asker; @inquirer/prompts is loaded only when a wizard runs. */
+/** The terminal asker; @inquirer/prompts is loaded only when a wizard runs. Ctrl-C ends it as GUTS_ABORTED. */
 export async function terminalAsker(say: (line: string) => void): Promise<Asker> {
   const p = await import('@inquirer/prompts')
-  return {
+  const asker: Asker = {
     text: (o) =>
       p.input({
         message: o.message,
@@ -24,5 +26,19 @@ export async function terminalAsker(say: (line: string) => void): Promise<Asker>
     confirm: (o) => p.confirm(o),
     checkbox: (o) => p.checkbox({ message: o.message, choices: o.choices, required: true }),
     say,
+  }
+  return Object.fromEntries(
+    Object.entries(asker).map(([k, f]) => [k, k === 'say' ? f : cancellable(f as (o: never) => Promise<unknown>)]),
+  ) as unknown as Asker
+}
+
+function cancellable<A, R>(prompt: (o: A) => Promise<R>): (o: A) => Promise<R> {
+  return async (o) => {
+    try {
+      return await prompt(o)
+    } catch (error) {
+      if ((error as Error)?.name !== 'ExitPromptError') throw error
+      throw new GutsError('GUTS_ABORTED', 'Cancelled: nothing was written.')
+    }
   }
 }
