@@ -67,10 +67,10 @@ function figure({ name, unit, guts, baseline, ratio = guts / baseline, target, l
 }
 
 /** `guts migrate` of one VM made of `disks`, with a fresh destination and data dir (kept until `cleanup`). */
-function gutsMigrate(dir, disks, verify = false) {
+function gutsMigrate(dir, disks, verify = false, cli = ['node', runJs]) {
   const { plan, env } = makePlan(dir, { disks, verify })
   sync()
-  const r = run('node', [runJs, 'migrate', plan, '--json'], { env })
+  const r = run(cli[0], [...cli.slice(1), 'migrate', plan, '--json'], { env })
   return { seconds: r.seconds, transfer: transferSeconds(r.stdout) }
 }
 
@@ -291,55 +291,67 @@ if (ROUNDS_THROUGHPUT > 0) {
   const vmdk = join(work, 'rand1g.vmdk')
   const mk = run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw1g, vmdk])
   log(`  made ${vmdk} (streamOptimized) in ${round(mk.seconds, 1)} s`)
+  // The same migration with `node bin/run.js` and, when built, the single binary (dist/guts): what
+  // separates them is start-up (node + oclif + module loading vs one bundled executable).
+  const clis = [
+    ['node bin/run.js', ['node', runJs]],
+    ...(process.env.BENCH_SKIP_BINARY || !existsSync(binary) ? [] : [['dist/guts', [binary]]]),
+  ]
   for (const [label, path, format] of [
     ['raw', raw1g, 'raw'],
     ['streamOptimized vmdk', vmdk, 'vmdk'],
   ]) {
-    const r = alternate(
-      ROUNDS_THROUGHPUT,
-      (i) => gutsMigrate(join(work, `tp-${i}`), [{ path, format }]),
-      (i) => qemuConvert(path, format, join(work, `tp-baseline-${i}.qcow2`)),
-      (x) => (typeof x === 'number' ? x : x.seconds),
-    )
-    cleanup('tp-')
-    const g = r.a.map((x) => x.seconds)
-    const gt = r.a.map((x) => x.transfer)
-    const q = r.b
-    const mibps = (s) => 1024 / s
-    // r.ratios are time ratios guts/qemu-img; throughput ratios are their inverse.
-    // The row shows the round with the median ratio, so guts / baseline / ratio agree.
-    const m = medianIndex(r.ratios)
-    const tr = gt.map((x, i) => x / q[i])
-    const mt = medianIndex(tr)
-    log(
-      `  ${label}: guts ${g.map((x) => round(x)).join(', ')} s (its qemu-img step ${gt.map((x) => round(x)).join(', ')} s); qemu-img ${q.map((x) => round(x)).join(', ')} s`,
-    )
-    log(
-      `  ${label}: best guts ${round(mibps(min(g)), 1)} MiB/s vs best qemu-img ${round(mibps(min(q)), 1)} MiB/s; guts fixed overhead (wall - transfer) median ${round(median(g.map((x, i) => x - gt[i])))} s`,
-    )
-    log(
-      `  ${label}: per-round throughput ratios end to end ${r.ratios.map((x) => round(1 / x)).join(', ')}; transfer only ${tr.map((x) => round(1 / x)).join(', ')}`,
-    )
-    details[`throughput_${format}`] = { guts: g, gutsTransferOnly: gt, qemuImg: q, timeRatios: r.ratios, transferTimeRatios: tr }
-    figure({
-      name: `throughput ${label} (end to end)`,
-      unit: 'MiB/s',
-      guts: mibps(g[m]),
-      baseline: mibps(q[m]),
-      target: '>= 0.9x',
-      limit: 0.9,
-      better: 'higher',
-      on: 'ratio',
-      note: 'guts wall time incl. node start-up, plan load, state, qemu-img info/check; median round',
-    })
-    figure({
-      name: `throughput ${label} (transfer only)`,
-      unit: 'MiB/s',
-      guts: mibps(gt[mt]),
-      baseline: mibps(q[mt]),
-      note: "guts' own disk.done seconds; median round",
-    })
+    for (const [cliName, cli] of clis) throughputRows(label, path, format, cliName, cli)
   }
+}
+
+/** One throughput comparison: `guts migrate` with `cli` vs plain qemu-img convert, alternating rounds. */
+function throughputRows(label, path, format, cliName, cli) {
+  const r = alternate(
+    ROUNDS_THROUGHPUT,
+    (i) => gutsMigrate(join(work, `tp-${i}`), [{ path, format }], false, cli),
+    (i) => qemuConvert(path, format, join(work, `tp-baseline-${i}.qcow2`)),
+    (x) => (typeof x === 'number' ? x : x.seconds),
+  )
+  cleanup('tp-')
+  const g = r.a.map((x) => x.seconds)
+  const gt = r.a.map((x) => x.transfer)
+  const q = r.b
+  const mibps = (s) => 1024 / s
+  // r.ratios are time ratios guts/qemu-img; throughput ratios are their inverse.
+  // The row shows the round with the median ratio, so guts / baseline / ratio agree.
+  const m = medianIndex(r.ratios)
+  const tr = gt.map((x, i) => x / q[i])
+  const mt = medianIndex(tr)
+  const tag = `${label}, ${cliName}`
+  log(
+    `  ${tag}: guts ${g.map((x) => round(x)).join(', ')} s (its qemu-img step ${gt.map((x) => round(x)).join(', ')} s); qemu-img ${q.map((x) => round(x)).join(', ')} s`,
+  )
+  log(
+    `  ${tag}: best guts ${round(mibps(min(g)), 1)} MiB/s vs best qemu-img ${round(mibps(min(q)), 1)} MiB/s; guts fixed overhead (wall - transfer) median ${round(median(g.map((x, i) => x - gt[i])))} s`,
+  )
+  log(
+    `  ${tag}: per-round throughput ratios end to end ${r.ratios.map((x) => round(1 / x)).join(', ')}; transfer only ${tr.map((x) => round(1 / x)).join(', ')}`,
+  )
+  details[`throughput_${format}_${cliName}`] = { guts: g, gutsTransferOnly: gt, qemuImg: q, timeRatios: r.ratios, transferTimeRatios: tr }
+  figure({
+    name: `throughput ${label} (end to end, ${cliName})`,
+    unit: 'MiB/s',
+    guts: mibps(g[m]),
+    baseline: mibps(q[m]),
+    target: '>= 0.9x',
+    limit: 0.9,
+    better: 'higher',
+    on: 'ratio',
+    note: 'guts wall time incl. start-up, plan load, state, qemu-img info/check; median round',
+  })
+  figure({
+    name: `throughput ${label} (transfer only, ${cliName})`,
+    unit: 'MiB/s',
+    guts: mibps(gt[mt]),
+    baseline: mibps(q[mt]),
+    note: "guts' own disk.done seconds; median round",
+  })
 }
 
 // ---- 5. Glance upload: driver vs curl -T (only with the OpenStack lab) ----
