@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# hyperv-lab.sh up|down|status|env|check|logs
+#
+# An emulated Hyper-V host for the Hyper-V driver's tests: a private sshd (Debian's openssh-server,
+# not the system sshd or /etc/ssh) on 127.0.0.1 whose user gets a ForceCommand shim that behaves
+# like Windows OpenSSH + cmd.exe in front of the REAL PowerShell (pwsh 7.6.10, a .NET tool), SFTP
+# with Windows-style paths (/C:/Hyper-V/...) and a `Hyper-V` PowerShell module on the module path.
+# Files: test/lab/hyperv/ (shim.sh, sftp-chroot.sh, startup.ps1, modules/); notes: LAB-NOTES.md.
+#
+#   up      Idempotent.  Installs what is missing (apt: openssh-server openssh-client qemu-utils;
+#           the pwsh .NET tool into the state dir), makes the lab user, keys, password, config
+#           and C: tree, then starts sshd unless the recorded one is alive, ours, runs the current
+#           config and shows our host key.  A dead (kill -9) or stale one is cleaned up and
+#           restarted.  Refuses a port held by another process.  Timings on stderr; last line on
+#           stdout: the path of hyperv.json.
+#   down    Stops the lab's sshd (SIGTERM, SIGKILL after 5 s); installed tools, keys and the C:
+#           tree stay.  `down --purge` also removes the state dir and the lab user.
+#   status  Exit 0 when the recorded sshd is alive, ours and answers with our host key.
+#   env     export GUTS_LAB_HYPERV=<state>/hyperv.json and the connection details (fails when down);
+#           use: eval "$(test/lab/hyperv-lab.sh env)"
+#   check   End-to-end proof with the system's ssh/sftp clients (pinned host key, lab known_hosts,
+#           never ~/.ssh): -EncodedCommand, -File, the 8,191-character limit, a refused command,
+#           SFTP, password auth (sshpass).
+#   logs    Prints the sshd log's path and its last lines.
+#
+# Env: GUTS_LAB_STATE_HYPERV   state dir (default /var/tmp/guts-lab/hyperv; not in git)
+#      GUTS_LAB_HYPERV_PORT    default 52222 (127.0.0.1 only)
+#      GUTS_LAB_HYPERV_USER    the lab's OS user (default gutslab)
+set -Eeuo pipefail
+umask 022
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$HERE/hyperv
+STATE=$(realpath -m "${GUTS_LAB_STATE_HYPERV:-/var/tmp/guts-lab/hyperv}")
+export GUTS_LAB_STATE_HYPERV=$STATE
+PORT=${GUTS_LAB_HYPERV_PORT:-52222}
+LUSER=${GUTS_LAB_HYPERV_USER:-gutslab}
+PWSH_VERSION=7.6.10
+COMPUTERNAME=HV-LAB01
+SSHD_BIN=/usr/sbin/sshd
+SFTP_MARKER=guts-lab-sftp-subsystem   # the shim routes exactly this "command" to SFTP
+
+LAB=$STATE/lab          # installed copies of test/lab/hyperv/* (the lab user must read them)
+SSHD=$STATE/sshd        # config, host key, pid, log (root only)
+CLIENT=$STATE/client    # client key, known_hosts, password (root only)
+CROOT=$STATE/C          # the emulated C: drive
+HOMEDIR=$STATE/home     # the lab user's Unix home (pwsh caches); not the C:\Users profile
+PWSH=$STATE/pwsh/pwsh
+LOGDIR=$STATE/log
+JSON=$STATE/hyperv.json
+CONF=$SSHD/sshd_config
+PIDFILE=$SSHD/sshd.pid
+HOSTKEY=$SSHD/ssh_host_ed25519_key
+KEY=$CLIENT/id_ed25519
+KNOWN=$CLIENT/known_hosts
+PASSFILE=$CLIENT/password
+
+say() { printf 'hyperv-lab: %s\n' "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+[[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "GUTS_LAB_HYPERV_PORT=$PORT is not a port"
+[[ $LUSER =~ ^[a-z_][a-z0-9_-]*$ ]] || die "GUTS_LAB_HYPERV_USER=$LUSER is not a user name"
+
+# --------------------------------------------------------------------------- installs
+apt_install() {  # apt_install PKG...: no service of the packages may start (policy-rc.d)
+  ((EUID == 0)) || die "missing packages ($*) and only root can apt-get install them"
+  local t0 made_policy="" log=$LOGDIR/apt.log; t0=$(now_ms)
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
+    say "apt package lists are empty: apt-get update"
+    apt-get update -q -o DPkg::Lock::Timeout=900 >>"$log" 2>&1 ||
+      { tail -n 20 "$log" >&2; die "apt-get update failed (log: $log)"; }
+  fi
+  # openssh-server's postinst would start (and enable) the system sshd on port 22 where services may
+  # start.  A policy-rc.d answering 101 forbids that; only when there is none do we put one there
+  # for the install, and remove it right after.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\n# temporary, by guts hyperv-lab.sh (apt install)\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d; made_policy=1
+  fi
+  local had_sshd; had_sshd=$(pgrep -x sshd -d' ' || true)
+  say "apt-get install $* (log: $log)"
+  local rc=0
+  apt-get -o DPkg::Lock::Timeout=900 -y --no-install-recommends install "$@" >>"$log" 2>&1 || rc=$?
+  [[ -n $made_policy ]] && rm -f /usr/sbin/policy-rc.d
+  ((rc == 0)) || { tail -n 20 "$log" >&2; die "apt-get install $* failed (exit $rc; log: $log)"; }
+  # Belt and braces: a system sshd that appeared during the install is stopped and not enabled.
+  if [[ " $* " == *" openssh-server "* ]]; then
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now ssh.service ssh.socket >>"$log" 2>&1 || true
+    fi
+    local p
+    for p in $(pgrep -x sshd || true); do
+      [[ " $had_sshd " == *" $p "* ]] && continue
+      tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$CONF" && continue
+      say "stopping the system sshd (pid $p) that the install started; the lab does not use it"
+      kill -TERM "$p" 2>/dev/null || true
+    done
+  fi
+  say "apt: installed $* in $(($(now_ms) - t0)) ms"
+}
+
+ensure_packages() {
+  local need=() t0; t0=$(now_ms)
+  [[ -x $SSHD_BIN && -x /usr/lib/openssh/sftp-server ]] || need+=(openssh-server)
+  command -v ssh >/dev/null && command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v qemu-img >/dev/null || need+=(qemu-utils)
+  if ((${#need[@]})); then apt_install "${need[@]}"
+  else say "apt: openssh-server openssh-client qemu-utils already installed, skipped ($(($(now_ms) - t0)) ms)"; fi
+}
+
+pwsh_version() { "$PWSH" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | tr -d '\r'; }
+
+ensure_pwsh() {
+  local t0 v log=$LOGDIR/dotnet-tool.log; t0=$(now_ms)
+  # The version check starts pwsh (~1-2 s); only do it when the tool's store says otherwise.
+  if [[ -x $PWSH && -d $STATE/pwsh/.store/powershell/$PWSH_VERSION ]]; then
+    say "pwsh $PWSH_VERSION already installed ($PWSH), skipped"
+    return 0
+  fi
+  command -v dotnet >/dev/null || die "pwsh is missing and there is no 'dotnet' (the .NET SDK) to install it with"
+  if [[ -x $PWSH ]]; then
+    say "pwsh in $STATE/pwsh is not $PWSH_VERSION: reinstalling"
+    dotnet tool uninstall PowerShell --tool-path "$STATE/pwsh" >>"$log" 2>&1 || rm -rf "$STATE/pwsh"
+  fi
+  say "installing pwsh: dotnet tool install PowerShell --version $PWSH_VERSION --tool-path $STATE/pwsh (log: $log)"
+  DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
+    dotnet tool install PowerShell --version "$PWSH_VERSION" --tool-path "$STATE/pwsh" >>"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; die "dotnet tool install PowerShell $PWSH_VERSION failed (log: $log)"; }
+  v=$(pwsh_version)
+  [[ $v == "$PWSH_VERSION" ]] || die "installed pwsh reports version '${v:-nothing}', not $PWSH_VERSION (log: $log)"
+  say "pwsh $v installed in $(($(now_ms) - t0)) ms"
+}
+
+# --------------------------------------------------------------------------- user, keys, files
+ensure_user() {
+  if ! id -u "$LUSER" >/dev/null 2>&1; then
+    # A real login shell: sshd runs the ForceCommand through it.
+    useradd --system --no-create-home --home-dir "$HOMEDIR" --shell /bin/bash --comment 'guts Hyper-V lab' "$LUSER" ||
+      die "useradd $LUSER failed"
+    say "created user $LUSER"
+  fi
+  [[ $(getent passwd "$LUSER" | cut -d: -f6) == "$HOMEDIR" ]] || usermod --home "$HOMEDIR" "$LUSER"
+  mkdir -p "$HOMEDIR"; chown "$LUSER:" "$HOMEDIR"; chmod 700 "$HOMEDIR"
+  # The password: generated once, kept in a 600 file, fed to chpasswd on stdin (never argv).
+  if [[ ! -s $PASSFILE ]]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$PASSFILE")
+  fi
+  chmod 600 "$PASSFILE"
+  printf '%s:%s\n' "$LUSER" "$(cat "$PASSFILE")" | chpasswd || die "chpasswd for $LUSER failed"
+}
+
+ensure_keys() {
+  mkdir -p "$SSHD" "$CLIENT"; chmod 700 "$SSHD" "$CLIENT"
+  [[ -s $HOSTKEY ]] || { ssh-keygen -q -t ed25519 -N '' -C "guts-hyperv-lab-host" -f "$HOSTKEY" && say "generated host key $HOSTKEY"; }
+  [[ -s $KEY ]] || { ssh-keygen -q -t ed25519 -N '' -C "guts-hyperv-lab-client" -f "$KEY" && say "generated client key $KEY"; }
+  # sshd reads the key file as the user: it lives outside the root-only sshd/ dir
+  mkdir -p "$STATE/auth"; chmod 755 "$STATE/auth"
+  cp "$KEY.pub" "$STATE/auth/authorized_keys"; chmod 644 "$STATE/auth/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$HOSTKEY.pub")" >"$KNOWN"
+}
+host_fp() { ssh-keygen -l -E sha256 -f "$HOSTKEY.pub" | awk '{print $2}'; }
+
+install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the repo may not be)
+  mkdir -p "$LAB"
+  cp "$SRC/shim.sh" "$SRC/sftp-chroot.sh" "$SRC/startup.ps1" "$LAB/"
+  rm -rf "$LAB/modules"; cp -r "$SRC/modules" "$LAB/modules"
+  chmod 755 "$LAB/shim.sh" "$LAB/sftp-chroot.sh"
+  echo "$COMPUTERNAME" >"$LAB/computername"
+  # A session configuration file: pwsh -ConfigurationFile runs its ScriptsToProcess first,
+  # also under -NoProfile (this is how the C: drive exists before the client's script runs).
+  cat >"$LAB/lab.pssc" <<EOF
+@{
+    SchemaVersion = '2.0.0.0'
+    SessionType = 'Default'
+    ScriptsToProcess = '$LAB/startup.ps1'
+}
+EOF
+  mkdir -p "$STATE/sftp-mnt"   # mount point of sftp-chroot.sh's private root
+}
+
+ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh (C:\...)
+  mkdir -p "$CROOT/Hyper-V/Virtual Hard Disks" "$CROOT/Hyper-V/Virtual Machines" "$CROOT/lab" "$CROOT/Users/$LUSER"
+  cp "$SRC/hello.ps1" "$CROOT/lab/hello.ps1"
+  local sample="$CROOT/Hyper-V/Virtual Hard Disks/lab-sample.vhdx"
+  [[ -s $sample ]] || qemu-img create -q -f vhdx "$sample" 64M || die "qemu-img create $sample failed"
+  # Owned by the lab user: like an administrator on the host it may write anywhere on C:
+  # (the driver uploads scripts over SFTP for -File).
+  chown -R "$LUSER:" "$CROOT"
+}
+
+render_conf() {
+  cat <<EOF
+# Written by test/lab/hyperv-lab.sh on every 'up'; edits are overwritten.
+# The guts Hyper-V lab's private sshd: nothing here is /etc/ssh.
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $HOSTKEY
+PidFile $PIDFILE
+AuthorizedKeysFile $STATE/auth/authorized_keys
+# StrictModes would refuse the key file: /var/tmp, a parent of the state dir, is world-writable.
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication yes
+PermitEmptyPasswords no
+KbdInteractiveAuthentication no
+# No PAM: passwords are checked against /etc/shadow directly (chpasswd), no PAM session modules.
+UsePAM no
+PermitRootLogin no
+AllowUsers $LUSER
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+PermitUserEnvironment no
+PrintMotd no
+PrintLastLog no
+Banner none
+AcceptEnv none
+UseDNS no
+MaxSessions 32
+MaxStartups 32:50:100
+LogLevel INFO
+# Every session runs the shim (cmd.exe + powershell.exe), the sftp subsystem too: sshd hands it
+# the marker below as SSH_ORIGINAL_COMMAND and the shim starts the chrooted sftp-server.
+Subsystem sftp $SFTP_MARKER
+ForceCommand $LAB/shim.sh
+EOF
+}
+
+write_json() {
+  local pid=$1 fp pub; fp=$(host_fp); pub=$(cut -d' ' -f1,2 "$HOSTKEY.pub")
+  cat >"$JSON.tmp" <<EOF
+{
+  "host": "127.0.0.1",
+  "port": $PORT,
+  "username": "$LUSER",
+  "privateKeyPath": "$KEY",
+  "passwordFile": "$PASSFILE",
+  "hostKeyFingerprint": "$fp",
+  "hostKey": "$pub",
+  "knownHostsFile": "$KNOWN",
+  "computerName": "$COMPUTERNAME",
+  "psVersion": "$PWSH_VERSION",
+  "cRoot": "$CROOT",
+  "sftpRoot": "/C:/",
+  "maxCommandLine": 8191,
+  "pid": $pid,
+  "log": "$LOGDIR/sshd.log"
+}
+EOF
+  chmod 644 "$JSON.tmp"; mv -f "$JSON.tmp" "$JSON"
+}
+
+# --------------------------------------------------------------------------- processes
+recorded_pid() { cat "$PIDFILE" 2>/dev/null || true; }
+ours() {  # ours PID: alive, Debian's sshd, started with our config (guards against pid reuse)
+  local pid=$1
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$SSHD_BIN" ]] || return 1
+  # sshd rewrites its argv into one title ("sshd: /usr/sbin/sshd -f <conf> ... [listener] ...")
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- " -f $CONF "
+}
+listener() { ss -Hltnp "sport = :$PORT" 2>/dev/null | head -n3; }
+# answers: the server on the port shows our host key (ssh-keyscan; no login)
+answers() {
+  local got; got=$(ssh-keyscan -T "${1:-5}" -t ed25519 -p "$PORT" 127.0.0.1 2>/dev/null | awk '{print $2, $3}')
+  [[ -n $got && $got == "$(cut -d' ' -f1,2 "$HOSTKEY.pub")" ]]
+}
+stop_pid() {  # SIGTERM the listener (sessions keep running, as with a real sshd restart); SIGKILL after 5 s
+  local pid=$1
+  ours "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do ours "$pid" || break; sleep 0.1; done
+  if ours "$pid"; then say "sshd $pid ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+  rm -f "$PIDFILE"
+}
+
+# up_state: 0 = ours, current and answering; 1 = not running; 2 = running but must be restarted
+up_state() {
+  local pid; pid=$(recorded_pid)
+  ours "$pid" || return 1
+  [[ "$(cat "$SSHD/sshd_config.running" 2>/dev/null)" == "$(render_conf)" ]] ||
+    { say "sshd $pid runs another config; restarting"; return 2; }
+  local i; for i in 1 2 3; do answers 5 && return 0; sleep 0.5; done
+  say "sshd $pid is alive but 127.0.0.1:$PORT does not show our host key; restarting"; return 2
+}
+
+# --------------------------------------------------------------------------- commands
+cmd_up() {
+  local t0 t; t0=$(now_ms)
+  ((EUID == 0)) || die "run as root (it makes a user, runs sshd and maybe apt-get)"
+  mkdir -p "$STATE" "$LOGDIR"; chmod 755 "$STATE"
+  exec 9>"$STATE/.lock"
+  flock -w 900 9 || die "another 'hyperv-lab.sh up/down' holds $STATE/.lock"
+  ensure_packages
+  ensure_pwsh
+  t=$(now_ms)
+  ensure_keys
+  ensure_user
+  install_lab_files
+  ensure_ctree
+  render_conf >"$CONF.new"; mv -f "$CONF.new" "$CONF"; chmod 600 "$CONF"
+  say "user, keys, config, C: tree: $(($(now_ms) - t)) ms"
+  local st=0; up_state || st=$?
+  if ((st == 0)); then
+    write_json "$(recorded_pid)"
+    say "already up: sshd $(recorded_pid) on 127.0.0.1:$PORT ($(($(now_ms) - t0)) ms)"
+    echo "$JSON"; return 0
+  fi
+  ((st == 2)) && stop_pid "$(recorded_pid)"
+  local old; old=$(recorded_pid)
+  ((st == 1)) && [[ -n $old ]] && say "recorded sshd $old is not running (killed?); restarting"
+  rm -f "$PIDFILE" "$JSON"
+  [[ -z $(listener) ]] || die "port $PORT on 127.0.0.1 is taken by another process: $(listener) — stop it or set GUTS_LAB_HYPERV_PORT"
+  mkdir -p /run/sshd; chmod 755 /run/sshd   # sshd's privilege separation dir (Debian's own path)
+  "$SSHD_BIN" -t -f "$CONF" 2>>"$LOGDIR/sshd.log" || { tail -n 5 "$LOGDIR/sshd.log" >&2; die "sshd -t rejects $CONF"; }
+  t=$(now_ms)
+  echo "=== $(date -Is) hyperv-lab.sh up: $SSHD_BIN -f $CONF" >>"$LOGDIR/sshd.log"
+  # sshd daemonizes itself (new session, pid file); 9>&-: it must not inherit the lock fd
+  "$SSHD_BIN" -f "$CONF" -E "$LOGDIR/sshd.log" </dev/null 9>&- || die "sshd failed to start (log: $LOGDIR/sshd.log)"
+  local pid=""
+  for _ in $(seq 1 100); do
+    pid=$(recorded_pid)
+    ours "$pid" && answers 2 && break
+    pid=""; sleep 0.1
+  done
+  [[ -n $pid ]] || { tail -n 10 "$LOGDIR/sshd.log" >&2; die "sshd did not come up on 127.0.0.1:$PORT (log: $LOGDIR/sshd.log)"; }
+  cp "$CONF" "$SSHD/sshd_config.running"
+  write_json "$pid"
+  say "up: sshd $pid on 127.0.0.1:$PORT (user $LUSER, host key $(host_fp)) started in $(($(now_ms) - t)) ms; whole up $(($(now_ms) - t0)) ms"
+  echo "$JSON"
+}
+
+cmd_down() {
+  local purge=""; [[ ${1:-} == --purge ]] && purge=1
+  [[ -d $STATE ]] || { say "no state dir $STATE: nothing to do"; return 0; }
+  exec 9>"$STATE/.lock"
+  flock -w 60 9 || die "another 'hyperv-lab.sh up/down' holds $STATE/.lock"
+  local pid; pid=$(recorded_pid)
+  if ours "$pid"; then stop_pid "$pid"; say "stopped sshd $pid"
+  else say "not running${pid:+ (stale pid file names $pid)}"; rm -f "$PIDFILE"; fi
+  rm -f "$JSON"
+  if [[ -n $purge ]]; then
+    # sessions of the lab user (shim, pwsh, sftp-server) end with it
+    pkill -u "$LUSER" 2>/dev/null || true
+    id -u "$LUSER" >/dev/null 2>&1 && userdel "$LUSER" && say "removed user $LUSER"
+    rm -rf "$STATE"; say "removed $STATE"
+  fi
+}
+
+cmd_status() {
+  local pid; pid=$(recorded_pid)
+  ours "$pid" || { say "down${pid:+ (pid file names $pid, which is not our running sshd)}"; return 1; }
+  answers 5 || { say "sshd $pid alive but 127.0.0.1:$PORT does not show our host key"; return 1; }
+  say "up: sshd $pid on 127.0.0.1:$PORT, user $LUSER, pwsh $PWSH_VERSION, state $STATE"
+}
+
+cmd_env() {
+  cmd_status 2>/dev/null && [[ -s $JSON ]] || die "the Hyper-V lab is not up (run: $0 up)"
+  cat <<EOF
+export GUTS_LAB_HYPERV='$JSON'
+export GUTS_LAB_HYPERV_HOST='127.0.0.1' GUTS_LAB_HYPERV_PORT='$PORT' GUTS_LAB_HYPERV_USER='$LUSER'
+export GUTS_LAB_HYPERV_KEY='$KEY' GUTS_LAB_HYPERV_PASSWORD_FILE='$PASSFILE'
+export GUTS_LAB_HYPERV_HOSTKEY_SHA256='$(host_fp)' GUTS_LAB_HYPERV_KNOWN_HOSTS='$KNOWN'
+EOF
+}
+
+# --------------------------------------------------------------------------- check
+SSH_OPTS=() KEYAUTH=()
+set_ssh_opts() {
+  SSH_OPTS=(-F /dev/null -p "$PORT" -o "UserKnownHostsFile=$KNOWN" -o GlobalKnownHostsFile=/dev/null
+    -o StrictHostKeyChecking=yes -o HostKeyAlgorithms=ssh-ed25519 -o ConnectTimeout=10
+    -o IdentitiesOnly=yes -o "IdentityFile=$KEY" -o "User=$LUSER")
+  # ssh keeps the first value it sees for an option: BatchMode goes in per call, not here
+  KEYAUTH=(-o BatchMode=yes -o PreferredAuthentications=publickey)
+}
+b64_utf16() { iconv -f UTF-8 -t UTF-16LE | base64 -w0; }
+
+cmd_check() {
+  cmd_status 2>/dev/null || die "the Hyper-V lab is not up (run: $0 up)"
+  set_ssh_opts
+  local t0 t out rc fails=0; t0=$(now_ms)
+  ok() { say "ok   $1 ($(($(now_ms) - t)) ms)"; }
+  bad() { say "FAIL $1"; fails=$((fails + 1)); }
+
+  t=$(now_ms)
+  local enc; enc=$(printf '%s' '$PSVersionTable.PSVersion.ToString(); (Get-VMHost).ComputerName' | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>&1) && rc=0 || rc=$?
+  out=${out//$'\r'/}
+  if [[ $rc == 0 && $out == "$PWSH_VERSION"$'\n'"$COMPUTERNAME" ]]; then ok "-EncodedCommand (key auth): $(tr '\n' ' ' <<<"$out")"
+  else bad "-EncodedCommand: rc=$rc output: $out"; fi
+
+  t=$(now_ms)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 'pwsh -noprofile -noninteractive -enc '"$enc" 2>&1) && rc=0 || rc=$?
+  [[ $rc == 0 && ${out//$'\r'/} == "$PWSH_VERSION"$'\n'"$COMPUTERNAME" ]] && ok "pwsh -noprofile -noninteractive -enc" || bad "-enc lower case: rc=$rc $out"
+
+  t=$(now_ms)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 'powershell.exe -NoProfile -NonInteractive -File C:\lab\hello.ps1 check' 2>&1) && rc=0 || rc=$?
+  if [[ $rc == 7 && $out == *"hello from C:\\lab\\hello.ps1, check"* && $out == *"VMHost=$COMPUTERNAME"* ]]; then ok "-File C:\\lab\\hello.ps1 (exit code 7 passed through)"
+  else bad "-File: rc=$rc output: $out"; fi
+
+  t=$(now_ms)
+  local long; long="powershell.exe -NoProfile -NonInteractive -EncodedCommand $(head -c 9000 /dev/zero | tr '\0' A)"
+  long=${long:0:9000}
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$long" 2>&1) && rc=0 || rc=$?
+  [[ $rc == 1 && ${out//$'\r'/} == 'The command line is too long.' ]] && ok "9,000-character command: 'The command line is too long.' exit 1" || bad "long command: rc=$rc $out"
+
+  t=$(now_ms)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 ls 2>&1) && rc=0 || rc=$?
+  [[ $rc == 1 && $out == *"'ls' is not recognized as an internal or external command"* ]] && ok "plain 'ls' refused like cmd.exe" || bad "ls: rc=$rc $out"
+
+  t=$(now_ms)
+  out=$(printf 'ls -1 /C:/Hyper-V\nls -1 "/C:/Hyper-V/Virtual Hard Disks"\npwd\n' |
+    sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 2>&1) && rc=0 || rc=$?
+  if [[ $rc == 0 && $out == *"Virtual Hard Disks"* && $out == *"lab-sample.vhdx"* && $out == *"/C:/Users/$LUSER"* ]]; then
+    ok "sftp ls /C:/Hyper-V: $(grep -v '^sftp>' <<<"$out" | tr '\n' ' ')"
+  else bad "sftp: rc=$rc $out"; fi
+
+  t=$(now_ms)
+  local f="C:\\Hyper-V\\Virtual Hard Disks\\lab-sample.vhdx"
+  enc=$(printf '%s' "(Get-Item '$f').Length; Test-Path 'C:\\Hyper-V\\nope.vhdx'" | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>&1) && rc=0 || rc=$?
+  local size; size=$(stat -c %s "$CROOT/Hyper-V/Virtual Hard Disks/lab-sample.vhdx")
+  [[ $rc == 0 && ${out//$'\r'/} == "$size"$'\n'False ]] && ok "pwsh sees the SFTP tree: Get-Item '$f' = $size bytes" || bad "Get-Item: rc=$rc $out"
+
+  t=$(now_ms)
+  if ! command -v sshpass >/dev/null; then
+    if apt-cache show sshpass >/dev/null 2>&1; then apt_install sshpass; fi
+  fi
+  if command -v sshpass >/dev/null; then
+    t=$(now_ms)
+    enc=$(printf '%s' '$env:COMPUTERNAME' | b64_utf16)
+    # -f: the password from the lab's file, never on the command line
+    out=$(sshpass -f "$PASSFILE" ssh "${SSH_OPTS[@]}" -o BatchMode=no -o PubkeyAuthentication=no -o PreferredAuthentications=password \
+      -o NumberOfPasswordPrompts=1 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>&1) && rc=0 || rc=$?
+    [[ $rc == 0 && ${out//$'\r'/} == "$COMPUTERNAME" ]] && ok "password auth (sshpass -f)" || bad "password auth: rc=$rc $out"
+  else
+    say "skip password auth: Debian has no sshpass here"
+  fi
+
+  ((fails == 0)) || die "check: $fails failure(s) ($(($(now_ms) - t0)) ms)"
+  say "check: all ok in $(($(now_ms) - t0)) ms"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  check) cmd_check ;;
+  logs) echo "$LOGDIR/sshd.log"; tail -n "${2:-40}" "$LOGDIR/sshd.log" 2>/dev/null || true ;;
+  *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac

@@ -1,0 +1,15 @@
+# Placeholder of the Hyper-V module for the guts Hyper-V lab (found on the lab's PSModulePath and
+# auto-loaded on first use of one of its commands, like Windows' Hyper-V module).  For now only
+# Get-VMHost, as a proof of the mechanism; the host model (VMs, disks, checkpoints) comes later.
+@{
+    RootModule        = 'Hyper-V.psm1'
+    ModuleVersion     = '2.0.0.0'
+    GUID              = 'af4bddd0-8583-4ff2-84b2-a33f5c8de8a7'
+    Author            = 'guts lab'
+    Description       = 'guts lab emulation of the Hyper-V module'
+    PowerShellVersion = '5.1'
+    FunctionsToExport = @('Get-VMHost')
+    CmdletsToExport   = @()
+    AliasesToExport   = @()
+    VariablesToExport = @()
+}
