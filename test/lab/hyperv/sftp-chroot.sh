@@ -24,7 +24,7 @@ mkdir "$R/C:" "$R/usr" "$R/etc" "$R/dev"
 mount --bind "$STATE/C" "$R/C:"
 mount --rbind /usr "$R/usr"
 mount -o remount,bind,ro "$R/usr" 2>/dev/null || true
-ln -s usr/lib "$R/lib"; ln -s usr/lib64 "$R/lib64"; ln -s usr/bin "$R/bin"
+ln -s usr/lib "$R/lib"; ln -s usr/lib64 "$R/lib64"   # the ELF interpreter and libraries
 printf '%s:x:0:0:guts lab:/C:/Users/%s:/bin/false\n' "$user" "$user" >"$R/etc/passwd"
 printf '%s:x:0:\n' "$user" >"$R/etc/group"
 start=/C:/Users/$user; [[ -d $R$start ]] || start=/C:
