@@ -406,6 +406,12 @@ cmd_check() {
   out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$long" 2>&1) && rc=0 || rc=$?
   [[ $rc == 1 && ${out//$'\r'/} == 'The command line is too long.' ]] && ok "9,000-character command: 'The command line is too long.' exit 1" || bad "long command: rc=$rc $out"
 
+  t=$(now_ms)   # exactly at the limit it still runs: "-Command 1 <blanks> #" is 8,191 characters
+  local at='powershell.exe -NoProfile -NonInteractive -Command 1'
+  at+=$(printf '%*s' $((8191 - ${#at} - 1)) '')'#'
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$at" 2>&1) && rc=0 || rc=$?
+  [[ ${#at} == 8191 && $rc == 0 && ${out//$'\r'/} == 1 ]] && ok "8,191-character command still runs" || bad "8,191 characters: rc=$rc $out"
+
   t=$(now_ms)
   out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 ls 2>&1) && rc=0 || rc=$?
   [[ $rc == 1 && $out == *"'ls' is not recognized as an internal or external command"* ]] && ok "plain 'ls' refused like cmd.exe" || bad "ls: rc=$rc $out"
