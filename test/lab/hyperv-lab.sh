@@ -342,8 +342,11 @@ cmd_down() {
   else say "not running${pid:+ (stale pid file names $pid)}"; rm -f "$PIDFILE"; fi
   rm -f "$JSON"
   if [[ -n $purge ]]; then
-    # sessions of the lab user (shim, pwsh, sftp-server) end with it
-    pkill -u "$LUSER" 2>/dev/null || true
+    # userdel refuses while the lab user has processes: its sessions (shim, pwsh, sftp-server),
+    # listed by uid and ended by pid
+    local p
+    for p in $(ps -o pid= -u "$LUSER" 2>/dev/null || true); do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.2
     id -u "$LUSER" >/dev/null 2>&1 && userdel "$LUSER" && say "removed user $LUSER"
     rm -rf "$STATE"; say "removed $STATE"
   fi
