@@ -161,27 +161,39 @@ ensure_keys() {
 }
 host_fp() { ssh-keygen -l -E sha256 -f "$HOSTKEY.pub" | awk '{print $2}'; }
 
+# put FILE DEST [MODE]: replace DEST only when it differs, by rename: sessions running while `up`
+# runs (bash reads shim.sh as it goes, pwsh loads the module) never see a half-written file.
+put() {
+  local src=$1 dst=$2 mode=${3:-644}
+  cmp -s "$src" "$dst" && return 0
+  mkdir -p "$(dirname "$dst")"
+  cp "$src" "$dst.tmp.$$" && chmod "$mode" "$dst.tmp.$$" && mv -f "$dst.tmp.$$" "$dst"
+}
+put_text() { local tmp; tmp=$(mktemp); printf '%s\n' "$2" >"$tmp"; put "$tmp" "$1" "${3:-644}"; rm -f "$tmp"; }
+
 install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the repo may not be)
   mkdir -p "$LAB"
-  cp "$SRC/shim.sh" "$SRC/sftp-chroot.sh" "$SRC/startup.ps1" "$LAB/"
-  rm -rf "$LAB/modules"; cp -r "$SRC/modules" "$LAB/modules"
-  chmod 755 "$LAB/shim.sh" "$LAB/sftp-chroot.sh"
-  echo "$COMPUTERNAME" >"$LAB/computername"
+  put "$SRC/shim.sh" "$LAB/shim.sh" 755
+  put "$SRC/sftp-chroot.sh" "$LAB/sftp-chroot.sh" 755
+  put "$SRC/startup.ps1" "$LAB/startup.ps1"
+  local f
+  while IFS= read -r f; do put "$SRC/modules/$f" "$LAB/modules/$f"; done < <(cd "$SRC/modules" && find . -type f)
+  # module files no longer in the repo go (a stale function must not stay exported)
+  while IFS= read -r f; do [[ -e $SRC/modules/$f ]] || rm -f "$LAB/modules/$f"; done < <(cd "$LAB/modules" && find . -type f)
+  put_text "$LAB/computername" "$COMPUTERNAME"
   # A session configuration file: pwsh -ConfigurationFile runs its ScriptsToProcess first,
   # also under -NoProfile (this is how the C: drive exists before the client's script runs).
-  cat >"$LAB/lab.pssc" <<EOF
-@{
+  put_text "$LAB/lab.pssc" "@{
     SchemaVersion = '2.0.0.0'
     SessionType = 'Default'
     ScriptsToProcess = '$LAB/startup.ps1'
-}
-EOF
+}"
   mkdir -p "$STATE/sftp-mnt"   # mount point of sftp-chroot.sh's private root
 }
 
 ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh (C:\...)
   mkdir -p "$CROOT/Hyper-V/Virtual Hard Disks" "$CROOT/Hyper-V/Virtual Machines" "$CROOT/lab" "$CROOT/Users/$LUSER"
-  cp "$SRC/hello.ps1" "$CROOT/lab/hello.ps1"
+  put "$SRC/hello.ps1" "$CROOT/lab/hello.ps1"
   local sample="$CROOT/Hyper-V/Virtual Hard Disks/lab-sample.vhdx"
   [[ -s $sample ]] || qemu-img create -q -f vhdx "$sample" 64M || die "qemu-img create $sample failed"
   # Owned by the lab user: like an administrator on the host it may write anywhere on C:
@@ -282,7 +294,7 @@ up_state() {
   ours "$pid" || return 1
   [[ "$(cat "$SSHD/sshd_config.running" 2>/dev/null)" == "$(render_conf)" ]] ||
     { say "sshd $pid runs another config; restarting"; return 2; }
-  local i; for i in 1 2 3; do answers 5 && return 0; sleep 0.5; done
+  for _ in 1 2 3; do answers 5 && return 0; sleep 0.5; done
   say "sshd $pid is alive but 127.0.0.1:$PORT does not show our host key; restarting"; return 2
 }
 
