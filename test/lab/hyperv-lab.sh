@@ -93,6 +93,8 @@ apt_install() {  # apt_install PKG...: no service of the packages may start (pol
     for p in $(pgrep -x sshd || true); do
       [[ " $had_sshd " == *" $p "* ]] && continue
       tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$CONF" && continue
+      # only listeners: a session process (child of an sshd) belongs to its listener
+      [[ $(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')" 2>/dev/null) == sshd ]] && continue
       say "stopping the system sshd (pid $p) that the install started; the lab does not use it"
       kill -TERM "$p" 2>/dev/null || true
     done
