@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hyperv-lab.sh up|down|status|env|check|logs
+# hyperv-lab.sh up|down|status|env|check|ps|logs
 #
 # An emulated Hyper-V host for the Hyper-V driver's tests: a private sshd (Debian's openssh-server,
 # not the system sshd or /etc/ssh) on 127.0.0.1 whose user gets a ForceCommand shim that behaves
@@ -21,6 +21,9 @@
 #   check   End-to-end proof with the system's ssh/sftp clients (pinned host key, lab known_hosts,
 #           never ~/.ssh): -EncodedCommand, -File, the 8,191-character limit, a refused command,
 #           SFTP, password auth (sshpass).
+#   ps SCRIPT  Runs SCRIPT (PowerShell text, or - for stdin) on the lab host the way a driver does:
+#           ssh + powershell.exe -NoProfile -NonInteractive -EncodedCommand; pwsh's stdout, stderr
+#           and exit code.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
 #   logs    Prints the sshd log's path and its last lines.
 #
 # Env: GUTS_LAB_STATE_HYPERV   state dir (default /var/tmp/guts-lab/hyperv; not in git)
@@ -466,12 +469,25 @@ cmd_check() {
   say "check: all ok in $(($(now_ms) - t0)) ms"
 }
 
+cmd_ps() {
+  local script=${1:-}
+  [[ -n $script ]] || die "usage: $0 ps 'PowerShell script' (or - to read it from stdin)"
+  [[ $script == - ]] && script=$(cat)
+  cmd_status 2>/dev/null || die "the Hyper-V lab is not up (run: $0 up)"
+  set_ssh_opts
+  local line; line="powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$script" | b64_utf16)"
+  # over the limit the shim answers like cmd.exe; say why, since the script itself looks fine
+  ((${#line} <= 8191)) || say "note: the command line is ${#line} characters (> 8,191); a driver must upload it and use -File"
+  exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$line" </dev/null
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
   check) cmd_check ;;
+  ps) shift; cmd_ps "$@" ;;
   logs) echo "$LOGDIR/sshd.log"; tail -n "${2:-40}" "$LOGDIR/sshd.log" 2>/dev/null || true ;;
   *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
