@@ -2,6 +2,7 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { Sql, TransactionSql } from 'postgres'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { migratePgSchema } from './pg-schema.js'
+import { migrationSummary } from './summary.js'
 import type {
   EventRecord,
   Lease,
@@ -90,11 +91,7 @@ export class PgStateStore implements StateStore {
                     FROM vms v WHERE v.migration_id = m.id), '[]'::json) AS vm_states
       FROM migrations m LEFT JOIN leases l ON l.migration_id = m.id
       ${where} ORDER BY m.created_at DESC, m.ord DESC LIMIT ${filter.limit ?? null}`
-    return rows.map((r) => {
-      const { planText: _plan, ...m } = toMigration(r)
-      const vms = r.vm_states.map((v) => ({ name: v.name, status: v.status, ...(v.stage !== null ? { stage: v.stage } : {}) }))
-      return { ...m, vms, ...(r.lease_owner !== null ? { lease: { owner: r.lease_owner, expiresAt: r.lease_expires_at! } } : {}) }
-    })
+    return rows.map((r) => migrationSummary(toMigration(r), r.vm_states, { owner: r.lease_owner, expiresAt: r.lease_expires_at }))
   }
 
   async updateMigration(id: string, patch: MigrationPatch): Promise<MigrationRecord> {

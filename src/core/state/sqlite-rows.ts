@@ -1,4 +1,5 @@
 import type { JsonObject } from '@guts/sdk'
+import { migrationSummary } from './summary.js'
 import type { EventRecord, MigrationRecord, MigrationStatus, MigrationSummary, UndoRecord, VmRecord, VmStatus } from './store.js'
 
 /**
@@ -78,13 +79,8 @@ export interface SummaryRow extends MigrationRow {
 }
 
 export function toSummary(r: SummaryRow): MigrationSummary {
-  const { planText: _plan, ...m } = toMigration(r)
-  const vms = (JSON.parse(r.vm_states) as { name: string; status: VmStatus; stage: string | null }[]).map((v) => ({
-    name: v.name,
-    status: v.status,
-    ...(v.stage !== null ? { stage: v.stage } : {}),
-  }))
-  return { ...m, vms, ...(r.lease_owner !== null ? { lease: { owner: r.lease_owner, expiresAt: r.lease_expires_at! } } : {}) }
+  const vms = JSON.parse(r.vm_states) as { name: string; status: VmStatus; stage: string | null }[]
+  return migrationSummary(toMigration(r), vms, { owner: r.lease_owner, expiresAt: r.lease_expires_at })
 }
 
 export function toVm(r: VmRow): VmRecord {
