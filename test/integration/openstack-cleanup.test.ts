@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/cli.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createMigrationService } from '../../src/core/service.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
-import { DriverRegistry } from '../../src/drivers/registry.js'
+import { registryWith } from '../helpers/lab-registry.js'
 import { cloud, labAvailable, labClient, leftovers, randomMac, writeRawDisk } from './openstack-lab.js'
 
 /**
@@ -20,17 +20,7 @@ if (labAvailable()) {
   const run = randomBytes(3).toString('hex')
   const dir = tempDir('guts-openstack-cleanup-')
   const client = labClient()
-  const registry = new DriverRegistry([
-    ...DriverRegistry.builtin().list(),
-    {
-      name: 'openstack',
-      role: 'destination',
-      plugin: '@guts/driver-openstack',
-      version: '0',
-      builtin: false,
-      load: () => import('@guts/driver-openstack'),
-    },
-  ])
+  const registry = registryWith('openstack')
   const vmName = `cl-${run}`
   const created: { kind: string; id: string }[] = []
   afterAll(async () => {

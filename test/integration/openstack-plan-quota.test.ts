@@ -7,7 +7,7 @@ import { createTestContext, testMapping, testVm } from '@guts/sdk/testing'
 import { loadCloudConfig, OpenStackClient, OpenStackDestination } from '@guts/driver-openstack/testing'
 import { createMigrationService } from '../../src/core/service.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
-import { DriverRegistry } from '../../src/drivers/registry.js'
+import { registryWith } from '../helpers/lab-registry.js'
 import { labAvailable, labClient, leftovers, writeRawDisk } from './openstack-lab.js'
 
 /**
@@ -23,17 +23,7 @@ if (labAvailable()) {
   const dir = tempDir('guts-openstack-planquota-')
   const admin = labClient()
   const demo = new OpenStackClient(loadCloudConfig({ cloud: 'lab-demo' }), silentLogger)
-  const registry = new DriverRegistry([
-    ...DriverRegistry.builtin().list(),
-    {
-      name: 'openstack',
-      role: 'destination',
-      plugin: '@guts/driver-openstack',
-      version: '0',
-      builtin: false,
-      load: () => import('@guts/driver-openstack'),
-    },
-  ])
+  const registry = registryWith('openstack')
   let restore: (() => Promise<unknown>) | undefined
   afterAll(async () => {
     await restore?.()

@@ -5,7 +5,7 @@ import { resolveConfig, VimSession } from '@guts/driver-vmware/testing'
 import { planWizard } from '../../src/cli/plan-wizard.js'
 import { createMigrationService } from '../../src/core/service.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
-import { DriverRegistry } from '../../src/drivers/registry.js'
+import { registryWith } from '../helpers/lab-registry.js'
 import { runCli, tempDir } from '../helpers/cli.js'
 import { scriptedAsker } from '../helpers/scripted-asker.js'
 import * as os from './openstack-lab.js'
@@ -60,7 +60,7 @@ if (labAvailable() && os.labAvailable()) {
       async () => {
         const env = { ...process.env, ...GOVC_UNSET }
         const service = createMigrationService({
-          registry: labRegistry(),
+          registry: registryWith('vmware', 'openstack'),
           store: () => openStateStore({ dataDir: dir }),
           workRoot: join(dir, 'work'),
           env,
@@ -119,26 +119,4 @@ if (labAvailable() && os.labAvailable()) {
       },
     )
   })
-}
-
-function labRegistry(): DriverRegistry {
-  return new DriverRegistry([
-    ...DriverRegistry.builtin().list(),
-    {
-      name: 'vmware',
-      role: 'source',
-      plugin: '@guts/driver-vmware',
-      version: '0',
-      builtin: false,
-      load: () => import('@guts/driver-vmware'),
-    },
-    {
-      name: 'openstack',
-      role: 'destination',
-      plugin: '@guts/driver-openstack',
-      version: '0',
-      builtin: false,
-      load: () => import('@guts/driver-openstack'),
-    },
-  ])
 }
