@@ -110,8 +110,9 @@ ensure_packages() {
   [[ -x $SSHD_BIN && -x /usr/lib/openssh/sftp-server ]] || need+=(openssh-server)
   command -v ssh >/dev/null && command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
   command -v qemu-img >/dev/null || need+=(qemu-utils)
+  command -v jq >/dev/null || need+=(jq)   # seeds the host model, edits it (vm-state)
   if ((${#need[@]})); then apt_install "${need[@]}"
-  else say "apt: openssh-server openssh-client qemu-utils already installed, skipped ($(($(now_ms) - t0)) ms)"; fi
+  else say "apt: openssh-server openssh-client qemu-utils jq already installed, skipped ($(($(now_ms) - t0)) ms)"; fi
 }
 
 pwsh_version() { "$PWSH" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | tr -d '\r'; }
@@ -204,6 +205,43 @@ ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh
   # Owned by the lab user: like an administrator on the host it may write anywhere on C:
   # (the driver uploads scripts over SFTP for -File).
   chown -R "$LUSER:" "$CROOT"
+}
+
+# The Hyper-V host model: <state>/host/vms.json (VMs, their drives, NICs, state), seeded from
+# test/lab/hyperv/host-seed.json when missing; the Hyper-V module reads and writes it (Stop-VM ...),
+# so it belongs to the lab user.  Disks listed in the seed's LabDisks are real files made once with
+# qemu-img: a raw image with a recognisable line at a few offsets, converted to dynamic VHDX or VHD,
+# so an export can be compared byte for byte with `qemu-img convert -O raw` of the same file.
+HOSTDIR=$STATE/host
+MODEL=$HOSTDIR/vms.json
+win_to_lab() { local p=${1#[Cc]:}; p=${p//\\//}; printf '%s%s' "$CROOT" "$p"; }   # C:\a\b -> <state>/C/a/b
+make_disk() {  # make_disk WINPATH FORMAT SIZE
+  local dst; dst=$(win_to_lab "$1")
+  [[ -s $dst ]] && return 0
+  local raw="$dst.raw.$$" bytes off
+  qemu-img create -q -f raw "$raw" "$3" || die "qemu-img create $raw failed"
+  bytes=$(stat -c %s "$raw")
+  # three blocks with data: the start, one not on a block boundary, the last 4 KiB
+  for off in 0 $((1024 * 1024 + 512)) $((bytes - 4096)); do
+    printf 'guts-lab %s @%d\n' "${1##*\\}" "$off" | dd of="$raw" bs=1 seek="$off" conv=notrunc status=none
+  done
+  local opts=()
+  # force_size: keep the exact virtual size (without it qemu rounds a VHD to a CHS geometry)
+  [[ $2 == vpc ]] && opts=(-o subformat=dynamic,force_size=on)
+  qemu-img convert -q -f raw -O "$2" "${opts[@]}" "$raw" "$dst.tmp.$$" || { rm -f "$raw"; die "qemu-img convert to $2 failed for $dst"; }
+  mv -f "$dst.tmp.$$" "$dst"; rm -f "$raw"
+  say "made disk $1 ($2, $3)"
+}
+ensure_host_model() {
+  mkdir -p "$HOSTDIR"
+  if [[ ! -s $MODEL ]]; then
+    jq 'del(.LabDisks, ._comment)' "$SRC/host-seed.json" >"$MODEL.tmp" && mv -f "$MODEL.tmp" "$MODEL" ||
+      die "cannot seed $MODEL from $SRC/host-seed.json"
+    say "seeded the host model $MODEL"
+  fi
+  local path fmt size
+  while IFS=$'\t' read -r path fmt size; do make_disk "$path" "$fmt" "$size"; done < <(jq -r '.LabDisks[] | "\(.Path)\t\(.Format)\t\(.Size)"' "$SRC/host-seed.json")
+  chown -R "$LUSER:" "$HOSTDIR" "$CROOT"
 }
 
 render_conf() {
@@ -317,6 +355,7 @@ cmd_up() {
   ensure_user
   install_lab_files
   ensure_ctree
+  ensure_host_model
   render_conf >"$CONF.new"; mv -f "$CONF.new" "$CONF"; chmod 600 "$CONF"
   say "user, keys, config, C: tree: $(($(now_ms) - t)) ms"
   local st=0; up_state || st=$?
