@@ -8,7 +8,7 @@
     Author            = 'guts lab'
     Description       = 'guts lab emulation of the Hyper-V module'
     PowerShellVersion = '5.1'
-    FunctionsToExport = @('Get-VMHost')
+    FunctionsToExport = @('Get-VMHost', 'Get-VM', 'Get-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Get-VMFirmware', 'Get-VMSecurity', 'Get-VHD', 'Stop-VM', 'Start-VM')
     CmdletsToExport   = @()
     AliasesToExport   = @()
     VariablesToExport = @()

@@ -1,5 +1,13 @@
-# guts lab: Hyper-V module (placeholder).  Property names are those of
-# Microsoft.HyperV.PowerShell.VMHost; values come from the lab machine and the lab's C: tree.
+# guts lab: the Hyper-V module.  Advanced functions with the real cmdlets' names, parameter sets,
+# pipeline binding, output property names, enum types and error records, over the lab's host
+# model (HyperV.Model.ps1) and the real disk files (HyperV.Vhd.ps1).  Emulates what the driver
+# uses; see LAB-NOTES.md for what is not emulated.
+. $PSScriptRoot/HyperV.Types.ps1
+. $PSScriptRoot/HyperV.Model.ps1
+. $PSScriptRoot/HyperV.Vhd.ps1
+
+# Get-VM's default table columns, like the real format file
+Update-TypeData -TypeName Microsoft.HyperV.PowerShell.VirtualMachine -DefaultDisplayPropertySet Name, State, CPUUsage, MemoryAssigned, Uptime, Status, Version -Force
 
 function Get-VMHost {
     [CmdletBinding()]
@@ -19,4 +27,345 @@ function Get-VMHost {
             VirtualMachinePath    = 'C:\Hyper-V'
         }
     }
+}
+
+function New-HardDiskDriveObject($r, $d) {
+    $ct = [Microsoft.HyperV.PowerShell.ControllerType]$d.ControllerType
+    [pscustomobject]@{
+        PSTypeName         = 'Microsoft.HyperV.PowerShell.HardDiskDrive'
+        Name               = 'Hard Drive on {0} controller number {1} at location {2}' -f $ct, $d.ControllerNumber, $d.ControllerLocation
+        Id                 = 'Microsoft:{0}\{1}\{2}\{3}\D' -f $r.Id.ToUpperInvariant(), $ct, $d.ControllerNumber, $d.ControllerLocation
+        Path               = [string]$d.Path
+        DiskNumber         = $null   # only pass-through disks have one
+        ControllerType     = $ct
+        ControllerNumber   = [int]$d.ControllerNumber
+        ControllerLocation = [int]$d.ControllerLocation
+        VMName             = [string]$r.Name
+        VMId               = [guid]$r.Id
+        ComputerName       = [string]$env:COMPUTERNAME
+        IsDeleted          = $false
+    }
+}
+
+function New-NetworkAdapterObject($r, $n) {
+    $running = $r.State -eq 'Running'
+    [pscustomobject]@{
+        PSTypeName               = 'Microsoft.HyperV.PowerShell.VMNetworkAdapter'
+        Name                     = [string]$n.Name
+        Id                       = 'Microsoft:{0}\{1}' -f $r.Id.ToUpperInvariant(), ([string]$n.Id).ToUpperInvariant()
+        IsLegacy                 = [bool]$n.IsLegacy
+        IsManagementOs           = $false
+        MacAddress               = [string]$n.MacAddress
+        DynamicMacAddressEnabled = [bool]$n.DynamicMacAddressEnabled
+        # null when not connected, like Hyper-V
+        SwitchName               = if ($n.SwitchName) { [string]$n.SwitchName } else { $null }
+        Connected                = [bool]$n.SwitchName
+        # the guest reports addresses through integration services (KVP) only while it runs
+        IPAddresses              = [string[]]@(if ($running) { $n.LabGuestIPAddresses })
+        Status                   = [string[]]@(if ($running) { 'Ok' })
+        VMName                   = [string]$r.Name
+        VMId                     = [guid]$r.Id
+        ComputerName             = [string]$env:COMPUTERNAME
+        LabVlanId                = [int]$n.VlanId
+    }
+}
+
+function New-VMObject($r) {
+    $state = [Microsoft.HyperV.PowerShell.VMState]$r.State
+    $vm = [pscustomobject]@{
+        PSTypeName           = 'Microsoft.HyperV.PowerShell.VirtualMachine'
+        Name                 = [string]$r.Name
+        VMName               = [string]$r.Name
+        Id                   = [guid]$r.Id
+        VMId                 = [guid]$r.Id
+        State                = $state
+        Status               = 'Operating normally'
+        CPUUsage             = [int]0
+        Generation           = [int]$r.Generation
+        Version              = [string]$r.Version
+        ProcessorCount       = [long]$r.ProcessorCount
+        MemoryStartup        = [long]$r.MemoryStartup
+        MemoryMinimum        = [long]$r.MemoryMinimum
+        MemoryMaximum        = [long]$r.MemoryMaximum
+        DynamicMemoryEnabled = [bool]$r.DynamicMemoryEnabled
+        MemoryAssigned       = [long]$(if ($state -eq 'Running') { $r.MemoryStartup } else { 0 })
+        Uptime               = if ($state -eq 'Running' -and $r.LabStartedAt) { [datetime]::UtcNow - [datetime]::Parse($r.LabStartedAt).ToUniversalTime() } else { [timespan]::Zero }
+        CreationTime         = [datetime]::Parse($r.CreationTime).ToLocalTime()
+        CheckpointType       = [Microsoft.HyperV.PowerShell.CheckpointType]$r.CheckpointType
+        Notes                = [string]$r.Notes
+        Path                 = [string]$r.Path
+        ConfigurationLocation = [string]$r.Path
+        SnapshotFileLocation = [string]$r.Path
+        SmartPagingFilePath  = [string]$r.Path
+        ParentSnapshotId     = $null
+        ParentSnapshotName   = $null
+        IsClustered          = $false
+        ComputerName         = [string]$env:COMPUTERNAME
+        HardDrives           = $null
+        NetworkAdapters      = $null
+    }
+    # nested device objects, as on the real VirtualMachine (ConvertTo-Json's depth trap)
+    $vm.HardDrives = @(foreach ($d in $r.HardDrives) { New-HardDiskDriveObject $r $d })
+    $vm.NetworkAdapters = @(foreach ($n in $r.NetworkAdapters) { New-NetworkAdapterObject $r $n })
+    $vm
+}
+
+function Get-VM {
+    [CmdletBinding(DefaultParameterSetName = 'Name')]
+    param(
+        [Parameter(ParameterSetName = 'Name', Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('VMName')][ValidateNotNullOrEmpty()][string[]]$Name,
+        [Parameter(ParameterSetName = 'Id', Position = 0, Mandatory, ValueFromPipelineByPropertyName)]
+        [Alias('VMId')][guid]$Id,
+        [string[]]$ComputerName
+    )
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'Id') {
+            $r = Get-LabVMRecord $Id
+            if (-not $r) {
+                $PSCmdlet.WriteError((New-HyperVError "Hyper-V was unable to find a virtual machine with id `"$Id`"." ObjectNotFound $Id 'InvalidParameter' 'GetVM'))
+            }
+        } else { $r = Find-LabVM $PSCmdlet $Name 'GetVM' }
+        foreach ($x in $r) { New-VMObject $x }
+    }
+}
+
+# -VMName (wildcards) or -VM (objects from Get-VM, by the pipeline): the common parameter sets of
+# the VM-device cmdlets.
+function Get-VMHardDiskDrive {
+    [CmdletBinding(DefaultParameterSetName = 'VMName')]
+    param(
+        [Parameter(ParameterSetName = 'VMName', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()][string[]]$VMName,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [Microsoft.HyperV.PowerShell.ControllerType]$ControllerType,
+        [int]$ControllerNumber,
+        [int]$ControllerLocation,
+        [string[]]$ComputerName
+    )
+    process {
+        foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMHardDiskDrive')) {
+            foreach ($d in $r.HardDrives) {
+                $o = New-HardDiskDriveObject $r $d
+                if ($PSBoundParameters.ContainsKey('ControllerType') -and $o.ControllerType -ne $ControllerType) { continue }
+                if ($PSBoundParameters.ContainsKey('ControllerNumber') -and $o.ControllerNumber -ne $ControllerNumber) { continue }
+                if ($PSBoundParameters.ContainsKey('ControllerLocation') -and $o.ControllerLocation -ne $ControllerLocation) { continue }
+                $o
+            }
+        }
+    }
+}
+
+function Get-VMNetworkAdapter {
+    [CmdletBinding(DefaultParameterSetName = 'VMName')]
+    param(
+        [Parameter(ParameterSetName = 'VMName', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()][string[]]$VMName,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [Parameter(ParameterSetName = 'All', Mandatory)][switch]$All,
+        [string]$Name,
+        [string[]]$ComputerName
+    )
+    process {
+        $records = if ($All) { @((Read-LabModel).VMs) } else { Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMNetworkAdapter' }
+        foreach ($r in $records) {
+            foreach ($n in $r.NetworkAdapters) {
+                if ($Name -and $n.Name -notlike $Name) { continue }
+                New-NetworkAdapterObject $r $n
+            }
+        }
+    }
+}
+
+function Get-VMNetworkAdapterVlan {
+    [CmdletBinding(DefaultParameterSetName = 'VMName')]
+    param(
+        [Parameter(ParameterSetName = 'VMName', Mandatory, Position = 0)][string[]]$VMName,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [Parameter(ParameterSetName = 'Adapter', Mandatory, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VMNetworkAdapter')][psobject[]]$VMNetworkAdapter
+    )
+    process {
+        $adapters = if ($VMNetworkAdapter) { $VMNetworkAdapter } else {
+            foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMNetworkAdapterVlan')) { foreach ($n in $r.NetworkAdapters) { New-NetworkAdapterObject $r $n } }
+        }
+        foreach ($a in $adapters) {
+            [pscustomobject]@{
+                PSTypeName    = 'Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanSetting'
+                OperationMode = [Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanMode]$(if ($a.LabVlanId) { 'Access' } else { 'Untagged' })
+                AccessVlanId  = [int]$a.LabVlanId
+                NativeVlanId  = [int]0
+                VMName        = $a.VMName
+                ParentAdapter = $a
+            }
+        }
+    }
+}
+
+function Get-VMFirmware {
+    [CmdletBinding(DefaultParameterSetName = 'VMName')]
+    param(
+        [Parameter(ParameterSetName = 'VMName', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()][string[]]$VMName,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [string[]]$ComputerName
+    )
+    process {
+        foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMFirmware')) {
+            if ([int]$r.Generation -ne 2 -or -not $r.Firmware) {
+                # generation 1 VMs have a BIOS, not firmware settings: an error, not an empty object
+                $PSCmdlet.WriteError((New-HyperVError "The operation cannot be performed because the virtual machine `"$($r.Name)`" is not a generation 2 virtual machine." InvalidArgument $r.Name 'InvalidParameter' 'GetVMFirmware'))
+                continue
+            }
+            [pscustomobject]@{
+                PSTypeName                   = 'Microsoft.HyperV.PowerShell.VMFirmware'
+                SecureBoot                   = [Microsoft.HyperV.PowerShell.OnOffState]$r.Firmware.SecureBoot
+                SecureBootTemplate           = [string]$r.Firmware.SecureBootTemplate
+                SecureBootTemplateId         = [guid]$r.Firmware.SecureBootTemplateId
+                PreferredNetworkBootProtocol = 'IPv4'
+                ConsoleMode                  = 'Default'
+                PauseAfterBootFailure        = [Microsoft.HyperV.PowerShell.OnOffState]::Off
+                BootOrder                    = @()   # boot sources are not modelled yet
+                VMName                       = [string]$r.Name
+                VMId                         = [guid]$r.Id
+                ComputerName                 = [string]$env:COMPUTERNAME
+            }
+        }
+    }
+}
+
+function Get-VMSecurity {
+    [CmdletBinding(DefaultParameterSetName = 'VMName')]
+    param(
+        [Parameter(ParameterSetName = 'VMName', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()][string[]]$VMName,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [string[]]$ComputerName
+    )
+    process {
+        foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMSecurity')) {
+            [pscustomobject]@{
+                PSTypeName                        = 'Microsoft.HyperV.PowerShell.VMSecurity'
+                TpmEnabled                        = [bool]$r.Security.TpmEnabled
+                KsdEnabled                        = $false
+                Shielded                          = $false
+                EncryptStateAndVmMigrationTraffic = $false
+                VirtualizationBasedSecurityOptOut = $false
+                BindToHostTpm                     = $false
+            }
+        }
+    }
+}
+
+function Get-VHD {
+    [CmdletBinding(DefaultParameterSetName = 'Path')]
+    param(
+        [Parameter(ParameterSetName = 'Path', Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('FullName')][string[]]$Path,
+        [string[]]$ComputerName
+    )
+    process {
+        foreach ($p in $Path) {
+            $fs = ConvertTo-LabFsPath $p
+            if (-not [IO.File]::Exists($fs)) {
+                $PSCmdlet.WriteError((New-HyperVError "Getting the mounted storage instance for the path '$p' failed.`nThe system cannot find the file specified." ObjectNotFound $p 'ObjectNotFound' 'GetVHD'))
+                continue
+            }
+            try { $i = Read-VirtualDiskInfo $fs }
+            catch {
+                $PSCmdlet.WriteError((New-HyperVError "The file or directory is corrupted and unreadable: '$p' ($($_.Exception.Message))." InvalidData $p 'InvalidParameter' 'GetVHD'))
+                continue
+            }
+            $attached = @(foreach ($r in (Read-LabModel).VMs) { foreach ($d in $r.HardDrives) { if ($d.Path -eq $p -and $r.State -eq 'Running') { 1 } } }).Count -gt 0
+            [pscustomobject]@{
+                PSTypeName              = 'Microsoft.Vhd.PowerShell.VirtualHardDisk'
+                ComputerName            = [string]$env:COMPUTERNAME
+                Path                    = $p
+                VhdFormat               = [Microsoft.Vhd.PowerShell.VhdFormat]$i.VhdFormat
+                VhdType                 = [Microsoft.Vhd.PowerShell.VhdType]$i.VhdType
+                FileSize                = [uint64]$i.FileSize
+                Size                    = [uint64]$i.Size
+                MinimumSize             = $null
+                LogicalSectorSize       = [uint32]$i.LogicalSectorSize
+                PhysicalSectorSize      = [uint32]$i.PhysicalSectorSize
+                BlockSize               = [uint32]$i.BlockSize
+                ParentPath              = $i.ParentPath
+                DiskIdentifier          = $i.DiskIdentifier
+                FragmentationPercentage = $null
+                Alignment               = [uint32]1
+                Attached                = $attached
+                DiskNumber              = $null
+                IsPMEMCompatible        = $false
+                AddressAbstractionType  = 0
+                Number                  = $null
+            }
+        }
+    }
+}
+
+# Stop-VM / Start-VM: state changes persisted in the model.  Graceful shutdown needs the guest's
+# shutdown integration service (LabShutdownService: false in the model makes it fail like Hyper-V
+# does); -TurnOff pulls the plug; -Force would skip the "users logged on" confirmation.
+function Set-LabVMState($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$Target, [switch]$Passthru, [scriptblock]$Check) {
+    foreach ($r in (Resolve-LabVMArgs $Cmdlet $VMName $VM $CmdletClass)) {
+        if ($r.State -eq $Target) {
+            $Cmdlet.WriteWarning("The virtual machine '$($r.Name)' is already in the specified state.")
+        } elseif ($Cmdlet.ShouldProcess($r.Name, $CmdletClass)) {
+            if ($Check -and -not (& $Check $r)) { continue }
+            $id = $r.Id
+            Update-LabModel {
+                param($m)
+                foreach ($v in $m.VMs) {
+                    if ($v.Id -ne $id) { continue }
+                    $v.State = $Target
+                    $v | Add-Member -Force NoteProperty LabStartedAt $(if ($Target -eq 'Running') { [datetime]::UtcNow.ToString('o') } else { $null })
+                }
+            }
+        }
+        if ($Passthru) { New-VMObject (Get-LabVMRecord $r.Id) }
+    }
+}
+
+function Stop-VM {
+    [CmdletBinding(DefaultParameterSetName = 'Name', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    param(
+        [Parameter(ParameterSetName = 'Name', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [Alias('VMName')][ValidateNotNullOrEmpty()][string[]]$Name,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [switch]$Force, [switch]$TurnOff, [switch]$Save, [switch]$Passthru, [switch]$AsJob,
+        [string[]]$ComputerName
+    )
+    process {
+        $target = if ($Save) { 'Saved' } else { 'Off' }
+        $turnOff = [bool]$TurnOff
+        $check = {
+            param($r)
+            if ($turnOff -or $Save -or $r.State -ne 'Running') { return $true }
+            if ($r.LabShutdownService -eq $false) {
+                $PSCmdlet.WriteError((New-HyperVError "The virtual machine '$($r.Name)' could not be shut down. The shutdown integration service is not available in the virtual machine." InvalidOperation $r.Name 'OperationFailed' 'StopVM'))
+                return $false
+            }
+            $true
+        }
+        Set-LabVMState $PSCmdlet $Name $VM 'StopVM' $target -Passthru:$Passthru $check
+    }
+}
+
+function Start-VM {
+    [CmdletBinding(DefaultParameterSetName = 'Name', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    param(
+        [Parameter(ParameterSetName = 'Name', Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [Alias('VMName')][ValidateNotNullOrEmpty()][string[]]$Name,
+        [Parameter(ParameterSetName = 'VMObject', Mandatory, Position = 0, ValueFromPipeline)]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
+        [switch]$Passthru, [switch]$AsJob,
+        [string[]]$ComputerName
+    )
+    process { Set-LabVMState $PSCmdlet $Name $VM 'StartVM' 'Running' -Passthru:$Passthru $null }
 }

@@ -1,0 +1,81 @@
+# The host model: <state>/host/vms.json ($env:GUTS_LAB_HYPERV_MODEL, set by shim.sh), read once per
+# session (re-read when the file changed: `hyperv-lab.sh vm-state` edits it from outside) and
+# written back atomically (temp file + rename) under a lock file, because several SSH channels may
+# run Stop-VM/Start-VM at the same time.
+
+$script:ModelCache = $null
+$script:ModelStamp = $null
+
+function Get-LabModelPath {
+    if (-not $env:GUTS_LAB_HYPERV_MODEL) { throw 'guts lab: GUTS_LAB_HYPERV_MODEL is not set (not a lab session?)' }
+    $env:GUTS_LAB_HYPERV_MODEL
+}
+
+function Read-LabModel {
+    $p = Get-LabModelPath
+    $stamp = [IO.File]::GetLastWriteTimeUtc($p).Ticks
+    if ($null -eq $script:ModelCache -or $stamp -ne $script:ModelStamp) {
+        $script:ModelCache = [IO.File]::ReadAllText($p, [Text.Encoding]::UTF8) | ConvertFrom-Json
+        $script:ModelStamp = $stamp
+    }
+    $script:ModelCache
+}
+
+# Update-LabModel { param($model) ... }: runs the block on a fresh copy under the lock, then saves.
+function Update-LabModel([scriptblock]$Change) {
+    $p = Get-LabModelPath
+    $lock = $null
+    for ($i = 0; $i -lt 200 -and $null -eq $lock; $i++) {
+        try { $lock = [IO.File]::Open("$p.lock", 'OpenOrCreate', 'ReadWrite', 'None') }
+        catch [IO.IOException] { Start-Sleep -Milliseconds 50 }
+    }
+    if ($null -eq $lock) { throw "guts lab: the host model is locked ($p.lock)" }
+    try {
+        $script:ModelCache = $null
+        $m = Read-LabModel
+        & $Change $m
+        $tmp = "$p.tmp.$PID"
+        [IO.File]::WriteAllText($tmp, ($m | ConvertTo-Json -Depth 10), [Text.UTF8Encoding]::new($false))
+        [IO.File]::Move($tmp, $p, $true)
+        $script:ModelCache = $null
+    } finally { $lock.Dispose() }
+}
+
+# C:\Hyper-V\x.vhdx -> the file in the lab's C: tree (.NET does not know PowerShell drives)
+function ConvertTo-LabFsPath([string]$WinPath) {
+    if ($WinPath -notmatch '^[A-Za-z]:[\\/]') { return $WinPath }
+    Join-Path $env:GUTS_LAB_HYPERV_CROOT ($WinPath.Substring(3) -replace '\\', '/')
+}
+
+# A non-terminating error record shaped like Hyper-V's: VirtualizationException, the category,
+# the target, and Hyper-V's FullyQualifiedErrorId prefix.
+function New-HyperVError([string]$Message, [Management.Automation.ErrorCategory]$Category, $Target, [string]$Id, [string]$CmdletClass) {
+    $ex = [Microsoft.HyperV.PowerShell.VirtualizationException]::new($Message)
+    [Management.Automation.ErrorRecord]::new($ex, "$Id,Microsoft.HyperV.PowerShell.Commands.$CmdletClass", $Category, $Target)
+}
+
+function Test-Wildcard([string]$s) { [Management.Automation.WildcardPattern]::ContainsWildcardCharacters($s) }
+
+# Find-LabVM: the model records matching names (wildcards, case-insensitive like Hyper-V).  A name
+# without wildcards that matches nothing is Hyper-V's ObjectNotFound error; a wildcard matching
+# nothing is silent.
+function Find-LabVM($Cmdlet, [string[]]$Name, [string]$CmdletClass) {
+    $all = @((Read-LabModel).VMs)
+    if (-not $Name) { return $all }
+    foreach ($n in $Name) {
+        $pat = [Management.Automation.WildcardPattern]::new($n, 'IgnoreCase')
+        $hits = @($all | Where-Object { $pat.IsMatch($_.Name) })
+        if ($hits.Count -eq 0 -and -not (Test-Wildcard $n)) {
+            $Cmdlet.WriteError((New-HyperVError "Hyper-V was unable to find a virtual machine with name `"$n`"." ObjectNotFound $n 'InvalidParameter' $CmdletClass))
+        }
+        $hits
+    }
+}
+
+function Get-LabVMRecord([guid]$Id) { @((Read-LabModel).VMs) | Where-Object { [guid]$_.Id -eq $Id } }
+
+# The records behind -VMName or -VM (objects from Get-VM: matched by Id, fresh from the model).
+function Resolve-LabVMArgs($Cmdlet, $VMName, $VM, [string]$CmdletClass) {
+    if ($Cmdlet.ParameterSetName -eq 'VMObject') { foreach ($v in $VM) { Get-LabVMRecord $v.Id } }
+    else { Find-LabVM $Cmdlet $VMName $CmdletClass }
+}

@@ -1,0 +1,31 @@
+# Real .NET enum types with Hyper-V's names and numeric values, so that objects behave like the
+# real module's: `ConvertTo-Json` writes them as NUMBERS ("State": 2), `-eq 'Running'` works,
+# `[int]$vm.State` works, `"$($vm.State)"` gives the name.  Values from Microsoft's Hyper-V
+# PowerShell reference and real 5.1 output (../shared/docs/reference/hyperv-disks.md, section A3).
+# Loaded once per process (Add-Type cannot redefine a type).
+if (-not ('Microsoft.HyperV.PowerShell.VMState' -as [type])) {
+    Add-Type -TypeDefinition @'
+namespace Microsoft.HyperV.PowerShell {
+    public enum VMState {
+        Other = 1, Running = 2, Off = 3, Stopping = 4, Saved = 6, Paused = 9, Starting = 10, Reset = 11,
+        Saving = 32773, Pausing = 32776, Resuming = 32777, FastSaved = 32779, FastSaving = 32780,
+        ForceShutdown = 32781, ForceReboot = 32782, RunningCritical = 32783, OffCritical = 32784,
+        StoppingCritical = 32785, SavedCritical = 32786, PausedCritical = 32787, StartingCritical = 32788,
+        ResetCritical = 32789, SavingCritical = 32790, PausingCritical = 32791, ResumingCritical = 32792,
+        FastSavedCritical = 32793, FastSavingCritical = 32794
+    }
+    public enum ControllerType { IDE = 0, SCSI = 1 }
+    public enum OnOffState { On = 0, Off = 1 }
+    public enum CheckpointType { Disabled = 2, Production = 3, ProductionOnly = 4, Standard = 5 }
+    public enum VMNetworkAdapterVlanMode { Untagged = 0, Access = 1, Trunk = 2, Private = 3 }
+    // The exception type Hyper-V's cmdlets put in their error records.
+    public class VirtualizationException : System.Exception {
+        public VirtualizationException(string message) : base(message) {}
+    }
+}
+namespace Microsoft.Vhd.PowerShell {
+    public enum VhdFormat { Unknown = 0, VHD = 2, VHDX = 3, VHDSet = 4 }
+    public enum VhdType { Unknown = 0, Fixed = 2, Dynamic = 3, Differencing = 4 }
+}
+'@
+}
