@@ -24,6 +24,10 @@
 #   ps SCRIPT  Runs SCRIPT (PowerShell text, or - for stdin) on the lab host the way a driver does:
 #           ssh + powershell.exe -NoProfile -NonInteractive -EncodedCommand; pwsh's stdout, stderr
 #           and exit code.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
+#   vm-state NAME STATE   Sets a VM's state in the host model from outside (an admin or a crash
+#           on the host): Running, Off, Saved, Paused, ...  Persisted in <state>/host/vms.json.
+#   guest-write NAME [DRIVE-INDEX] [OFFSET]   The running guest writes 4 KiB (a recognisable line,
+#           repeated) into its active disk at OFFSET (default 3 MiB); prints path, offset, line.
 #   logs    Prints the sshd log's path and its last lines.
 #
 # Env: GUTS_LAB_STATE_HYPERV   state dir (default /var/tmp/guts-lab/hyperv; not in git)
@@ -241,6 +245,7 @@ ensure_host_model() {
   fi
   local path fmt size
   while IFS=$'\t' read -r path fmt size; do make_disk "$path" "$fmt" "$size"; done < <(jq -r '.LabDisks[] | "\(.Path)\t\(.Format)\t\(.Size)"' "$SRC/host-seed.json")
+  touch "$MODEL.lock"   # the lock Stop-VM/Start-VM and vm-state take; the lab user must open it
   chown -R "$LUSER:" "$HOSTDIR" "$CROOT"
 }
 
@@ -520,6 +525,50 @@ cmd_ps() {
   exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$line" </dev/null
 }
 
+# --------------------------------------------------------------------------- the host model from outside
+VMSTATES=' Other Running Off Stopping Saved Paused Starting Reset Saving Pausing Resuming FastSaved FastSaving '
+# model_edit JQ-PROGRAM ARGS...: rewrite vms.json under the lock the Hyper-V module takes (.NET's
+# FileShare.None is flock(LOCK_EX) on Linux), by rename, owned by the lab user
+model_edit() {
+  [[ -s $MODEL ]] || die "no host model $MODEL (run: $0 up)"
+  local tmp="$MODEL.tmp.$$"
+  (
+    flock -w 10 8 || exit 1
+    jq "$@" "$MODEL" >"$tmp" && [[ -s $tmp ]] && chown "$LUSER:" "$tmp" && mv -f "$tmp" "$MODEL"
+  ) 8>>"$MODEL.lock" || { rm -f "$tmp"; die "cannot update $MODEL"; }
+}
+vm_json() { jq -e --arg n "$1" '.VMs[] | select(.Name == $n)' "$MODEL" 2>/dev/null || die "no VM named '$1' in $MODEL"; }
+
+cmd_vm_state() {  # vm-state NAME STATE: what happens on the host without the driver (an admin, a crash)
+  local name=${1:-} st=${2:-}
+  [[ -n $name && $VMSTATES == *" $st "* ]] || die "usage: $0 vm-state NAME STATE (STATE one of:$VMSTATES)"
+  vm_json "$name" >/dev/null
+  local started=null; [[ $st == Running ]] && started=\"$(date -u +%Y-%m-%dT%H:%M:%S.%7NZ)\"
+  model_edit --arg n "$name" --arg s "$st" --argjson t "$started" \
+    '(.VMs[] | select(.Name == $n)) |= (.State = $s | .LabStartedAt = $t)'
+  say "$name: State = $st"
+}
+
+# guest-write NAME [DRIVE-INDEX] [OFFSET]: the running guest writes 4 KiB into its active disk (the
+# drive's current Path; with checkpoints that will be the .avhdx), through qemu-io so the block
+# table is updated like a real write.  Prints the offset and the pattern: a test can look for it.
+cmd_guest_write() {
+  local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))}
+  [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ ]] || die "usage: $0 guest-write NAME [DRIVE-INDEX] [OFFSET]"
+  local vm; vm=$(vm_json "$name")
+  [[ $(jq -r .State <<<"$vm") == Running ]] || die "$name is not Running: a guest that is off writes nothing"
+  local win; win=$(jq -er --argjson i "$idx" '.HardDrives[$i].Path' <<<"$vm") || die "$name has no drive $idx"
+  local file; file=$(win_to_lab "$win")
+  local fmt; fmt=$(qemu-img info --output=json "$file" | jq -r .format)
+  local src; src=$(mktemp)
+  # 4 KiB of a recognisable line, repeated
+  local line; line=$(printf 'guts-lab guest-write %s @%d %s\n' "$name" "$off" "$(date -u +%FT%TZ)")
+  yes "$line" 2>/dev/null | head -c 4096 >"$src" || true   # yes ends by SIGPIPE (pipefail)
+  qemu-io -f "$fmt" -c "write -q -s $src $off 4096" "$file" || { rm -f "$src"; die "qemu-io write into $file failed"; }
+  rm -f "$src"
+  echo "$win $off 4096 $line"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
@@ -527,6 +576,8 @@ case "${1:-}" in
   env) cmd_env ;;
   check) cmd_check ;;
   ps) shift; cmd_ps "$@" ;;
+  vm-state) shift; cmd_vm_state "$@" ;;
+  guest-write) shift; cmd_guest_write "$@" ;;
   logs) echo "$LOGDIR/sshd.log"; tail -n "${2:-40}" "$LOGDIR/sshd.log" 2>/dev/null || true ;;
   *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -70,6 +70,12 @@ function New-NetworkAdapterObject($r, $n) {
     }
 }
 
+# pwsh 7's ConvertFrom-Json already turns ISO strings into DateTime; the model may hold either
+function ConvertTo-LabUtc($v) {
+    if ($v -is [datetime]) { return $v.ToUniversalTime() }
+    [datetime]::Parse([string]$v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()
+}
+
 function New-VMObject($r) {
     $state = [Microsoft.HyperV.PowerShell.VMState]$r.State
     $vm = [pscustomobject]@{
@@ -89,8 +95,9 @@ function New-VMObject($r) {
         MemoryMaximum        = [long]$r.MemoryMaximum
         DynamicMemoryEnabled = [bool]$r.DynamicMemoryEnabled
         MemoryAssigned       = [long]$(if ($state -eq 'Running') { $r.MemoryStartup } else { 0 })
-        Uptime               = if ($state -eq 'Running' -and $r.LabStartedAt) { [datetime]::UtcNow - [datetime]::Parse($r.LabStartedAt).ToUniversalTime() } else { [timespan]::Zero }
-        CreationTime         = [datetime]::Parse($r.CreationTime).ToLocalTime()
+        Uptime               = if ($state -eq 'Running' -and $r.LabStartedAt) { [datetime]::UtcNow - (ConvertTo-LabUtc $r.LabStartedAt) } else { [timespan]::Zero }
+        # a local DateTime, like Hyper-V's (5.1 serializes it as \/Date(ms)\/, 7 as ISO with offset)
+        CreationTime         = (ConvertTo-LabUtc $r.CreationTime).ToLocalTime()
         CheckpointType       = [Microsoft.HyperV.PowerShell.CheckpointType]$r.CheckpointType
         Notes                = [string]$r.Notes
         Path                 = [string]$r.Path
@@ -315,7 +322,7 @@ function Set-LabVMState($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$Ta
     foreach ($r in (Resolve-LabVMArgs $Cmdlet $VMName $VM $CmdletClass)) {
         if ($r.State -eq $Target) {
             $Cmdlet.WriteWarning("The virtual machine '$($r.Name)' is already in the specified state.")
-        } elseif ($Cmdlet.ShouldProcess($r.Name, $CmdletClass)) {
+        } elseif ($Cmdlet.ShouldProcess($r.Name, $Cmdlet.MyInvocation.MyCommand.Name)) {
             if ($Check -and -not (& $Check $r)) { continue }
             $id = $r.Id
             Update-LabModel {
@@ -347,6 +354,9 @@ function Stop-VM {
         $check = {
             param($r)
             if ($turnOff -or $Save -or $r.State -ne 'Running') { return $true }
+            # users logged on to the guest: Hyper-V asks first unless -Force; under -NonInteractive
+            # (how drivers run) ShouldContinue fails, exactly as on a real host
+            if ($r.LabUsersLoggedOn -and -not $Force -and -not $PSCmdlet.ShouldContinue("The virtual machine '$($r.Name)' has users logged on. Shut it down anyway?", 'Stop-VM')) { return $false }
             if ($r.LabShutdownService -eq $false) {
                 $PSCmdlet.WriteError((New-HyperVError "The virtual machine '$($r.Name)' could not be shut down. The shutdown integration service is not available in the virtual machine." InvalidOperation $r.Name 'OperationFailed' 'StopVM'))
                 return $false
