@@ -494,6 +494,56 @@ cmd_check() {
   local size; size=$(stat -c %s "$CROOT/Hyper-V/Virtual Hard Disks/lab-sample.vhdx")
   [[ $rc == 0 && ${out//$'\r'/} == "$size"$'\n'False ]] && ok "pwsh sees the SFTP tree: Get-Item '$f' = $size bytes" || bad "Get-Item: rc=$rc $out"
 
+  # ---- the Hyper-V host model, through the module, the way a driver sees it
+  local err; err=$(mktemp)
+  t=$(now_ms)
+  enc=$(printf '%s' 'Get-VM | Select-Object Name, State, Generation | ConvertTo-Json' | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>"$err") && rc=0 || rc=$?
+  local want; want=$(jq -c '[.VMs[] | {Name, Generation}]' "$MODEL")
+  if [[ $rc == 0 ]] && jq -e --argjson w "$want" 'type == "array" and length == ($w | length)
+       and all(.[]; (.State | type) == "number") and ([.[] | {Name, Generation}] == $w)' <<<"$out" >/dev/null; then
+    ok "Get-VM | Select-Object Name, State, Generation | ConvertTo-Json: $(jq -c '[.[] | [.Name, .State]]' <<<"$out") (State as numbers)"
+  else bad "Get-VM | ConvertTo-Json: rc=$rc $out $(cat "$err")"; fi
+
+  t=$(now_ms)   # the one-element trap: a pipeline of one object is a JSON object, not an array
+  enc=$(printf '%s' 'Get-VM -Name web01 | Select-Object Name, State | ConvertTo-Json -Compress' | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>"$err") && rc=0 || rc=$?
+  [[ $rc == 0 ]] && jq -e 'type == "object" and .Name == "web01" and (.State | type) == "number"' <<<"$out" >/dev/null &&
+    ok "one VM | ConvertTo-Json is an object, not an array: $out" || bad "one-element trap: rc=$rc $out $(cat "$err")"
+
+  # non-terminating: the script goes on (exit 0: the LAST statement succeeded; had Get-VM been the
+  # last one, powershell.exe -Command/-EncodedCommand would exit 1), the error record on stderr
+  t=$(now_ms)
+  enc=$(printf '%s' 'Get-VM -Name nope; "continued"' | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>"$err") && rc=0 || rc=$?
+  if [[ $rc == 0 && ${out//$'\r'/} == continued ]] && grep -q '#< CLIXML' "$err" &&
+    grep -qF 'Hyper-V was unable to find a virtual machine with name "nope".' "$err" && grep -qF 'ObjectNotFound: (nope:String) [Get-VM], VirtualizationException' "$err"; then
+    ok "Get-VM -Name nope; \"continued\": non-terminating, ObjectNotFound error record on stderr, exit 0"
+  else bad "Get-VM -Name nope: rc=$rc out=$out err=$(cat "$err")"; fi
+  t=$(now_ms)
+  enc=$(printf '%s' 'Get-VM -Name nope -ErrorAction Stop; "not reached"' | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>"$err") && rc=0 || rc=$?
+  [[ $rc == 1 && -z ${out//$'\r'/} ]] && grep -qF 'unable to find a virtual machine with name "nope"' "$err" &&
+    ok "Get-VM -Name nope -ErrorAction Stop: terminating, exit 1" || bad "-ErrorAction Stop: rc=$rc out=$out err=$(cat "$err")"
+
+  t=$(now_ms)
+  local vhdx='C:\Hyper-V\Virtual Hard Disks\web01-os.vhdx' vfile; vfile=$(win_to_lab "$vhdx")
+  enc=$(printf '%s' "Get-VHD -Path '$vhdx' | Select-Object VhdFormat, VhdType, Size, FileSize, ParentPath | ConvertTo-Json -Compress" | b64_utf16)
+  out=$(ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $enc" 2>"$err") && rc=0 || rc=$?
+  local vsize fsize; vsize=$(qemu-img info --output=json "$vfile" | jq '."virtual-size"'); fsize=$(stat -c %s "$vfile")
+  [[ $rc == 0 ]] && jq -e --argjson v "$vsize" --argjson f "$fsize" '.VhdFormat == 3 and .VhdType == 3 and .Size == $v and .FileSize == $f and .ParentPath == null' <<<"$out" >/dev/null &&
+    ok "Get-VHD '$vhdx': $out (VHDX, Dynamic; Size = qemu-img's virtual size)" || bad "Get-VHD: rc=$rc $out $(cat "$err")"
+
+  t=$(now_ms)
+  local got; got=$(mktemp -d)
+  out=$(printf 'get "/C:/Hyper-V/Virtual Hard Disks/web01-os.vhdx" %s/web01-os.vhdx\n' "$got" |
+    sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 2>&1) && rc=0 || rc=$?
+  if [[ $rc == 0 && $(qemu-img info --output=json "$got/web01-os.vhdx" 2>/dev/null | jq -r .format) == vhdx ]] && cmp -s "$got/web01-os.vhdx" "$vfile" &&
+    qemu-img convert -O raw "$got/web01-os.vhdx" "$got/raw" && grep -qa 'guts-lab web01-os.vhdx @0' "$got/raw"; then
+    ok "sftp get web01-os.vhdx: qemu-img reads vhdx, same bytes as the host's file, the seeded data inside"
+  else bad "sftp get vhdx: rc=$rc $out"; fi
+  rm -rf "$got" "$err"
+
   t=$(now_ms)
   if ! command -v sshpass >/dev/null; then
     if apt-cache show sshpass >/dev/null 2>&1; then apt_install sshpass; fi
