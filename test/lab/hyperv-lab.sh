@@ -199,6 +199,18 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
     ScriptsToProcess = '$LAB/startup.ps1'
 }"
   mkdir -p "$STATE/sftp-mnt"   # mount point of sftp-chroot.sh's private root
+  # The module's enum types compiled once (a session then loads a DLL instead of running the C#
+  # compiler, ~1.8 s); named by the source's hash, so a changed source gets a new DLL
+  # (pwsh starts only when HyperV.Types.ps1 changed: a warm up stays fast)
+  local dll types=$LAB/modules/Hyper-V/HyperV.Types.ps1 stamp=$LAB/types/source.sha256
+  if [[ $(sha256sum <"$types") != "$(cat "$stamp" 2>/dev/null)" ]] || ! compgen -G "$LAB/types/HyperV.Types.*.dll" >/dev/null; then
+    dll=$("$PWSH" -NoProfile -NonInteractive -File "$types" -BuildDir "$LAB/types" 2>>"$LOGDIR/types.log" | tr -d '\r' | tail -n1) &&
+      [[ -s $dll ]] || die "compiling the Hyper-V module's types failed (log: $LOGDIR/types.log)"
+    find "$LAB/types" -name 'HyperV.Types.*.dll' ! -path "$dll" -delete
+    sha256sum <"$types" >"$stamp"
+    chmod -R a+rX "$LAB/types"
+    say "compiled the Hyper-V module's types: $dll"
+  fi
 }
 
 ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh (C:\...)

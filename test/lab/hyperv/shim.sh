@@ -85,6 +85,7 @@ export COMPUTERNAME=${GUTS_LAB_HYPERV_COMPUTERNAME:-$(cat "$LAB/computername" 2>
 export USERNAME=${USER:-gutslab} USERPROFILE="C:\\Users\\${USER:-gutslab}"
 export GUTS_LAB_HYPERV_CROOT=$CROOT
 export GUTS_LAB_HYPERV_MODEL=$STATE/host/vms.json   # the Hyper-V host model the module reads and writes
+export GUTS_LAB_HYPERV_TYPES=$LAB/types               # the module's enum types, compiled by up
 # The lab's modules (Hyper-V) are found and auto-loaded like Windows' system module path;
 # pwsh adds its own and the user's module dirs in front of these.
 export PSModulePath=$LAB/modules

@@ -3,8 +3,14 @@
 # `[int]$vm.State` works, `"$($vm.State)"` gives the name.  Values from Microsoft's Hyper-V
 # PowerShell reference and real 5.1 output (../shared/docs/reference/hyperv-disks.md, section A3).
 # Loaded once per process (Add-Type cannot redefine a type).
-if (-not ('Microsoft.HyperV.PowerShell.VMState' -as [type])) {
-    Add-Type -TypeDefinition @'
+#
+# Compiling C# costs ~1.8 s per session (Roslyn), more than pwsh's own start: `hyperv-lab.sh up`
+# compiles it once into <state>/lab/types/<hash of the source>.dll (this script run with -BuildDir)
+# and sessions load that (milliseconds).  Without it (or after the source changed) it compiles in
+# memory: slower, same types.
+param([string]$BuildDir)
+
+$source = @'
 namespace Microsoft.HyperV.PowerShell {
     public enum VMState {
         Other = 1, Running = 2, Off = 3, Stopping = 4, Saved = 6, Paused = 9, Starting = 10, Reset = 11,
@@ -28,4 +34,18 @@ namespace Microsoft.Vhd.PowerShell {
     public enum VhdType { Unknown = 0, Fixed = 2, Dynamic = 3, Differencing = 4 }
 }
 '@
+
+$hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($source))).Substring(0, 16)
+if ($BuildDir) {
+    $dll = Join-Path $BuildDir "HyperV.Types.$hash.dll"
+    if (-not (Test-Path -LiteralPath $dll)) {
+        New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
+        Add-Type -TypeDefinition $source -OutputAssembly "$dll.tmp" -OutputType Library
+        Move-Item -Force -LiteralPath "$dll.tmp" -Destination $dll
+    }
+    $dll
+} elseif (-not ('Microsoft.HyperV.PowerShell.VMState' -as [type])) {
+    $dll = if ($env:GUTS_LAB_HYPERV_TYPES) { Join-Path $env:GUTS_LAB_HYPERV_TYPES "HyperV.Types.$hash.dll" }
+    if ($dll -and [IO.File]::Exists($dll)) { Add-Type -Path $dll } else { Add-Type -TypeDefinition $source }
 }
+Remove-Variable source, hash, dll -ErrorAction Ignore
