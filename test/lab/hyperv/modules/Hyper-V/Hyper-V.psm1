@@ -323,7 +323,9 @@ function Set-LabVMState($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$Ta
         if ($r.State -eq $Target) {
             $Cmdlet.WriteWarning("The virtual machine '$($r.Name)' is already in the specified state.")
         } elseif ($Cmdlet.ShouldProcess($r.Name, $Cmdlet.MyInvocation.MyCommand.Name)) {
-            if ($Check -and -not (& $Check $r)) { continue }
+            # a failing check (e.g. ShouldContinue under -NonInteractive throws) must leave the VM alone
+            try { $go = -not $Check -or (& $Check $r) } catch { $Cmdlet.WriteError($_); continue }
+            if (-not $go) { continue }
             $id = $r.Id
             Update-LabModel {
                 param($m)
