@@ -5,11 +5,12 @@
 # not the system sshd or /etc/ssh) on 127.0.0.1 whose user gets a ForceCommand shim that behaves
 # like Windows OpenSSH + cmd.exe in front of the REAL PowerShell (pwsh 7.6.10, a .NET tool), SFTP
 # with Windows-style paths (/C:/Hyper-V/...) and a `Hyper-V` PowerShell module on the module path.
-# Files: test/lab/hyperv/ (shim.sh, sftp-chroot.sh, startup.ps1, modules/); notes: LAB-NOTES.md.
+# Files: test/lab/hyperv/ (shim.sh, sftp-chroot.sh, startup.ps1, modules/, host-seed.json); notes: LAB-NOTES.md.
 #
-#   up      Idempotent.  Installs what is missing (apt: openssh-server openssh-client qemu-utils;
-#           the pwsh .NET tool into the state dir), makes the lab user, keys, password, config
-#           and C: tree, then starts sshd unless the recorded one is alive, ours, runs the current
+#   up      Idempotent.  Installs what is missing (apt: openssh-server openssh-client qemu-utils jq;
+#           the pwsh .NET tool into the state dir), makes the lab user, keys, password, config,
+#           C: tree, the host model (<state>/host/vms.json from hyperv/host-seed.json, when missing)
+#           and its disk files (qemu-img), then starts sshd unless the recorded one is alive, ours, runs the current
 #           config and shows our host key.  A dead (kill -9) or stale one is cleaned up and
 #           restarted.  Refuses a port held by another process.  Timings on stderr; last line on
 #           stdout: the path of hyperv.json.
@@ -315,6 +316,7 @@ write_json() {
   "computerName": "$COMPUTERNAME",
   "psVersion": "$PWSH_VERSION",
   "cRoot": "$CROOT",
+  "hostModel": "$MODEL",
   "sftpRoot": "/C:/",
   "maxCommandLine": 8191,
   "pid": $pid,

@@ -1,6 +1,6 @@
-# Placeholder of the Hyper-V module for the guts Hyper-V lab (found on the lab's PSModulePath and
-# auto-loaded on first use of one of its commands, like Windows' Hyper-V module).  For now only
-# Get-VMHost, as a proof of the mechanism; the host model (VMs, disks, checkpoints) comes later.
+# The Hyper-V module of the guts Hyper-V lab (found on the lab's PSModulePath and auto-loaded on
+# first use of one of its commands, like Windows' Hyper-V module).  The cmdlets are advanced functions in
+# Hyper-V.psm1 over the lab's host model; see test/lab/hyperv/LAB-NOTES.md.
 @{
     RootModule        = 'Hyper-V.psm1'
     ModuleVersion     = '2.0.0.0'
