@@ -285,7 +285,9 @@ function Get-VHD {
             }
             try { $i = Read-VirtualDiskInfo $fs }
             catch {
-                $PSCmdlet.WriteError((New-HyperVError "The file or directory is corrupted and unreadable: '$p' ($($_.Exception.Message))." InvalidData $p 'InvalidParameter' 'GetVHD'))
+                # not a VHD/VHDX (or a damaged one): Windows' message, without the lab's internals
+                Write-Verbose "guts lab: reading the headers of '$fs' failed: $($_.Exception.Message)"
+                $PSCmdlet.WriteError((New-HyperVError "Getting the mounted storage instance for the path '$p' failed.`nThe file or directory is corrupted and unreadable." InvalidData $p 'InvalidParameter' 'GetVHD'))
                 continue
             }
             $attached = @(foreach ($r in (Read-LabModel).VMs) { foreach ($d in $r.HardDrives) { if ($d.Path -eq $p -and $r.State -eq 'Running') { 1 } } }).Count -gt 0
