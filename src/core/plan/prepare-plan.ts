@@ -1,4 +1,4 @@
-import { GutsError } from '@guts/sdk'
+import { GutsError, type DriverModule } from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import type { GutsConfig } from '../config/config-schema.js'
 import type { ResolvedEndpoints } from '../pipeline/run-migration.js'
@@ -28,11 +28,9 @@ export async function preparePlan(text: string, file: string, env: PrepareEnv): 
     )
   const resolved: ResolvedEndpoints = {
     plan,
-    sourceOptions: await withBaseDir(env.registry, plan.source.driver!, 'source', driverOptions(plan.source), check.baseDir),
-    destinationOptions: await withBaseDir(
-      env.registry,
-      plan.destination.driver!,
-      'destination',
+    sourceOptions: withBaseDir(await env.registry.load(plan.source.driver!, 'source'), driverOptions(plan.source), check.baseDir),
+    destinationOptions: withBaseDir(
+      await env.registry.load(plan.destination.driver!, 'destination'),
       driverOptions(plan.destination),
       check.baseDir,
     ),
@@ -40,15 +38,11 @@ export async function preparePlan(text: string, file: string, env: PrepareEnv): 
   return { check, resolved }
 }
 
-/** Drivers that read local paths declare a `baseDir` option; guts sets it to the plan's directory. */
-async function withBaseDir(
-  registry: DriverRegistry,
-  name: string,
-  role: 'source' | 'destination',
-  options: Record<string, unknown>,
-  baseDir: string,
-) {
-  const module = await registry.load(name, role)
+/**
+ * Drivers that read local paths declare a `baseDir` option; guts sets it (to the plan's directory,
+ * or the config file's for a profile) unless the options already carry one.
+ */
+export function withBaseDir(module: DriverModule, options: Record<string, unknown>, baseDir: string): Record<string, unknown> {
   const props = (module.optionsSchema as { properties?: Record<string, unknown> }).properties ?? {}
   if ('baseDir' in props && options.baseDir === undefined) return { ...options, baseDir }
   return options

@@ -4,7 +4,7 @@ import type { DriverRegistry } from '../../drivers/registry.js'
 import type { LoadedConfig } from '../config/load-config.js'
 import { checkDriverOptions, driverOptions } from '../plan/driver-options.js'
 import { formatPath, type PathSegment } from '../plan/issues.js'
-import { preparePlan, type PrepareEnv } from '../plan/prepare-plan.js'
+import { preparePlan, withBaseDir, type PrepareEnv } from '../plan/prepare-plan.js'
 import { checkReferenceSyntax, resolveReferences } from '../plan/references.js'
 
 /** A source to list: a named source profile of the guts config, or the source of a plan. */
@@ -60,8 +60,7 @@ export async function listDriverVms(
   const module = await registry.load(driver, 'source')
   const problems = checkDriverOptions(module, options, ['source'])
   if (problems.length) throw new GutsError('GUTS_CONFIG_INVALID', problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('\n'))
-  const props = (module.optionsSchema as { properties?: Record<string, unknown> }).properties ?? {}
-  return listVms(registry, driver, 'baseDir' in props && options.baseDir === undefined ? { ...options, baseDir } : options, {}, signal)
+  return listVms(registry, driver, withBaseDir(module, options, baseDir), {}, signal)
 }
 
 /** Lists the VMs of the source profile `name` of the guts config. Read-only. */
@@ -125,9 +124,7 @@ export async function resolveSourceProfile(
   const baseDir = loaded.filepath ? dirname(loaded.filepath) : process.cwd()
   const { value, issues } = resolveReferences(driverOptions(profile), { env: env.env ?? process.env, baseDir })
   if (issues.length) throw invalid(issues.map((i) => ({ path: [...at, ...i.path], message: i.issue ?? 'bad reference' })))
-  // Drivers that read local paths declare `baseDir` (as a plan's directory is, for plans).
-  const props = (module.optionsSchema as { properties?: Record<string, unknown> }).properties ?? {}
-  return { driver, options: 'baseDir' in props && value.baseDir === undefined ? { ...value, baseDir } : value }
+  return { driver, options: withBaseDir(module, value, baseDir) }
 }
 
 function knownProfiles(loaded: LoadedConfig): string {
