@@ -1,6 +1,5 @@
 import { isGutsError, type VmSummary } from '@guts/sdk'
 import type { MigrationService, PlanDraft } from '../core/service.js'
-import { modeProblem } from '../core/plan/build-plan.js'
 import { askOptions, type Answers } from './ask-options.js'
 import type { Asker } from './prompts.js'
 
@@ -28,10 +27,7 @@ export async function planWizard(service: MigrationService, ask: Asker, defaults
     message: 'VMs to migrate',
     choices: vms.map((v) => ({ name: `${v.name} (${v.powerState})`, value: v })),
   })
-  const caps = Object.fromEntries(
-    (drivers.find((d) => d.name === sourceDriver && d.role === 'source')?.capabilities ?? []).map((w) => [w, true]),
-  )
-  const mode = await askMode(ask, caps)
+  const mode = await askMode(ask, await service.draftModes(sourceDriver))
   const destDriver = await pick('destination', 'Destination')
   const destination = await askOptions(ask, await service.draftQuestions(destDriver, 'destination'))
   const networks: PlanDraft['networks'] = []
@@ -67,12 +63,12 @@ async function connectSource(service: MigrationService, ask: Asker, driver: stri
 }
 
 /** The export modes the source can do; asked only when there is a choice. */
-async function askMode(ask: Asker, caps: Record<string, boolean>): Promise<PlanDraft['mode']> {
+async function askMode(ask: Asker, modes: NonNullable<PlanDraft['mode']>[]): Promise<PlanDraft['mode']> {
   const choices = [
     { name: 'cold — powered off, then copied (downtime: the whole copy)', value: 'cold' as const },
     { name: 'snapshot — copied from a snapshot while it runs (crash-consistent)', value: 'snapshot' as const },
     { name: 'warm — synced while it runs, cut over later (downtime: the last changes)', value: 'warm' as const },
-  ].filter((c) => !modeProblem(caps, c.value))
+  ].filter((c) => modes.includes(c.value))
   if (choices.length === 1) return undefined
   return ask.select({ message: 'How should the VMs leave the source?', choices })
 }

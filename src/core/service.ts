@@ -58,6 +58,8 @@ export function createMigrationService(deps: ServiceDeps) {
     draftQuestions: async (driver: string, role: 'source' | 'destination'): Promise<OptionQuestion[]> =>
       (await drafting()).draftQuestions(deps.registry, driver, role, env()),
     /** A validated plan as YAML from a draft; nothing is written or created. */
+    /** The export modes the source driver can do, for the mode question. */
+    draftModes: async (driver: string): Promise<NonNullable<PlanDraft['mode']>[]> => (await drafting()).draftModes(deps.registry, driver),
     draftPlan: async (draft: PlanDraft, file = 'plan.yaml'): Promise<string> =>
       (await drafting()).draftPlan(deps.registry, draft, file, migrations.validatePlan),
     /** The plan's JSON Schema, for editors and API clients. */

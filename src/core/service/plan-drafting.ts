@@ -85,6 +85,18 @@ function question(
  * A plan from a draft, as YAML: the mode checked against what the source can do (GUTS_USAGE),
  * then the whole plan validated like `validate` does (GUTS_PLAN_INVALID with every problem).
  */
+type Mode = NonNullable<PlanDraft['mode']>
+
+/** The export modes a source can do (cold, snapshot, warm), from its declared capabilities. */
+export async function draftModes(registry: DriverRegistry, driver: string): Promise<Mode[]> {
+  const caps = await sourceCapabilitiesOf(registry, driver)
+  return (['cold', 'snapshot', 'warm'] as const).filter((mode) => !modeProblem(caps, mode))
+}
+
+async function sourceCapabilitiesOf(registry: DriverRegistry, driver: string): Promise<Partial<SourceCapabilities> | undefined> {
+  return (await registry.load(driver, 'source')).capabilities as Partial<SourceCapabilities> | undefined
+}
+
 export async function draftPlan(
   registry: DriverRegistry,
   draft: PlanDraft,
@@ -92,8 +104,7 @@ export async function draftPlan(
   validate: (text: string, file: string) => Promise<PlanCheck>,
 ): Promise<string> {
   if (draft.mode) {
-    const caps = (await registry.load(draft.source.driver, 'source')).capabilities as Partial<SourceCapabilities> | undefined
-    const problem = modeProblem(caps, draft.mode)
+    const problem = modeProblem(await sourceCapabilitiesOf(registry, draft.source.driver), draft.mode)
     if (problem)
       throw new GutsError('GUTS_USAGE', `The ${draft.source.driver} source cannot do mode ${draft.mode}: ${problem}.`, {
         details: { option: 'mode' },
