@@ -30,6 +30,16 @@ import type {
 } from './store.js'
 
 const now = (): string => new Date().toISOString()
+/**
+ * WHERE clause and parameters (the LIMIT last) of a migrations listing: an empty status list matches
+ * nothing rather than everything; LIMIT -1 is SQLite for "no limit".
+ */
+function listFilter(filter: { status?: MigrationStatus[]; limit?: number }, table: string): { where: string; params: (string | number)[] } {
+  const status = filter.status
+  const where = status ? `WHERE ${table}.status IN (${status.map(() => '?').join(', ') || 'NULL'})` : ''
+  return { where, params: [...(status ?? []), filter.limit ?? -1] }
+}
+
 const json = (value: JsonObject | undefined | null): string | null => (value == null ? null : JSON.stringify(value))
 
 /**
@@ -68,15 +78,8 @@ export class SqliteStateStore implements StateStore {
   }
 
   async listMigrations(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationRecord[]> {
-    const params: (string | number)[] = []
-    let where = ''
-    if (filter.status) {
-      // An empty status list matches nothing rather than everything.
-      where = `WHERE status IN (${filter.status.map(() => '?').join(', ') || 'NULL'})`
-      params.push(...filter.status)
-    }
-    // LIMIT -1 is SQLite for "no limit". rowid breaks ties between rows created in the same millisecond.
-    params.push(filter.limit ?? -1)
+    const { where, params } = listFilter(filter, 'migrations')
+    // rowid breaks ties between rows created in the same millisecond.
     const rows = this.db
       .prepare(`SELECT * FROM migrations ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
       .all<MigrationRow>(...params)
@@ -84,13 +87,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   async listMigrationSummaries(filter: { status?: MigrationStatus[]; limit?: number } = {}): Promise<MigrationSummary[]> {
-    const params: (string | number)[] = []
-    let where = ''
-    if (filter.status) {
-      where = `WHERE m.status IN (${filter.status.map(() => '?').join(', ') || 'NULL'})`
-      params.push(...filter.status)
-    }
-    params.push(filter.limit ?? -1)
+    const { where, params } = listFilter(filter, 'm')
     // One statement: the VMs come back as a JSON array per migration, the lease by a join.
     const rows = this.db
       .prepare(
