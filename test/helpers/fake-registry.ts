@@ -27,6 +27,22 @@ export interface FakeHooks {
 }
 
 /** A registry with `fake-src` / `fake-dst`: the SDK's reference fakes, wrapped with the hooks above. */
+/** A registry of already-built driver modules, by name: what tests hand the service instead of plugins. */
+export function registryOf(sources: Record<string, unknown>, destinations: Record<string, unknown>): DriverRegistry {
+  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({
+    name,
+    role,
+    plugin: 'test',
+    version: '0',
+    builtin: false,
+    load: async () => module,
+  })
+  return new DriverRegistry([
+    ...Object.entries(sources).map(([name, m]) => entry(name, 'source', m)),
+    ...Object.entries(destinations).map(([name, m]) => entry(name, 'destination', m)),
+  ])
+}
+
 export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry {
   const schema = { type: 'object', additionalProperties: true }
   const source = defineSourceDriver({
@@ -65,15 +81,7 @@ export function fakeRegistry(hooks: FakeHooks, destDir: string): DriverRegistry 
       })
     },
   })
-  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({
-    name,
-    role,
-    plugin: 'test',
-    version: '0',
-    builtin: false,
-    load: async () => module,
-  })
-  return new DriverRegistry([entry('fake-src', 'source', source), entry('fake-dst', 'destination', destination)])
+  return registryOf({ 'fake-src': source }, { 'fake-dst': destination })
 }
 
 /** Every file left in a directory tree (to prove rollback left nothing). */

@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { defineDestinationDriver, defineSourceDriver, GutsError, silentLogger } from '@guts/sdk'
 import { createTestContext, fakeDestinationDriver } from '@guts/sdk/testing'
-import { DriverRegistry } from '../../src/drivers/registry.js'
 import { createMigrationService } from '../../src/core/service.js'
 import type { MigrationEvent } from '../../src/core/pipeline/events.js'
 import { openStateStore } from '../../src/core/state/open-store.js'
 import { tempDir } from '../helpers/cli.js'
+import { registryOf } from '../helpers/fake-registry.js'
 import { runWarm } from '../../src/core/pipeline/vm-warm.js'
 import { Checkpoints } from '../../src/core/pipeline/checkpoints.js'
 import { WarmSource } from '../helpers/warm-source.js'
@@ -56,15 +56,7 @@ async function setupWith(dir: string, source: WarmSource, o: { failBoot?: boolea
         : inner
     },
   })
-  const entry = (name: string, role: 'source' | 'destination', module: unknown) => ({
-    name,
-    role,
-    plugin: 'test',
-    version: '0',
-    builtin: false,
-    load: async () => module,
-  })
-  const registry = new DriverRegistry([entry('warm-src', 'source', src), entry('fake-dst', 'destination', dst)])
+  const registry = registryOf({ 'warm-src': src }, { 'fake-dst': dst })
   const store = await openStateStore({ url: 'sqlite::memory:' })
   const service = createMigrationService({ registry, store, workRoot: join(dir, 'work') })
   const events: MigrationEvent[] = []
