@@ -1,3 +1,4 @@
+import { isBun } from '@guts/sdk'
 import { access, constants, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { freeBytes } from '../pipeline/replica-space.js'
@@ -19,7 +20,7 @@ export interface DoctorCheck {
 export async function runDoctor(options: { dataDir: string; databaseUrl?: string }): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = []
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
-  const nodeOk = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' || major > 20 || (major === 20 && minor >= 19)
+  const nodeOk = isBun() || major > 20 || (major === 20 && minor >= 19)
   checks.push({
     name: 'node',
     ok: nodeOk,

@@ -1,3 +1,5 @@
+import { isBun } from '@guts/sdk'
+
 /**
  * A minimal synchronous SQLite surface that both `better-sqlite3` (Node) and `bun:sqlite`
  * (bun, and the single binary built with `bun build --compile`, where native Node addons cannot
@@ -36,10 +38,6 @@ interface NativeDatabase {
   exec(sql: string): unknown
   transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): R }
   close(): unknown
-}
-
-export function isBun(): boolean {
-  return typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
 }
 
 /** Opens `path` (or `:memory:`) with whichever SQLite binding the current runtime can load. */
