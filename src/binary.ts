@@ -73,6 +73,14 @@ DriverRegistry.bundled.push(
     builtin: false,
     load: () => import('@guts/driver-vmware'),
   },
+  {
+    name: 'hyperv',
+    role: 'source',
+    plugin: '@guts/driver-hyperv',
+    version: base.version,
+    builtin: false,
+    load: () => import('@guts/driver-hyperv'),
+  },
 )
 
 // Nothing to transpile in a compiled binary, and no ts-node/tsx to find.

@@ -1,6 +1,6 @@
 import { DriverRegistry, type DriverEntry } from '../../src/drivers/registry.js'
 
-const PLUGINS: Record<'vmware' | 'openstack', DriverEntry> = {
+const PLUGINS: Record<'vmware' | 'hyperv' | 'openstack', DriverEntry> = {
   vmware: {
     name: 'vmware',
     role: 'source',
@@ -8,6 +8,14 @@ const PLUGINS: Record<'vmware' | 'openstack', DriverEntry> = {
     version: '0',
     builtin: false,
     load: () => import('@guts/driver-vmware'),
+  },
+  hyperv: {
+    name: 'hyperv',
+    role: 'source',
+    plugin: '@guts/driver-hyperv',
+    version: '0',
+    builtin: false,
+    load: () => import('@guts/driver-hyperv'),
   },
   openstack: {
     name: 'openstack',
