@@ -187,6 +187,7 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
   put "$SRC/shim.sh" "$LAB/shim.sh" 755
   put "$SRC/sftp-chroot.sh" "$LAB/sftp-chroot.sh" 755
   put "$SRC/startup.ps1" "$LAB/startup.ps1"
+  put "$SRC/labtool.ps1" "$LAB/labtool.ps1"
   local f
   while IFS= read -r f; do put "$SRC/modules/$f" "$LAB/modules/$f"; done < <(cd "$SRC/modules" && find . -type f)
   # module files no longer in the repo go (a stale function must not stay exported)
@@ -203,12 +204,13 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
   # The module's enum types compiled once (a session then loads a DLL instead of running the C#
   # compiler, ~1.8 s); named by the source's hash, so a changed source gets a new DLL
   # (pwsh starts only when HyperV.Types.ps1 changed: a warm up stays fast)
-  local dll types=$LAB/modules/Hyper-V/HyperV.Types.ps1 stamp=$LAB/types/source.sha256
-  if [[ $(sha256sum <"$types") != "$(cat "$stamp" 2>/dev/null)" ]] || ! compgen -G "$LAB/types/HyperV.Types.*.dll" >/dev/null; then
+  local dll types=$LAB/modules/Hyper-V/HyperV.Types.ps1 stamp=$LAB/types/source.sha256 sum
+  sum=$(cat "$types" "$LAB/modules/Hyper-V/HyperV.Disk.cs" | sha256sum)   # the enum types + the disk code
+  if [[ $sum != "$(cat "$stamp" 2>/dev/null)" ]] || ! compgen -G "$LAB/types/HyperV.Types.*.dll" >/dev/null; then
     dll=$("$PWSH" -NoProfile -NonInteractive -File "$types" -BuildDir "$LAB/types" 2>>"$LOGDIR/types.log" | tr -d '\r' | tail -n1) &&
       [[ -s $dll ]] || die "compiling the Hyper-V module's types failed (log: $LOGDIR/types.log)"
     find "$LAB/types" -name 'HyperV.Types.*.dll' ! -path "$dll" -delete
-    sha256sum <"$types" >"$stamp"
+    printf '%s\n' "$sum" >"$stamp"
     chmod -R a+rX "$LAB/types"
     say "compiled the Hyper-V module's types: $dll"
   fi
@@ -613,24 +615,87 @@ cmd_vm_state() {  # vm-state NAME STATE: what happens on the host without the dr
   say "$name: State = $st"
 }
 
-# guest-write NAME [DRIVE-INDEX] [OFFSET]: the running guest writes 4 KiB into its active disk (the
-# drive's current Path; with checkpoints that will be the .avhdx), through qemu-io so the block
-# table is updated like a real write.  Prints the offset and the pattern: a test can look for it.
+# labtool VERB ARGS...: the lab's own disk code and module, run with the lab's pwsh as root (see
+# hyperv/labtool.ps1); the environment a lab session of the main host has.
+labtool() {
+  [[ -x $PWSH && -s $LAB/labtool.ps1 ]] || die "the lab is not installed (run: $0 up)"
+  GUTS_LAB_HYPERV_MODEL=$MODEL GUTS_LAB_HYPERV_CROOT=$CROOT GUTS_LAB_HYPERV_TYPES=$LAB/types COMPUTERNAME=$COMPUTERNAME \
+    POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off DOTNET_CLI_TELEMETRY_OPTOUT=1 NO_COLOR=1 \
+    "$PWSH" -NoProfile -NonInteractive -File "$LAB/labtool.ps1" "$@"
+}
+
+# guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]: the running guest writes LENGTH bytes (default
+# 4 KiB; whole 512-byte sectors) into its ACTIVE disk, the drive's current Path: with checkpoints
+# that is the .avhdx/.avhd leaf, which the lab's own writer updates (a 2 MiB block allocated,
+# PARTIALLY_PRESENT, sector bitmap bits set; nothing copied from the parent); a plain VHDX/VHD is
+# written through qemu-io.  The frozen parents never change.  Prints path, offset, length, line.
 cmd_guest_write() {
-  local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))}
-  [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ ]] || die "usage: $0 guest-write NAME [DRIVE-INDEX] [OFFSET]"
+  local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))} len=${4:-4096}
+  [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 0 && len % 512 == 0 && off % 512 == 0)) ||
+    die "usage: $0 guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]  (OFFSET and LENGTH in whole 512-byte sectors)"
   local vm; vm=$(vm_json "$name")
   [[ $(jq -r .State <<<"$vm") == Running ]] || die "$name is not Running: a guest that is off writes nothing"
   local win; win=$(jq -er --argjson i "$idx" '.HardDrives[$i].Path' <<<"$vm") || die "$name has no drive $idx"
+  [[ $win == *.vhdx || $win == *.vhd || $win == *.avhdx || $win == *.avhd ]] || die "drive $idx of $name is not a virtual disk file ($win)"
   local file; file=$(win_to_lab "$win")
-  local fmt; fmt=$(qemu-img info --output=json "$file" | jq -r .format)
   local src; src=$(mktemp)
-  # 4 KiB of a recognisable line, repeated
+  # a recognisable line, repeated
   local line; line=$(printf 'guts-lab guest-write %s @%d %s\n' "$name" "$off" "$(date -u +%FT%TZ)")
-  yes "$line" 2>/dev/null | head -c 4096 >"$src" || true   # yes ends by SIGPIPE (pipefail)
-  qemu-io -f "$fmt" -c "write -q -s $src $off 4096" "$file" || { rm -f "$src"; die "qemu-io write into $file failed"; }
+  yes "$line" 2>/dev/null | head -c "$len" >"$src" || true   # yes ends by SIGPIPE (pipefail)
+  if [[ $win == *.avhdx || $win == *.avhd ]]; then
+    labtool write "$file" "$off" "$src" || { rm -f "$src"; die "the lab's writer failed for $file"; }
+  else
+    local fmt; fmt=$(qemu-img info --output=json "$file" | jq -r .format)
+    qemu-io -f "$fmt" -c "write -q -s $src $off $len" "$file" || { rm -f "$src"; die "qemu-io write into $file failed"; }
+  fi
   rm -f "$src"
-  echo "$win $off 4096 $line"
+  echo "$win $off $len $line"
+}
+
+# disk-raw WINPATH OUT: the guest-visible content of a disk (differencing chain resolved by the lab's
+# own reader through the parent locators) as a raw file; for a plain VHDX/VHD it equals
+# `qemu-img convert -O raw`.  Prints OUT and its size.
+cmd_disk_raw() {
+  local win=${1:-} out=${2:-}
+  [[ -n $win && -n $out ]] || die "usage: $0 disk-raw 'C:\\...\\disk.avhdx' OUT"
+  local file; file=$(win_to_lab "$win")
+  [[ -f $file ]] || die "no file $win ($file)"
+  labtool raw "$file" "$(realpath -m "$out")" || die "reading the chain of $win failed"
+  echo "$out $(stat -c %s "$out")"
+}
+
+# fault CMDLET [COUNT] [MESSAGE] / fault clear / fault list: arm a terminating error in a Hyper-V
+# cmdlet of the main host (the next COUNT calls fail, default 1; MESSAGE default "The operation
+# failed."), like a VMMS failure mid-export.  <state>/host/faults.json, taken under its lock.
+cmd_fault() {
+  local f=$HOSTDIR/faults.json what=${1:-}
+  [[ -d $HOSTDIR ]] || die "no host model (run: $0 up)"
+  case $what in
+    clear) rm -f "$f"; say "faults cleared" ;;
+    list | "") cat "$f" 2>/dev/null || echo '{}' ;;
+    *)
+      [[ $what =~ ^[A-Za-z]+-[A-Za-z]+$ ]] || die "usage: $0 fault CMDLET [COUNT] [MESSAGE] | clear | list"
+      local count=${2:-1} msg=${3:-The operation failed.}
+      [[ $count =~ ^[0-9]+$ ]] && ((count > 0)) || die "COUNT must be a positive number"
+      (
+        flock -w 10 8 || exit 1
+        local cur='{}'; [[ -s $f ]] && cur=$(cat "$f")
+        jq --arg c "$what" --argjson n "$count" --arg m "$msg" '.[$c] = {Count: $n, Message: $m}' <<<"$cur" >"$f.tmp.$$" &&
+          chown "$LUSER:" "$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"
+      ) 8>>"$f.lock" || die "cannot write $f"
+      chown "$LUSER:" "$f.lock"
+      say "fault armed: the next $count call(s) of $what fail with: $msg"
+      ;;
+  esac
+}
+
+# delete-file WINPATH: a file on the host disappears (a missing VHD, a deleted parent)
+cmd_delete_file() {
+  local win=${1:-}
+  [[ $win =~ ^[Cc]:\\ ]] || die "usage: $0 delete-file 'C:\\...'"
+  local file; file=$(win_to_lab "$win")
+  [[ -e $file ]] || die "no file $win"
+  rm -f -- "$file"; say "deleted $win"
 }
 
 case "${1:-}" in
@@ -642,6 +707,9 @@ case "${1:-}" in
   ps) shift; cmd_ps "$@" ;;
   vm-state) shift; cmd_vm_state "$@" ;;
   guest-write) shift; cmd_guest_write "$@" ;;
+  disk-raw) shift; cmd_disk_raw "$@" ;;
+  fault) shift; cmd_fault "$@" ;;
+  delete-file) shift; cmd_delete_file "$@" ;;
   logs) echo "$LOGDIR/sshd.log"; tail -n "${2:-40}" "$LOGDIR/sshd.log" 2>/dev/null || true ;;
   *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

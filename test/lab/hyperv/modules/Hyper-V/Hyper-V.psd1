@@ -8,8 +8,8 @@
     Author            = 'guts lab'
     Description       = 'guts lab emulation of the Hyper-V module'
     PowerShellVersion = '5.1'
-    FunctionsToExport = @('Get-VMHost', 'Get-VM', 'Get-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Get-VMFirmware', 'Get-VMSecurity', 'Get-VHD', 'Stop-VM', 'Start-VM')
+    FunctionsToExport = @('Get-VMHost', 'Get-VM', 'Get-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Get-VMFirmware', 'Get-VMSecurity', 'Get-VHD', 'Stop-VM', 'Start-VM', 'Checkpoint-VM', 'Get-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot')
     CmdletsToExport   = @()
-    AliasesToExport   = @()
+    AliasesToExport   = @('Get-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')
     VariablesToExport = @()
 }

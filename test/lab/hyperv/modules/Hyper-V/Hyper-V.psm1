@@ -1,17 +1,25 @@
 # guts lab: the Hyper-V module.  Advanced functions with the real cmdlets' names, parameter sets,
 # pipeline binding, output property names, enum types and error records, over the lab's host
-# model (HyperV.Model.ps1) and the real disk files (HyperV.Vhd.ps1).  Emulates what the driver
+# model (HyperV.Model.ps1), checkpoints (HyperV.Snapshot.ps1) and the real disk files (the lab's
+# own VHDX/VHD code, HyperV.Disk.cs, compiled with the enum types in HyperV.Types.ps1).  Emulates what the driver
 # uses; see LAB-NOTES.md for what is not emulated.
 . $PSScriptRoot/HyperV.Types.ps1
 . $PSScriptRoot/HyperV.Model.ps1
-. $PSScriptRoot/HyperV.Vhd.ps1
+. $PSScriptRoot/HyperV.Snapshot.ps1
 
 # Get-VM's default table columns, like the real format file
 Update-TypeData -TypeName Microsoft.HyperV.PowerShell.VirtualMachine -DefaultDisplayPropertySet Name, State, CPUUsage, MemoryAssigned, Uptime, Status, Version -Force
+Update-TypeData -TypeName Microsoft.HyperV.PowerShell.VMSnapshot -DefaultDisplayPropertySet VMName, Name, SnapshotType, CreationTime, ParentSnapshotName -Force
+# the checkpoint-named aliases of the snapshot properties, as in Hyper-V's type data
+foreach ($t in 'Microsoft.HyperV.PowerShell.VMSnapshot', 'Microsoft.HyperV.PowerShell.VirtualMachine') {
+    Update-TypeData -TypeName $t -MemberType AliasProperty -MemberName ParentCheckpointId -Value ParentSnapshotId -Force
+    Update-TypeData -TypeName $t -MemberType AliasProperty -MemberName ParentCheckpointName -Value ParentSnapshotName -Force
+}
 
 function Get-VMHost {
     [CmdletBinding()]
     param([string[]]$ComputerName = @($env:COMPUTERNAME))
+    Assert-LabFault $PSCmdlet
     foreach ($cn in $ComputerName) {
         $mem = [uint64]0
         foreach ($l in [IO.File]::ReadAllLines('/proc/meminfo')) {
@@ -29,21 +37,30 @@ function Get-VMHost {
     }
 }
 
-function New-HardDiskDriveObject($r, $d) {
+# $sn: the checkpoint record when the drive belongs to a checkpoint (VMSnapshotId/Name set)
+function New-HardDiskDriveObject($r, $d, $sn) {
     $ct = [Microsoft.HyperV.PowerShell.ControllerType]$d.ControllerType
     [pscustomobject]@{
-        PSTypeName         = 'Microsoft.HyperV.PowerShell.HardDiskDrive'
-        Name               = 'Hard Drive on {0} controller number {1} at location {2}' -f $ct, $d.ControllerNumber, $d.ControllerLocation
-        Id                 = 'Microsoft:{0}\{1}\{2}\{3}\D' -f $r.Id.ToUpperInvariant(), $ct, $d.ControllerNumber, $d.ControllerLocation
-        Path               = [string]$d.Path
-        DiskNumber         = $null   # only pass-through disks have one
-        ControllerType     = $ct
-        ControllerNumber   = [int]$d.ControllerNumber
-        ControllerLocation = [int]$d.ControllerLocation
-        VMName             = [string]$r.Name
-        VMId               = [guid]$r.Id
-        ComputerName       = [string]$env:COMPUTERNAME
-        IsDeleted          = $false
+        PSTypeName                    = 'Microsoft.HyperV.PowerShell.HardDiskDrive'
+        Name                          = 'Hard Drive on {0} controller number {1} at location {2}' -f $ct, $d.ControllerNumber, $d.ControllerLocation
+        Id                            = 'Microsoft:{0}\{1}\{2}\{3}\D' -f $r.Id.ToUpperInvariant(), $ct, $d.ControllerNumber, $d.ControllerLocation
+        Path                          = [string]$d.Path
+        # only pass-through disks have one (the host's disk number); Path is then the disk's description
+        DiskNumber                    = if ($null -ne $d.DiskNumber) { [int]$d.DiskNumber } else { $null }
+        ControllerType                = $ct
+        ControllerNumber              = [int]$d.ControllerNumber
+        ControllerLocation            = [int]$d.ControllerLocation
+        SupportPersistentReservations = [bool]$d.SupportPersistentReservations
+        MaximumIOPS                   = [uint64]0
+        MinimumIOPS                   = [uint64]0
+        QoSPolicyID                   = [guid]::Empty
+        PoolName                      = 'Primordial'
+        VMName                        = [string]$r.Name
+        VMId                          = [guid]$r.Id
+        VMSnapshotId                  = if ($sn) { [guid]$sn.Id } else { [guid]::Empty }
+        VMSnapshotName                = if ($sn) { [string]$sn.Name } else { '' }
+        ComputerName                  = [string]$env:COMPUTERNAME
+        IsDeleted                     = $false
     }
 }
 
@@ -104,9 +121,9 @@ function New-VMObject($r) {
         ConfigurationLocation = [string]$r.Path
         SnapshotFileLocation = [string]$r.Path
         SmartPagingFilePath  = [string]$r.Path
-        ParentSnapshotId     = $null
-        ParentSnapshotName   = $null
-        IsClustered          = $false
+        ParentSnapshotId     = if ($r.ParentSnapshotId) { [guid]$r.ParentSnapshotId } else { $null }
+        ParentSnapshotName   = if ($r.ParentSnapshotId) { [string](Get-LabSnapshotRecord $r $r.ParentSnapshotId).Name } else { $null }
+        IsClustered          = [bool]$r.IsClustered
         ComputerName         = [string]$env:COMPUTERNAME
         HardDrives           = $null
         NetworkAdapters      = $null
@@ -126,6 +143,7 @@ function Get-VM {
         [Alias('VMId')][guid]$Id,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         if ($PSCmdlet.ParameterSetName -eq 'Id') {
             $r = Get-LabVMRecord $Id
@@ -151,6 +169,7 @@ function Get-VMHardDiskDrive {
         [int]$ControllerLocation,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMHardDiskDrive')) {
             foreach ($d in $r.HardDrives) {
@@ -175,6 +194,7 @@ function Get-VMNetworkAdapter {
         [string]$Name,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         $records = if ($All) { @((Read-LabModel).VMs) } else { Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMNetworkAdapter' }
         foreach ($r in $records) {
@@ -195,6 +215,7 @@ function Get-VMNetworkAdapterVlan {
         [Parameter(ParameterSetName = 'Adapter', Mandatory, ValueFromPipeline)]
         [PSTypeName('Microsoft.HyperV.PowerShell.VMNetworkAdapter')][psobject[]]$VMNetworkAdapter
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         $adapters = if ($VMNetworkAdapter) { $VMNetworkAdapter } else {
             foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMNetworkAdapterVlan')) { foreach ($n in $r.NetworkAdapters) { New-NetworkAdapterObject $r $n } }
@@ -221,6 +242,7 @@ function Get-VMFirmware {
         [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMFirmware')) {
             if ([int]$r.Generation -ne 2 -or -not $r.Firmware) {
@@ -254,6 +276,7 @@ function Get-VMSecurity {
         [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')][psobject[]]$VM,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMSecurity')) {
             [pscustomobject]@{
@@ -276,6 +299,7 @@ function Get-VHD {
         [Alias('FullName')][string[]]$Path,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         foreach ($p in $Path) {
             $fs = ConvertTo-LabFsPath $p
@@ -283,7 +307,17 @@ function Get-VHD {
                 $PSCmdlet.WriteError((New-HyperVError "Getting the mounted storage instance for the path '$p' failed.`nThe system cannot find the file specified." ObjectNotFound $p 'ObjectNotFound' 'GetVHD'))
                 continue
             }
-            try { $i = Read-VirtualDiskInfo $fs }
+            try {
+                $d = [GutsLab.VDisk]::Open($fs, $false)
+                try {
+                    $i = @{
+                        VhdFormat = $d.Format; VhdType = $d.Type; Size = $d.Size; BlockSize = $d.BlockSize; FileSize = $d.FileLength
+                        LogicalSectorSize = $d.LogicalSectorSize; PhysicalSectorSize = $d.PhysicalSectorSize
+                        DiskIdentifier = $d.DiskId.ToString().ToUpperInvariant()
+                        ParentPath = if ($d.IsDifferencing) { [GutsLab.Chain]::ParentWinPath($d) } else { $null }
+                    }
+                } finally { $d.Dispose() }
+            }
             catch {
                 # not a VHD/VHDX (or a damaged one): Windows' message, without the lab's internals
                 Write-Verbose "guts lab: reading the headers of '$fs' failed: $($_.Exception.Message)"
@@ -352,6 +386,7 @@ function Stop-VM {
         [switch]$Force, [switch]$TurnOff, [switch]$Save, [switch]$Passthru, [switch]$AsJob,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process {
         $target = if ($Save) { 'Saved' } else { 'Off' }
         $turnOff = [bool]$TurnOff
@@ -381,5 +416,11 @@ function Start-VM {
         [switch]$Passthru, [switch]$AsJob,
         [string[]]$ComputerName
     )
+    begin { Assert-LabFault $PSCmdlet }
     process { Set-LabVMState $PSCmdlet $Name $VM 'StartVM' 'Running' -Passthru:$Passthru $null }
 }
+
+# Hyper-V's checkpoint-named aliases of the snapshot cmdlets
+Set-Alias -Name Get-VMCheckpoint -Value Get-VMSnapshot
+Set-Alias -Name Remove-VMCheckpoint -Value Remove-VMSnapshot
+Set-Alias -Name Rename-VMCheckpoint -Value Rename-VMSnapshot

@@ -5,6 +5,7 @@
 
 $script:ModelCache = $null
 $script:ModelStamp = $null
+$script:ModelById = $null     # Id (lower-case string) -> VM record: -VM $vms lookups stay O(1) on a 1,000-VM host
 
 function Get-LabModelPath {
     if (-not $env:GUTS_LAB_HYPERV_MODEL) { throw 'guts lab: GUTS_LAB_HYPERV_MODEL is not set (not a lab session?)' }
@@ -17,6 +18,9 @@ function Read-LabModel {
     if ($null -eq $script:ModelCache -or $stamp -ne $script:ModelStamp) {
         $script:ModelCache = [IO.File]::ReadAllText($p, [Text.Encoding]::UTF8) | ConvertFrom-Json
         $script:ModelStamp = $stamp
+        $ix = [Collections.Generic.Dictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase)
+        foreach ($v in $script:ModelCache.VMs) { $ix[[string]$v.Id] = $v }
+        $script:ModelById = $ix
     }
     $script:ModelCache
 }
@@ -59,23 +63,59 @@ function Test-Wildcard([string]$s) { [Management.Automation.WildcardPattern]::Co
 # Find-LabVM: the model records matching names (wildcards, case-insensitive like Hyper-V).  A name
 # without wildcards that matches nothing is Hyper-V's ObjectNotFound error; a wildcard matching
 # nothing is silent.
-function Find-LabVM($Cmdlet, [string[]]$Name, [string]$CmdletClass) {
+function Find-LabVM($Cmdlet, [string[]]$Name, [string]$CmdletClass, [string]$IdPrefix = 'InvalidParameter') {
     $all = @((Read-LabModel).VMs)
     if (-not $Name) { return $all }
     foreach ($n in $Name) {
         $pat = [Management.Automation.WildcardPattern]::new($n, 'IgnoreCase')
-        $hits = @($all | Where-Object { $pat.IsMatch($_.Name) })
+        $hits = [Collections.Generic.List[object]]::new()
+        foreach ($v in $all) { if ($pat.IsMatch($v.Name)) { $hits.Add($v) } }
         if ($hits.Count -eq 0 -and -not (Test-Wildcard $n)) {
-            $Cmdlet.WriteError((New-HyperVError "Hyper-V was unable to find a virtual machine with name `"$n`"." ObjectNotFound $n 'InvalidParameter' $CmdletClass))
+            $Cmdlet.WriteError((New-HyperVError "Hyper-V was unable to find a virtual machine with name `"$n`"." ObjectNotFound $n $IdPrefix $CmdletClass))
         }
         $hits
     }
 }
 
-function Get-LabVMRecord([guid]$Id) { @((Read-LabModel).VMs) | Where-Object { [guid]$_.Id -eq $Id } }
+function Get-LabVMRecord([guid]$Id) {
+    $null = Read-LabModel
+    $r = $null
+    if ($script:ModelById.TryGetValue($Id.ToString(), [ref]$r)) { $r }
+}
 
 # The records behind -VMName or -VM (objects from Get-VM: matched by Id, fresh from the model).
-function Resolve-LabVMArgs($Cmdlet, $VMName, $VM, [string]$CmdletClass) {
+function Resolve-LabVMArgs($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$IdPrefix = 'InvalidParameter') {
     if ($Cmdlet.ParameterSetName -eq 'VMObject') { foreach ($v in $VM) { Get-LabVMRecord $v.Id } }
-    else { Find-LabVM $Cmdlet $VMName $CmdletClass }
+    else { Find-LabVM $Cmdlet $VMName $CmdletClass $IdPrefix }
+}
+
+# Faults for tests (hyperv-lab.sh fault CMDLET [COUNT] [MESSAGE]): <host dir>/faults.json holds
+# { "Checkpoint-VM": { "Count": 1, "Message": "..." } }.  An armed cmdlet fails once per call
+# (COUNT times in all) with a terminating error record like a VMMS failure on a real host.
+function Assert-LabFault($Cmdlet) {
+    $f = Join-Path ([IO.Path]::GetDirectoryName((Get-LabModelPath))) 'faults.json'
+    if (-not [IO.File]::Exists($f)) { return }
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    $hit = $null
+    $lock = $null
+    for ($i = 0; $i -lt 200 -and $null -eq $lock; $i++) {
+        try { $lock = [IO.File]::Open("$f.lock", 'OpenOrCreate', 'ReadWrite', 'None') }
+        catch [IO.IOException] { Start-Sleep -Milliseconds 20 }
+    }
+    try {
+        if (-not [IO.File]::Exists($f)) { return }
+        $all = [IO.File]::ReadAllText($f) | ConvertFrom-Json -AsHashtable
+        if (-not $all -or -not $all.ContainsKey($name)) { return }
+        $hit = $all[$name]
+        $left = [int]$hit.Count - 1
+        if ($left -le 0) { $all.Remove($name) } else { $hit.Count = $left }
+        $tmp = "$f.tmp.$PID"
+        [IO.File]::WriteAllText($tmp, ($all | ConvertTo-Json -Depth 5), [Text.UTF8Encoding]::new($false))
+        [IO.File]::Move($tmp, $f, $true)
+    } finally { if ($lock) { $lock.Dispose() } }
+    if ($hit) {
+        $msg = if ($hit.Message) { [string]$hit.Message } else { 'The operation failed.' }
+        $class = $name -replace '-', ''
+        $Cmdlet.ThrowTerminatingError((New-HyperVError $msg InvalidOperation $null 'OperationFailed' $class))
+    }
 }

@@ -20,7 +20,8 @@ namespace Microsoft.HyperV.PowerShell {
         ResetCritical = 32789, SavingCritical = 32790, PausingCritical = 32791, ResumingCritical = 32792,
         FastSavedCritical = 32793, FastSavingCritical = 32794
     }
-    public enum ControllerType { IDE = 0, SCSI = 1 }
+    public enum ControllerType { IDE = 0, SCSI = 1, PMEM = 2 }
+    public enum SnapshotType { Standard = 0, Recovery = 1, Planned = 2, Missing = 5, Replica = 6, AppConsistentReplica = 7, SyncedReplica = 8 }
     public enum OnOffState { On = 0, Off = 1 }
     public enum CheckpointType { Disabled = 2, Production = 3, ProductionOnly = 4, Standard = 5 }
     public enum VMNetworkAdapterVlanMode { Untagged = 0, Access = 1, Trunk = 2, Private = 3 }
@@ -34,18 +35,20 @@ namespace Microsoft.Vhd.PowerShell {
     public enum VhdType { Unknown = 0, Fixed = 2, Dynamic = 3, Differencing = 4 }
 }
 '@
+# the lab's virtual disk code (differencing VHDX/VHD, chains, writes, merges): same assembly
+$source += [IO.File]::ReadAllText((Join-Path $PSScriptRoot 'HyperV.Disk.cs'))
 
 $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($source))).Substring(0, 16)
 if ($BuildDir) {
     $dll = Join-Path $BuildDir "HyperV.Types.$hash.dll"
     if (-not (Test-Path -LiteralPath $dll)) {
         New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
-        Add-Type -TypeDefinition $source -OutputAssembly "$dll.tmp" -OutputType Library
+        Add-Type -TypeDefinition $source -OutputAssembly "$dll.tmp" -OutputType Library -IgnoreWarnings
         Move-Item -Force -LiteralPath "$dll.tmp" -Destination $dll
     }
     $dll
 } elseif (-not ('Microsoft.HyperV.PowerShell.VMState' -as [type])) {
     $dll = if ($env:GUTS_LAB_HYPERV_TYPES) { Join-Path $env:GUTS_LAB_HYPERV_TYPES "HyperV.Types.$hash.dll" }
-    if ($dll -and [IO.File]::Exists($dll)) { Add-Type -Path $dll } else { Add-Type -TypeDefinition $source }
+    if ($dll -and [IO.File]::Exists($dll)) { Add-Type -Path $dll } else { Add-Type -TypeDefinition $source -IgnoreWarnings }
 }
 Remove-Variable source, hash, dll -ErrorAction Ignore
