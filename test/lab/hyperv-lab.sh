@@ -241,7 +241,10 @@ make_disk() {  # make_disk WINPATH FORMAT SIZE
   qemu-img create -q -f raw "$raw" "$3" || die "qemu-img create $raw failed"
   bytes=$(stat -c %s "$raw")
   # three blocks with data: the start, one not on a block boundary, the last 4 KiB
-  for off in 0 $((1024 * 1024 + 512)) $((bytes - 4096)); do
+  # (and one 9 MiB + 4 KiB in: beyond the first block of any block size up to 8 MiB)
+  local offs=(0 $((1024 * 1024 + 512)) $((bytes - 4096)))
+  ((bytes > 10 * 1024 * 1024)) && offs+=($((9 * 1024 * 1024 + 4096)))
+  for off in "${offs[@]}"; do
     printf 'guts-lab %s @%d\n' "${1##*\\}" "$off" | dd of="$raw" bs=1 seek="$off" conv=notrunc status=none
   done
   local opts=()
@@ -253,14 +256,21 @@ make_disk() {  # make_disk WINPATH FORMAT SIZE
 }
 ensure_host_model() {
   mkdir -p "$HOSTDIR"
+  local fresh=""
   if [[ ! -s $MODEL ]]; then
-    jq 'del(.LabDisks, ._comment)' "$SRC/host-seed.json" >"$MODEL.tmp" && mv -f "$MODEL.tmp" "$MODEL" ||
+    jq 'del(.LabDisks, .LabSeedSteps, ._comment)' "$SRC/host-seed.json" >"$MODEL.tmp" && mv -f "$MODEL.tmp" "$MODEL" ||
       die "cannot seed $MODEL from $SRC/host-seed.json"
-    say "seeded the host model $MODEL"
+    say "seeded the host model $MODEL"; fresh=1
   fi
   local path fmt size
   while IFS=$'\t' read -r path fmt size; do make_disk "$path" "$fmt" "$size"; done < <(jq -r '.LabDisks[] | "\(.Path)\t\(.Format)\t\(.Size)"' "$SRC/host-seed.json")
   touch "$MODEL.lock"   # the lock Stop-VM/Start-VM and vm-state take; the lab user must open it
+  if [[ -n $fresh ]]; then
+    # guest writes between checkpoints (db01's chain), through the same code as Checkpoint-VM
+    local t; t=$(now_ms)
+    labtool seed "$SRC/host-seed.json" 2>>"$LOGDIR/seed.log" || die "seeding the checkpoints failed (log: $LOGDIR/seed.log; delete $MODEL to reseed)"
+    say "seeded checkpoints and guest writes in $(($(now_ms) - t)) ms"
+  fi
   chown -R "$LUSER:" "$HOSTDIR" "$CROOT"
 }
 
