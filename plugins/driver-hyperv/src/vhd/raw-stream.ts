@@ -64,8 +64,13 @@ class RawDiskStream extends Readable {
 
   override _read(): void {
     this.wanting = true
-    this.flush()
-    this.fill()
+    this.pump()
+  }
+
+  /** Tops up the reads and pushes what is ready, for as long as the consumer takes it. */
+  private pump(): void {
+    do this.fill()
+    while (this.flush() && this.wanting)
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -91,7 +96,6 @@ class RawDiskStream extends Readable {
       this.planned = end
       if (end === extentEnd) this.nextExtent++
     }
-    if (this.planned >= this.disk.virtualSize) this.flush()
   }
 
   private issue(offset: number, length: number): void {
@@ -102,10 +106,7 @@ class RawDiskStream extends Readable {
       (data) => {
         slot.pending = false
         slot.data = data
-        if (this.wanting && this.queue[0] === slot) {
-          this.flush()
-          if (this.wanting) this.fill()
-        }
+        if (this.wanting && this.queue[0] === slot) this.pump()
       },
       (error: unknown) => {
         if (!this.destroyed) this.destroy(error instanceof Error ? error : new Error(String(error)))
@@ -113,8 +114,9 @@ class RawDiskStream extends Readable {
     )
   }
 
-  /** Pushes finished slots from the head while the consumer wants more; ends after the last byte. */
-  private flush(): void {
+  /** Pushes finished slots from the head while the consumer wants more, ends after the last byte; true if it pushed. */
+  private flush(): boolean {
+    let pushed = false
     while (this.wanting && !this.destroyed) {
       const head = this.queue[0]
       if (!head) {
@@ -122,9 +124,10 @@ class RawDiskStream extends Readable {
           this.wanting = false
           this.push(null)
         }
-        return
+        break
       }
-      if (head.pending) return
+      if (head.pending) break
+      pushed = true
       if (head.data) {
         this.queue.shift()
         this.outstanding--
@@ -138,5 +141,6 @@ class RawDiskStream extends Readable {
       if (head.zeros === 0) this.queue.shift()
       this.wanting = this.push(n === this.chunkSize ? this.zeroBuffer : this.zeroBuffer.subarray(0, n))
     }
+    return pushed
   }
 }
