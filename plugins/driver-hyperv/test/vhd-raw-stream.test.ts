@@ -158,6 +158,11 @@ describe('rawStream', () => {
     expect(issued).toBeLessThan(4 * 16)
   })
 
+  it('refuses a chunk size or concurrency that is not a positive integer', () => {
+    expect(() => rawStream(fakeDisk(MiB, []), { chunkSize: 0 })).toThrow(/positive chunkSize and concurrency/)
+    expect(() => rawStream(fakeDisk(MiB, []), { concurrency: 1.5 })).toThrow(/positive chunkSize and concurrency/)
+  })
+
   it('ends at once for a disk of size zero', async () => {
     expect(await collect(rawStream(fakeDisk(0, [])))).toEqual([])
   })

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { usageError } from './disk-error.js'
 import type { Extent, VirtualDisk } from './disk.js'
 
 export interface RawStreamOptions {
@@ -52,9 +53,13 @@ class RawDiskStream extends Readable {
     options: RawStreamOptions,
   ) {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0 || !Number.isSafeInteger(concurrency) || concurrency <= 0) {
+      throw usageError(`rawStream needs a positive chunkSize and concurrency (got ${chunkSize} and ${concurrency}).`)
+    }
     super({ highWaterMark: chunkSize })
     this.chunkSize = chunkSize
-    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+    this.concurrency = concurrency
     this.zeroBuffer = Buffer.alloc(chunkSize)
     this.extents = disk.allocatedExtents()
     this.signal = options.signal
