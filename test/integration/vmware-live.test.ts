@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
-import { createServer, connect, type Server, type Socket } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import vmware from '@guts/driver-vmware'
 import { resolveConfig, retrieve, runTask, VimSession, type Moref, type VmwareSource } from '@guts/driver-vmware/testing'
 import type { ExportOptions, ExportSession, VmDescriptor } from '@guts/sdk'
+import { cuttingProxy } from '../helpers/cutting-proxy.js'
 import { ctx, datastoreFile, labAvailable, readAll, readLab, setPower, snapshotsOf, vmByName } from './vmware-lab.js'
 
 /**
@@ -146,46 +145,4 @@ if (labAvailable()) {
       expect(await snapshotsOf(session, ref)).toEqual([])
     })
   })
-}
-
-/**
- * A loopback TCP proxy to the lab that cuts the first connection that carried more than
- * `limit` bytes towards the client (an NFC download; SOAP answers are far smaller), once.
- */
-async function cuttingProxy(port: number, limit: number): Promise<{ port: number; cuts: () => number; close: () => Promise<void> }> {
-  let cuts = 0
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    let down = 0
-    upstream.on('data', (chunk: Buffer) => {
-      down += chunk.length
-      if (cuts === 0 && down > limit) {
-        cuts++
-        client.destroy()
-        upstream.destroy()
-        return
-      }
-      if (!client.write(chunk)) upstream.pause()
-    })
-    client.on('drain', () => upstream.resume())
-    client.on('data', (chunk: Buffer) => upstream.write(chunk))
-    const end = (): void => {
-      client.destroy()
-      upstream.destroy()
-    }
-    client.on('close', end).on('error', end)
-    upstream.on('close', end).on('error', end)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    port: (server.address() as AddressInfo).port,
-    cuts: () => cuts,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
 }

@@ -34,7 +34,9 @@ $drives = Group-ByVM @(if ($vms.Count) { Get-VMHardDiskDrive -VM $vms })
 $nics = Group-ByVM @(if ($vms.Count) { Get-VMNetworkAdapter -VM $vms })
 $snaps = Group-ByVM @(if ($vms.Count) { Get-VMSnapshot -VM $vms })
 $fw = Group-ByVM @(if ($gen2.Count) { Get-VMFirmware -VM $gen2 })
-$sec = Group-ByVM @(if ($gen2.Count) { Get-VMSecurity -VM $gen2 })
+# VMSecurity objects carry no VMId: one call per generation 2 VM (TPM exists only there)
+$sec = @{}
+foreach ($g in $gen2) { $sec[$g.Id.ToString()] = Get-VMSecurity -VM $g }
 $vlans = @{}
 foreach ($v in @(if ($vms.Count) { Get-VMNetworkAdapterVlan -VM $vms })) { if ($v -and $v.ParentAdapter) { $vlans[[string]$v.ParentAdapter.Id] = $v } }
 $kvp = @{}
@@ -60,7 +62,7 @@ $wantChains = [bool]$GutsArgs.disks
   VMs = @(foreach ($vm in $vms) {
     $id = $vm.Id.ToString()
     $f = if ($fw.ContainsKey($id)) { $fw[$id][0] } else { $null }
-    $s = if ($sec.ContainsKey($id)) { $sec[$id][0] } else { $null }
+    $s = $sec[$id]
     [ordered]@{
       Id = $id; Name = [string]$vm.Name; State = [int]$vm.State; Generation = [int]$vm.Generation; Version = [string]$vm.Version
       ProcessorCount = [int]$vm.ProcessorCount; MemoryStartup = [int64]$vm.MemoryStartup; DynamicMemoryEnabled = [bool]$vm.DynamicMemoryEnabled

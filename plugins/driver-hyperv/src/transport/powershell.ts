@@ -145,7 +145,10 @@ export class PowerShellRunner {
 
 /** A PowerShell error record from the host as a GutsError with PowerShell's own message. */
 export function remoteError(host: string, op: string, e: RemoteErrorRecord): GutsError {
-  const details = { hyperv: { op, category: e.category, errorId: e.id, exception: e.type } }
+  // Where in the script it failed: for the debug bundle, not for the message (the script is ours).
+  const details = {
+    hyperv: { op, category: e.category, errorId: e.id, exception: e.type, ...(e.position ? { position: e.position.trim() } : {}) },
+  }
   const message = e.message.trim()
   if (/^CommandNotFoundException/.test(e.id)) {
     return new GutsError('GUTS_UNSUPPORTED', `${host}: ${message}`, {
