@@ -188,10 +188,6 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
   put "$SRC/sftp-chroot.sh" "$LAB/sftp-chroot.sh" 755
   put "$SRC/startup.ps1" "$LAB/startup.ps1"
   put "$SRC/labtool.ps1" "$LAB/labtool.ps1"
-  local f
-  while IFS= read -r f; do put "$SRC/modules/$f" "$LAB/modules/$f"; done < <(cd "$SRC/modules" && find . -type f)
-  # module files no longer in the repo go (a stale function must not stay exported)
-  while IFS= read -r f; do [[ -e $SRC/modules/$f ]] || rm -f "$LAB/modules/$f"; done < <(cd "$LAB/modules" && find . -type f)
   put_text "$LAB/computername" "$COMPUTERNAME"
   # A session configuration file: pwsh -ConfigurationFile runs its ScriptsToProcess first,
   # also under -NoProfile (this is how the C: drive exists before the client's script runs).
@@ -201,19 +197,24 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
     ScriptsToProcess = '$LAB/startup.ps1'
 }"
   mkdir -p "$STATE/sftp-mnt"   # mount point of sftp-chroot.sh's private root
-  # The module's enum types compiled once (a session then loads a DLL instead of running the C#
-  # compiler, ~1.8 s); named by the source's hash, so a changed source gets a new DLL
-  # (pwsh starts only when HyperV.Types.ps1 changed: a warm up stays fast)
-  local dll types=$LAB/modules/Hyper-V/HyperV.Types.ps1 stamp=$LAB/types/source.sha256 sum
-  sum=$(cat "$types" "$LAB/modules/Hyper-V/HyperV.Disk.cs" | sha256sum)   # the enum types + the disk code
-  if [[ $sum != "$(cat "$stamp" 2>/dev/null)" ]] || ! compgen -G "$LAB/types/HyperV.Types.*.dll" >/dev/null; then
-    dll=$("$PWSH" -NoProfile -NonInteractive -File "$types" -BuildDir "$LAB/types" 2>>"$LOGDIR/types.log" | tr -d '\r' | tail -n1) &&
+  # The module's types (enums, disk code, objects) compiled once into $LAB/types/HyperV.Types.dll
+  # (a session then loads a DLL instead of running the C# compiler, ~2 s), from the repo's sources
+  # and BEFORE the module files are replaced (pwsh starts only when the sources changed: a warm up
+  # stays fast)
+  local dll stamp=$LAB/types/source.sha256 sum m=$SRC/modules/Hyper-V
+  sum=$(cat "$m/HyperV.Types.ps1" "$m/HyperV.Disk.cs" "$m/HyperV.Objects.cs" | sha256sum)
+  if [[ $sum != "$(cat "$stamp" 2>/dev/null)" || ! -s $LAB/types/HyperV.Types.dll ]]; then
+    dll=$("$PWSH" -NoProfile -NonInteractive -File "$m/HyperV.Types.ps1" -BuildDir "$LAB/types" 2>>"$LOGDIR/types.log" | tr -d '\r' | tail -n1) &&
       [[ -s $dll ]] || die "compiling the Hyper-V module's types failed (log: $LOGDIR/types.log)"
-    find "$LAB/types" -name 'HyperV.Types.*.dll' ! -path "$dll" -delete
+    find "$LAB/types" -name 'HyperV.Types.*.dll' -delete   # the hash-named DLLs of earlier versions
     printf '%s\n' "$sum" >"$stamp"
     chmod -R a+rX "$LAB/types"
     say "compiled the Hyper-V module's types: $dll"
   fi
+  local f
+  while IFS= read -r f; do put "$SRC/modules/$f" "$LAB/modules/$f"; done < <(cd "$SRC/modules" && find . -type f)
+  # module files no longer in the repo go (a stale function must not stay exported)
+  while IFS= read -r f; do [[ -e $SRC/modules/$f ]] || rm -f "$LAB/modules/$f"; done < <(cd "$LAB/modules" && find . -type f)
 }
 
 ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh (C:\...)

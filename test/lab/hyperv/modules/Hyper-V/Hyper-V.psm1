@@ -7,14 +7,10 @@
 . $PSScriptRoot/HyperV.Model.ps1
 . $PSScriptRoot/HyperV.Snapshot.ps1
 
-# Get-VM's default table columns, like the real format file
-Update-TypeData -TypeName Microsoft.HyperV.PowerShell.VirtualMachine -DefaultDisplayPropertySet Name, State, CPUUsage, MemoryAssigned, Uptime, Status, Version -Force
-Update-TypeData -TypeName Microsoft.HyperV.PowerShell.VMSnapshot -DefaultDisplayPropertySet VMName, Name, SnapshotType, CreationTime, ParentSnapshotName -Force
-# the checkpoint-named aliases of the snapshot properties, as in Hyper-V's type data
-foreach ($t in 'Microsoft.HyperV.PowerShell.VMSnapshot', 'Microsoft.HyperV.PowerShell.VirtualMachine') {
-    Update-TypeData -TypeName $t -MemberType AliasProperty -MemberName ParentCheckpointId -Value ParentSnapshotId -Force
-    Update-TypeData -TypeName $t -MemberType AliasProperty -MemberName ParentCheckpointName -Value ParentSnapshotName -Force
-}
+# Output objects are built by GutsLab.Objects (HyperV.Objects.cs): the same type names and property
+# order as the real ones; the default table columns (Get-VM: Name, State, CPUUsage, MemoryAssigned,
+# Uptime, Status, Version) and the ParentCheckpointId/Name aliases ride on each object, not on
+# Update-TypeData (whose first call costs ~150 ms per session).
 
 function Get-VMHost {
     [CmdletBinding()]
@@ -38,54 +34,8 @@ function Get-VMHost {
 }
 
 # $sn: the checkpoint record when the drive belongs to a checkpoint (VMSnapshotId/Name set)
-function New-HardDiskDriveObject($r, $d, $sn) {
-    $ct = [Microsoft.HyperV.PowerShell.ControllerType]$d.ControllerType
-    [pscustomobject]@{
-        PSTypeName                    = 'Microsoft.HyperV.PowerShell.HardDiskDrive'
-        Name                          = 'Hard Drive on {0} controller number {1} at location {2}' -f $ct, $d.ControllerNumber, $d.ControllerLocation
-        Id                            = 'Microsoft:{0}\{1}\{2}\{3}\D' -f $r.Id.ToUpperInvariant(), $ct, $d.ControllerNumber, $d.ControllerLocation
-        Path                          = [string]$d.Path
-        # only pass-through disks have one (the host's disk number); Path is then the disk's description
-        DiskNumber                    = if ($null -ne $d.DiskNumber) { [int]$d.DiskNumber } else { $null }
-        ControllerType                = $ct
-        ControllerNumber              = [int]$d.ControllerNumber
-        ControllerLocation            = [int]$d.ControllerLocation
-        SupportPersistentReservations = [bool]$d.SupportPersistentReservations
-        MaximumIOPS                   = [uint64]0
-        MinimumIOPS                   = [uint64]0
-        QoSPolicyID                   = [guid]::Empty
-        PoolName                      = 'Primordial'
-        VMName                        = [string]$r.Name
-        VMId                          = [guid]$r.Id
-        VMSnapshotId                  = if ($sn) { [guid]$sn.Id } else { [guid]::Empty }
-        VMSnapshotName                = if ($sn) { [string]$sn.Name } else { '' }
-        ComputerName                  = [string]$env:COMPUTERNAME
-        IsDeleted                     = $false
-    }
-}
-
-function New-NetworkAdapterObject($r, $n) {
-    $running = $r.State -eq 'Running'
-    [pscustomobject]@{
-        PSTypeName               = 'Microsoft.HyperV.PowerShell.VMNetworkAdapter'
-        Name                     = [string]$n.Name
-        Id                       = 'Microsoft:{0}\{1}' -f $r.Id.ToUpperInvariant(), ([string]$n.Id).ToUpperInvariant()
-        IsLegacy                 = [bool]$n.IsLegacy
-        IsManagementOs           = $false
-        MacAddress               = [string]$n.MacAddress
-        DynamicMacAddressEnabled = [bool]$n.DynamicMacAddressEnabled
-        # null when not connected, like Hyper-V
-        SwitchName               = if ($n.SwitchName) { [string]$n.SwitchName } else { $null }
-        Connected                = [bool]$n.SwitchName
-        # the guest reports addresses through integration services (KVP) only while it runs
-        IPAddresses              = [string[]]@(if ($running) { $n.LabGuestIPAddresses })
-        Status                   = [string[]]@(if ($running) { 'Ok' })
-        VMName                   = [string]$r.Name
-        VMId                     = [guid]$r.Id
-        ComputerName             = [string]$env:COMPUTERNAME
-        LabVlanId                = [int]$n.VlanId
-    }
-}
+function New-HardDiskDriveObject($r, $d, $sn) { [GutsLab.Objects]::HardDiskDrive($r, $d, $sn) }
+function New-NetworkAdapterObject($r, $n) { [GutsLab.Objects]::NetworkAdapter($r, $n) }
 
 # pwsh 7's ConvertFrom-Json already turns ISO strings into DateTime; the model may hold either
 function ConvertTo-LabUtc($v) {
@@ -93,46 +43,7 @@ function ConvertTo-LabUtc($v) {
     [datetime]::Parse([string]$v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()
 }
 
-function New-VMObject($r) {
-    $state = [Microsoft.HyperV.PowerShell.VMState]$r.State
-    $vm = [pscustomobject]@{
-        PSTypeName           = 'Microsoft.HyperV.PowerShell.VirtualMachine'
-        Name                 = [string]$r.Name
-        VMName               = [string]$r.Name
-        Id                   = [guid]$r.Id
-        VMId                 = [guid]$r.Id
-        State                = $state
-        Status               = 'Operating normally'
-        CPUUsage             = [int]0
-        Generation           = [int]$r.Generation
-        Version              = [string]$r.Version
-        ProcessorCount       = [long]$r.ProcessorCount
-        MemoryStartup        = [long]$r.MemoryStartup
-        MemoryMinimum        = [long]$r.MemoryMinimum
-        MemoryMaximum        = [long]$r.MemoryMaximum
-        DynamicMemoryEnabled = [bool]$r.DynamicMemoryEnabled
-        MemoryAssigned       = [long]$(if ($state -eq 'Running') { $r.MemoryStartup } else { 0 })
-        Uptime               = if ($state -eq 'Running' -and $r.LabStartedAt) { [datetime]::UtcNow - (ConvertTo-LabUtc $r.LabStartedAt) } else { [timespan]::Zero }
-        # a local DateTime, like Hyper-V's (5.1 serializes it as \/Date(ms)\/, 7 as ISO with offset)
-        CreationTime         = (ConvertTo-LabUtc $r.CreationTime).ToLocalTime()
-        CheckpointType       = [Microsoft.HyperV.PowerShell.CheckpointType]$r.CheckpointType
-        Notes                = [string]$r.Notes
-        Path                 = [string]$r.Path
-        ConfigurationLocation = [string]$r.Path
-        SnapshotFileLocation = [string]$r.Path
-        SmartPagingFilePath  = [string]$r.Path
-        ParentSnapshotId     = if ($r.ParentSnapshotId) { [guid]$r.ParentSnapshotId } else { $null }
-        ParentSnapshotName   = if ($r.ParentSnapshotId) { [string](Get-LabSnapshotRecord $r $r.ParentSnapshotId).Name } else { $null }
-        IsClustered          = [bool]$r.IsClustered
-        ComputerName         = [string]$env:COMPUTERNAME
-        HardDrives           = $null
-        NetworkAdapters      = $null
-    }
-    # nested device objects, as on the real VirtualMachine (ConvertTo-Json's depth trap)
-    $vm.HardDrives = @(foreach ($d in $r.HardDrives) { New-HardDiskDriveObject $r $d })
-    $vm.NetworkAdapters = @(foreach ($n in $r.NetworkAdapters) { New-NetworkAdapterObject $r $n })
-    $vm
-}
+function New-VMObject($r) { [GutsLab.Objects]::VM($r, [GutsLab.Objects]::ParentSnapshotName($r)) }
 
 function Get-VM {
     [CmdletBinding(DefaultParameterSetName = 'Name')]
@@ -151,7 +62,7 @@ function Get-VM {
                 $PSCmdlet.WriteError((New-HyperVError "Hyper-V was unable to find a virtual machine with id `"$Id`"." ObjectNotFound $Id 'InvalidParameter' 'GetVM'))
             }
         } else { $r = Find-LabVM $PSCmdlet $Name 'GetVM' }
-        foreach ($x in $r) { New-VMObject $x }
+        [GutsLab.Objects]::VMs(@($r))
     }
 }
 
@@ -171,7 +82,11 @@ function Get-VMHardDiskDrive {
     )
     begin { Assert-LabFault $PSCmdlet }
     process {
-        foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMHardDiskDrive')) {
+        $records = Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMHardDiskDrive'
+        if (-not ($PSBoundParameters.ContainsKey('ControllerType') -or $PSBoundParameters.ContainsKey('ControllerNumber') -or $PSBoundParameters.ContainsKey('ControllerLocation'))) {
+            return [GutsLab.Objects]::HardDrives(@($records))
+        }
+        foreach ($r in $records) {
             foreach ($d in $r.HardDrives) {
                 $o = New-HardDiskDriveObject $r $d
                 if ($PSBoundParameters.ContainsKey('ControllerType') -and $o.ControllerType -ne $ControllerType) { continue }
@@ -197,12 +112,7 @@ function Get-VMNetworkAdapter {
     begin { Assert-LabFault $PSCmdlet }
     process {
         $records = if ($All) { @((Read-LabModel).VMs) } else { Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMNetworkAdapter' }
-        foreach ($r in $records) {
-            foreach ($n in $r.NetworkAdapters) {
-                if ($Name -and $n.Name -notlike $Name) { continue }
-                New-NetworkAdapterObject $r $n
-            }
-        }
+        [GutsLab.Objects]::NetworkAdapters(@($records), $Name)
     }
 }
 
@@ -244,25 +154,11 @@ function Get-VMFirmware {
     )
     begin { Assert-LabFault $PSCmdlet }
     process {
-        foreach ($r in (Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMFirmware')) {
-            if ([int]$r.Generation -ne 2 -or -not $r.Firmware) {
-                # generation 1 VMs have a BIOS, not firmware settings: an error, not an empty object
-                $PSCmdlet.WriteError((New-HyperVError "The operation cannot be performed because the virtual machine `"$($r.Name)`" is not a generation 2 virtual machine." InvalidArgument $r.Name 'InvalidParameter' 'GetVMFirmware'))
-                continue
-            }
-            [pscustomobject]@{
-                PSTypeName                   = 'Microsoft.HyperV.PowerShell.VMFirmware'
-                SecureBoot                   = [Microsoft.HyperV.PowerShell.OnOffState]$r.Firmware.SecureBoot
-                SecureBootTemplate           = [string]$r.Firmware.SecureBootTemplate
-                SecureBootTemplateId         = [guid]$r.Firmware.SecureBootTemplateId
-                PreferredNetworkBootProtocol = 'IPv4'
-                ConsoleMode                  = 'Default'
-                PauseAfterBootFailure        = [Microsoft.HyperV.PowerShell.OnOffState]::Off
-                BootOrder                    = @()   # boot sources are not modelled yet
-                VMName                       = [string]$r.Name
-                VMId                         = [guid]$r.Id
-                ComputerName                 = [string]$env:COMPUTERNAME
-            }
+        $notGen2 = [Collections.Generic.List[object]]::new()
+        [GutsLab.Objects]::Firmware(@(Resolve-LabVMArgs $PSCmdlet $VMName $VM 'GetVMFirmware'), $notGen2)
+        foreach ($r in $notGen2) {
+            # generation 1 VMs have a BIOS, not firmware settings: an error, not an empty object
+            $PSCmdlet.WriteError((New-HyperVError "The operation cannot be performed because the virtual machine `"$($r.Name)`" is not a generation 2 virtual machine." InvalidArgument $r.Name 'InvalidParameter' 'GetVMFirmware'))
         }
     }
 }
@@ -368,7 +264,7 @@ function Set-LabVMState($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$Ta
                 foreach ($v in $m.VMs) {
                     if ($v.Id -ne $id) { continue }
                     $v.State = $Target
-                    $v | Add-Member -Force NoteProperty LabStartedAt $(if ($Target -eq 'Running') { [datetime]::UtcNow.ToString('o') } else { $null })
+                    $v.LabStartedAt = if ($Target -eq 'Running') { [datetime]::UtcNow.ToString('o') } else { $null }
                 }
             }
         }

@@ -4,7 +4,6 @@
 # run Stop-VM/Start-VM at the same time.
 
 $script:ModelCache = $null
-$script:ModelStamp = $null
 $script:ModelById = $null     # Id (lower-case string) -> VM record: -VM $vms lookups stay O(1) on a 1,000-VM host
 
 function Get-LabModelPath {
@@ -13,16 +12,14 @@ function Get-LabModelPath {
 }
 
 function Read-LabModel {
-    $p = Get-LabModelPath
-    $stamp = [IO.File]::GetLastWriteTimeUtc($p).Ticks
-    if ($null -eq $script:ModelCache -or $stamp -ne $script:ModelStamp) {
-        $script:ModelCache = [IO.File]::ReadAllText($p, [Text.Encoding]::UTF8) | ConvertFrom-Json
-        $script:ModelStamp = $stamp
+    $m = [GutsLab.Json]::ReadCached((Get-LabModelPath))
+    if (-not [object]::ReferenceEquals($m, $script:ModelCache)) {
         $ix = [Collections.Generic.Dictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase)
-        foreach ($v in $script:ModelCache.VMs) { $ix[[string]$v.Id] = $v }
+        foreach ($v in $m.VMs) { $ix[[string]$v.Id] = $v }
         $script:ModelById = $ix
+        $script:ModelCache = $m
     }
-    $script:ModelCache
+    $m
 }
 
 # Update-LabModel { param($model) ... }: runs the block on a fresh copy under the lock, then saves.
@@ -35,13 +32,15 @@ function Update-LabModel([scriptblock]$Change) {
     }
     if ($null -eq $lock) { throw "guts lab: the host model is locked ($p.lock)" }
     try {
-        $script:ModelCache = $null
-        $m = Read-LabModel
+        # a fresh copy (the cached one stays untouched if the change fails half-way)
+        $m = [GutsLab.Json]::Parse([IO.File]::ReadAllText($p, [Text.Encoding]::UTF8))
+        $ix = [Collections.Generic.Dictionary[string, object]]::new([StringComparer]::OrdinalIgnoreCase)
+        foreach ($v in $m.VMs) { $ix[[string]$v.Id] = $v }
+        $script:ModelById = $ix; $script:ModelCache = $m
         & $Change $m
         $tmp = "$p.tmp.$PID"
-        [IO.File]::WriteAllText($tmp, ($m | ConvertTo-Json -Depth 10), [Text.UTF8Encoding]::new($false))
+        [IO.File]::WriteAllText($tmp, [GutsLab.Json]::Write($m), [Text.UTF8Encoding]::new($false))
         [IO.File]::Move($tmp, $p, $true)
-        $script:ModelCache = $null
     } finally { $lock.Dispose() }
 }
 
@@ -85,7 +84,11 @@ function Get-LabVMRecord([guid]$Id) {
 
 # The records behind -VMName or -VM (objects from Get-VM: matched by Id, fresh from the model).
 function Resolve-LabVMArgs($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]$IdPrefix = 'InvalidParameter') {
-    if ($Cmdlet.ParameterSetName -eq 'VMObject') { foreach ($v in $VM) { Get-LabVMRecord $v.Id } }
+    if ($Cmdlet.ParameterSetName -eq 'VMObject') {
+        $null = Read-LabModel
+        $ix = $script:ModelById
+        foreach ($v in $VM) { $x = $null; if ($ix.TryGetValue([string]$v.Id, [ref]$x)) { $x } }
+    }
     else { Find-LabVM $Cmdlet $VMName $CmdletClass $IdPrefix }
 }
 

@@ -4,11 +4,22 @@
 # PowerShell reference and real 5.1 output (../shared/docs/reference/hyperv-disks.md, section A3).
 # Loaded once per process (Add-Type cannot redefine a type).
 #
-# Compiling C# costs ~1.8 s per session (Roslyn), more than pwsh's own start: `hyperv-lab.sh up`
-# compiles it once into <state>/lab/types/<hash of the source>.dll (this script run with -BuildDir)
-# and sessions load that (milliseconds).  Without it (or after the source changed) it compiles in
-# memory: slower, same types.
+# With them, in the same assembly: the lab's disk code (HyperV.Disk.cs) and the model/object code
+# (HyperV.Objects.cs).  Compiling C# costs ~2 s per session (Roslyn), more than pwsh's own start:
+# `hyperv-lab.sh up` compiles it once (this script run with -BuildDir, from the repo's copy, before
+# the module files are replaced) into <state>/lab/types/HyperV.Types.dll and sessions load that.
+# Without the DLL it compiles in memory: slower, same types.
 param([string]$BuildDir)
+
+# A session: load <types>/HyperV.Types.dll (compiled by up from this source) and nothing else; the
+# first call of each .NET API from script costs tens of ms, so nothing is read or hashed here.
+if (-not $BuildDir) {
+    if ('Microsoft.HyperV.PowerShell.VMState' -as [type]) { return }
+    if ($env:GUTS_LAB_HYPERV_TYPES -and [IO.File]::Exists("$env:GUTS_LAB_HYPERV_TYPES/HyperV.Types.dll")) {
+        $null = [Reflection.Assembly]::LoadFrom("$env:GUTS_LAB_HYPERV_TYPES/HyperV.Types.dll")   # not Add-Type -Path: ~0.1 s more
+        return
+    }
+}
 
 $source = @'
 namespace Microsoft.HyperV.PowerShell {
@@ -37,18 +48,17 @@ namespace Microsoft.Vhd.PowerShell {
 '@
 # the lab's virtual disk code (differencing VHDX/VHD, chains, writes, merges): same assembly
 $source += [IO.File]::ReadAllText((Join-Path $PSScriptRoot 'HyperV.Disk.cs'))
+# the model's JSON and the cmdlets' output objects (fast enough for a 1,000-VM host): same assembly
+$source += [IO.File]::ReadAllText((Join-Path $PSScriptRoot 'HyperV.Objects.cs'))
 
-$hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($source))).Substring(0, 16)
 if ($BuildDir) {
-    $dll = Join-Path $BuildDir "HyperV.Types.$hash.dll"
-    if (-not (Test-Path -LiteralPath $dll)) {
-        New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
-        Add-Type -TypeDefinition $source -OutputAssembly "$dll.tmp" -OutputType Library -IgnoreWarnings
-        Move-Item -Force -LiteralPath "$dll.tmp" -Destination $dll
-    }
+    # up: compile into <BuildDir>/HyperV.Types.dll, replaced by rename (running sessions keep theirs)
+    New-Item -ItemType Directory -Force -Path $BuildDir | Out-Null
+    $dll = Join-Path $BuildDir 'HyperV.Types.dll'
+    Add-Type -TypeDefinition $source -OutputAssembly "$dll.tmp.$PID" -OutputType Library -IgnoreWarnings
+    Move-Item -Force -LiteralPath "$dll.tmp.$PID" -Destination $dll
     $dll
-} elseif (-not ('Microsoft.HyperV.PowerShell.VMState' -as [type])) {
-    $dll = if ($env:GUTS_LAB_HYPERV_TYPES) { Join-Path $env:GUTS_LAB_HYPERV_TYPES "HyperV.Types.$hash.dll" }
-    if ($dll -and [IO.File]::Exists($dll)) { Add-Type -Path $dll } else { Add-Type -TypeDefinition $source -IgnoreWarnings }
+} else {
+    Add-Type -TypeDefinition $source -IgnoreWarnings   # no DLL: the same types compiled in memory (~2 s)
 }
-Remove-Variable source, hash, dll -ErrorAction Ignore
+Remove-Variable source, dll -ErrorAction Ignore
