@@ -153,5 +153,88 @@ if (labAvailable()) {
     })
   })
 
-  void labCmd
+  describe('hyperv: live export through a checkpoint', () => {
+    const marks = (tag: string, id: string) => ({ 'guts-migration': `test-${tag}-${process.pid}`, 'guts-source-vm': id })
+    const checkpoints = (vm: string): string[] =>
+      labCmd('ps', `@(Get-VMSnapshot -VMName '${vm}' | ForEach-Object { $_.Name }) -join "|"`).trim().split('|').filter(Boolean)
+    const raw = (winPath: string): { sha256: string; bytes: number } => {
+      const out = join(dir, `disk-raw-${createHash('sha1').update(winPath).digest('hex')}.raw`)
+      labCmd('disk-raw', winPath, out)
+      const data = readFileSync(out)
+      return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length }
+    }
+    const chainOf = (s: { data: unknown }, diskId: string): string[] =>
+      (s.data as { disks: Record<string, { chain: string[] }> }).disks[diskId]!.chain
+
+    it(
+      'web01: the frozen disks are copied while the VM runs and writes on; the checkpoint is merged away',
+      async () => {
+        const d = driver()
+        const vm = await byName(d, 'web01')
+        const before = checkpoints('web01')
+        labCmd('guest-write', 'web01', '0', String(5 * 1024 * 1024), '65536')
+        const s = await d.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks: marks('live', vm.id) }, ctx())
+        try {
+          expect(checkpoints('web01')).toEqual([...before, `guts test-live-${process.pid}`])
+          // The guest goes on writing: into the new differencing disk, not into what is being copied.
+          labCmd('guest-write', 'web01', '0', String(7 * 1024 * 1024), '4096')
+          for (const disk of vm.disks) {
+            const chain = chainOf(s, disk.id)
+            expect(chain[0]).toMatch(/\.vhdx$/)
+            const got = await digest(await d.openDisk(JSON.parse(JSON.stringify(s)), disk.id, ctx()))
+            expect(got).toEqual(raw(chain[0]!))
+          }
+        } finally {
+          await d.endExport(s, 'succeeded', ctx())
+          await d.endExport(s, 'succeeded', ctx())
+        }
+        expect(checkpoints('web01')).toEqual(before)
+        const after = await byName(d, 'web01')
+        expect((after.extra!.hyperv as { drives: { path: string }[] }).drives.map((x) => x.path)).toEqual(
+          (vm.extra!.hyperv as { drives: { path: string }[] }).drives.map((x) => x.path),
+        )
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'db01 (two checkpoints already): each disk is read through its differencing chain',
+      async () => {
+        const d = driver()
+        const vm = await byName(d, 'db01')
+        const s = await d.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks: marks('chain', vm.id) }, ctx())
+        try {
+          for (const disk of vm.disks) {
+            const chain = chainOf(s, disk.id)
+            expect(chain.length).toBe(3)
+            expect(chain[0]).toMatch(/\.avhdx$/)
+            expect(await digest(await d.openDisk(s, disk.id, ctx()))).toEqual(raw(chain[0]!))
+          }
+        } finally {
+          await d.endExport(s, 'failed', ctx())
+        }
+        expect(checkpoints('db01')).toEqual(['before-upgrade', 'nightly'])
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'releaseLeftovers removes the checkpoint of an export that died, and only that one',
+      async () => {
+        const d = driver()
+        const vm = await byName(d, 'db01')
+        const m = marks('crash', vm.id)
+        await d.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks: m }, ctx())
+        expect(checkpoints('db01')).toContain(`guts test-crash-${process.pid}`)
+        await d.dispose() // the process "dies": no endExport
+        const next = driver()
+        expect(await next.releaseLeftovers(vm, { ...m, 'guts-migration': 'someone-else' }, ctx())).toBe(0)
+        expect(await next.releaseLeftovers(vm, { ...m, 'guts-source-vm': '00000000-0000-4000-8000-000000000000' }, ctx())).toBe(0)
+        expect(await next.releaseLeftovers(vm, m, ctx())).toBe(1)
+        expect(await next.releaseLeftovers(vm, m, ctx())).toBe(0)
+        expect(checkpoints('db01')).toEqual(['before-upgrade', 'nightly'])
+      },
+      TIMEOUT,
+    )
+  })
 }

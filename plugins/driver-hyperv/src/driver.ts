@@ -20,7 +20,7 @@ import { describeVm, listVms } from './inventory.js'
 import type { HypervOptions } from './options.js'
 import { powerOffVm, powerOnVm } from './power.js'
 import { preflightFindings } from './preflight.js'
-import { beginCheckpoint, beginCold, checkpointName } from './export/begin.js'
+import { beginCheckpoint, beginCold } from './export/begin.js'
 import { diskSource } from './export/disk.js'
 import { endCheckpoint, releaseCheckpoints } from './export/checkpoints.js'
 import { sessionData, sessionJson } from './export/session.js'
@@ -126,11 +126,10 @@ export class HypervSource implements SourceDriver {
     await endCheckpoint(session.vm, data.checkpoint, { ps: t.ps, host: data.host, log: ctx.log })
   }
 
-  /** Removes the VM's checkpoints that carry all `marks` (left by an export that died). */
+  /** Removes the VM's checkpoints an export of this migration left (they bear its name). */
   async releaseLeftovers(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number> {
-    if (Object.keys(marks).length === 0) return 0
     const t = this.transport(ctx)
-    return releaseCheckpoints(vm, marks, checkpointName(marks), { ps: t.ps, host: t.host, log: ctx.log })
+    return releaseCheckpoints(vm, marks, { ps: t.ps, host: t.host, log: ctx.log })
   }
 
   async dispose(): Promise<void> {

@@ -4,6 +4,7 @@ import { diskId, stateName } from '../describe.js'
 import { DriveSchema, parseHostAnswer, VHD_FORMAT, VM_STATE, type HostDrive } from '../host-model.js'
 import { CHECKPOINT_EXPORT, COLD_EXPORT } from '../scripts/export.js'
 import type { PowerShellRunner } from '../transport/powershell.js'
+import { checkpointName, endCheckpoint } from './checkpoints.js'
 import type { SessionData } from './session.js'
 
 const ColdAnswer = z.object({ State: z.number().int(), Drives: z.array(DriveSchema) })
@@ -14,19 +15,6 @@ export interface ExportDeps {
   host: string
   log: Logger
   signal?: AbortSignal
-}
-
-/** The checkpoint's name: the migration id, so that a crash before its Notes were set still leaves it findable. */
-export function checkpointName(marks: Readonly<Record<string, string>> | undefined): string {
-  const id = marks?.['guts-migration']
-  return id ? `guts ${id}` : `guts export ${new Date().toISOString()}`
-}
-
-/** `key=value` lines, as releaseLeftovers matches them. */
-export function marksNotes(marks: Readonly<Record<string, string>> | undefined): string {
-  return Object.entries(marks ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join('\n')
 }
 
 /** Cold: the VM is off (the core powered it off); the files of its drives as they are now. */
@@ -56,13 +44,19 @@ export async function beginCold(vm: VmDescriptor, d: ExportDeps): Promise<Sessio
  */
 export async function beginCheckpoint(vm: VmDescriptor, options: ExportOptions, d: ExportDeps): Promise<SessionData> {
   const name = checkpointName(options.marks)
-  const raw = await d.ps.run(
-    { op: 'checkpoint', body: CHECKPOINT_EXPORT, args: { id: vm.id, name, notes: marksNotes(options.marks) } },
-    d.signal,
-  )
+  const raw = await d.ps.run({ op: 'checkpoint', body: CHECKPOINT_EXPORT, args: { id: vm.id, name } }, d.signal)
   const r = parseHostAnswer(CheckpointAnswer, raw, d.host, 'checkpoint')
+  const checkpoint = { id: r.CheckpointId, name: r.CheckpointName }
   d.log.info(`${vm.name}: checkpoint "${r.CheckpointName}" taken`, { vm: vm.id, checkpoint: r.CheckpointId })
-  return { host: d.host, disks: exportDisks(vm, r.Drives), checkpoint: { id: r.CheckpointId, name: r.CheckpointName } }
+  try {
+    return { host: d.host, disks: exportDisks(vm, r.Drives), checkpoint }
+  } catch (e) {
+    // A frozen disk that cannot be read: the checkpoint must not outlive the failed export.
+    await endCheckpoint(vm, checkpoint, d).catch((x: unknown) =>
+      d.log.warn(`${vm.name}: could not remove checkpoint "${checkpoint.name}": ${(x as Error).message}`, { vm: vm.id }),
+    )
+    throw e
+  }
 }
 
 /** The export's disks, keyed like the descriptor's; every described disk must be there with its chain. */

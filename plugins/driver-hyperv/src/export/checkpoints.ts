@@ -11,6 +11,15 @@ export interface CheckpointDeps {
 }
 
 /**
+ * The checkpoint's name, the only mark Hyper-V keeps on one: `guts <migration id>`. Without marks
+ * (a driver used outside a migration) a time stamp, which no cleanup will ever match.
+ */
+export function checkpointName(marks: Readonly<Record<string, string>> | undefined): string {
+  const id = marks?.['guts-migration']
+  return id ? `guts ${id}` : `guts export ${new Date().toISOString()}`
+}
+
+/**
  * Removes the export's checkpoint: Hyper-V merges its differencing disks back into the parents,
  * so the VM ends as it began, with its writes kept. No signal: cleanup must finish even after a cancel.
  */
@@ -20,14 +29,15 @@ export async function endCheckpoint(vm: VmRef, cp: { id: string; name: string },
   if (r.Removed > 0) d.log.info(`${vm.name}: checkpoint "${cp.name}" removed`, { vm: vm.id })
 }
 
-export async function releaseCheckpoints(
-  vm: VmRef,
-  marks: Readonly<Record<string, string>>,
-  name: string,
-  d: CheckpointDeps,
-): Promise<number> {
-  const lines = Object.entries(marks).map(([k, v]) => `${k}=${v}`)
-  const raw = await d.ps.run({ op: 'release-leftovers', body: RELEASE_LEFTOVERS, args: { vmId: vm.id, marks: lines, name } })
+/**
+ * Removes the checkpoints a died export of this migration left on the VM: they bear its name
+ * (`guts <migration id>`). Marks naming another VM (`guts-source-vm`) or no migration match nothing.
+ */
+export async function releaseCheckpoints(vm: VmRef, marks: Readonly<Record<string, string>>, d: CheckpointDeps): Promise<number> {
+  const migration = marks['guts-migration']
+  const owner = marks['guts-source-vm']
+  if (!migration || (owner !== undefined && owner.toLowerCase() !== vm.id.toLowerCase())) return 0
+  const raw = await d.ps.run({ op: 'release-leftovers', body: RELEASE_LEFTOVERS, args: { vmId: vm.id, name: checkpointName(marks) } })
   const r = parseHostAnswer(
     z.object({ Removed: z.number().int(), Names: z.array(z.string()).optional() }),
     raw,

@@ -3,8 +3,9 @@ import { DRIVES_FUNCTION } from './drives.js'
 /**
  * Export scripts. A live export takes a checkpoint and reads the files it froze: after
  * Checkpoint-VM every drive writes to a new differencing disk, and the checkpoint's own drives
- * name the files that no longer change. The checkpoint carries the migration's marks in its
- * Notes (and the migration id in its name, set in the same call), so a later process finds it.
+ * name the files that no longer change. Hyper-V lets nothing but a name be set on a checkpoint
+ * (there is no Set-VMSnapshot), so the name carries the migration's mark: `guts <migration id>`,
+ * set in the same call that makes it, so that a later process finds it whatever happens after.
  */
 
 /** Cold: the VM must be off; the chains of its drives as they are now. */
@@ -12,14 +13,20 @@ export const COLD_EXPORT = `${DRIVES_FUNCTION}
 $vm = Get-VM -Id $GutsArgs.id
 [ordered]@{ State = [int]$vm.State; Drives = @(Get-GutsDrives (Get-VMHardDiskDrive -VM $vm) $true) }`
 
-/** Snapshot: a checkpoint named for the migration, marked in its Notes; the chains it froze. */
+/** Snapshot: a checkpoint named for the migration; the chains it froze. */
 export const CHECKPOINT_EXPORT = `${DRIVES_FUNCTION}
 $vm = Get-VM -Id $GutsArgs.id
 $cp = Checkpoint-VM -VM $vm -SnapshotName $GutsArgs.name -Passthru
 if (-not $cp) { $cp = @(Get-VMSnapshot -VM $vm -Name $GutsArgs.name)[-1] }
-Set-VMSnapshot -VMSnapshot $cp -Notes $GutsArgs.notes
+try {
+  $drives = @(Get-GutsDrives $cp.HardDrives $true)
+} catch {
+  # Nothing may stay behind when the export cannot go on: merge the checkpoint away again.
+  Remove-VMSnapshot -VMSnapshot $cp -Confirm:$false -ErrorAction SilentlyContinue
+  throw
+}
 [ordered]@{ State = [int]$vm.State; CheckpointId = $cp.Id.ToString(); CheckpointName = [string]$cp.Name; CheckpointType = [int]$cp.CheckpointType
-  SnapshotType = [int]$cp.SnapshotType; Drives = @(Get-GutsDrives $cp.HardDrives $true) }`
+  SnapshotType = [int]$cp.SnapshotType; Drives = $drives }`
 
 /** Removes (merges) one checkpoint by id; one already gone is fine. */
 export const REMOVE_CHECKPOINT = `
@@ -28,19 +35,9 @@ $cp = @(Get-VMSnapshot -VM $vm | Where-Object { $_.Id.ToString() -eq $GutsArgs.c
 foreach ($c in $cp) { Remove-VMSnapshot -VMSnapshot $c -Confirm:$false }
 [ordered]@{ Removed = $cp.Count }`
 
-/**
- * Removes the VM's checkpoints that carry every mark (Notes lines key=value), or that bear the
- * migration's checkpoint name with empty Notes: a process that died between Checkpoint-VM and
- * Set-VMSnapshot left one like that.
- */
+/** Removes the VM's checkpoints that bear the migration's checkpoint name (left by an export that died). */
 export const RELEASE_LEFTOVERS = `
 $vm = Get-VM -Id $GutsArgs.vmId
-$marks = @($GutsArgs.marks)
-$found = @(Get-VMSnapshot -VM $vm | Where-Object {
-  $notes = [string]$_.Notes
-  $all = $true
-  foreach ($m in $marks) { if (-not ($notes -split "\\r?\\n" -contains $m)) { $all = $false } }
-  ($marks.Count -gt 0 -and $all) -or ([string]$_.Name -eq $GutsArgs.name -and -not $notes)
-})
+$found = @(Get-VMSnapshot -VM $vm | Where-Object { [string]$_.Name -ceq $GutsArgs.name })
 foreach ($c in $found) { Remove-VMSnapshot -VMSnapshot $c -Confirm:$false }
 [ordered]@{ Removed = $found.Count; Names = @($found | ForEach-Object { [string]$_.Name }) }`
