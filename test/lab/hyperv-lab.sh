@@ -62,11 +62,22 @@ HOSTKEY=$SSHD/ssh_host_ed25519_key
 KEY=$CLIENT/id_ed25519
 KNOWN=$CLIENT/known_hosts
 PASSFILE=$CLIENT/password
+# The big host HV-LAB02 (1,000 generated VMs, the inventory benchmark): a second sshd of the same
+# lab (same user, keys and C: tree) on its own port; its sshd_config's SetEnv GUTS_LAB_HOST=big
+# makes the shim select its model.
+BIG_PORT=${GUTS_LAB_HYPERV_BIG_PORT:-52223}
+BIG_COMPUTERNAME=HV-LAB02
+MAIN_PORT=$PORT HOST_TAG=main
+use_host() {  # use_host main|big: the sshd the process functions (render_conf, ours, up_state ...) act on
+  if [[ $1 == big ]]; then PORT=$BIG_PORT CONF=$SSHD/sshd_config.big PIDFILE=$SSHD/sshd-big.pid HOST_TAG=big
+  else PORT=$MAIN_PORT CONF=$SSHD/sshd_config PIDFILE=$SSHD/sshd.pid HOST_TAG=main; fi
+}
 
 say() { printf 'hyperv-lab: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 [[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "GUTS_LAB_HYPERV_PORT=$PORT is not a port"
+[[ $BIG_PORT =~ ^[0-9]+$ ]] && ((BIG_PORT > 0 && BIG_PORT < 65536 && BIG_PORT != PORT)) || die "GUTS_LAB_HYPERV_BIG_PORT=$BIG_PORT is not a free port of its own"
 [[ $LUSER =~ ^[a-z_][a-z0-9_-]*$ ]] || die "GUTS_LAB_HYPERV_USER=$LUSER is not a user name"
 
 # --------------------------------------------------------------------------- installs
@@ -168,7 +179,7 @@ ensure_keys() {
   # sshd reads the key file as the user: it lives outside the root-only sshd/ dir
   mkdir -p "$STATE/auth"; chmod 755 "$STATE/auth"
   cp "$KEY.pub" "$STATE/auth/authorized_keys"; chmod 644 "$STATE/auth/authorized_keys"
-  printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$HOSTKEY.pub")" >"$KNOWN"
+  printf '[127.0.0.1]:%s %s\n' "$MAIN_PORT" "$(cut -d' ' -f1,2 "$HOSTKEY.pub")" "$BIG_PORT" "$(cut -d' ' -f1,2 "$HOSTKEY.pub")" >"$KNOWN"
 }
 host_fp() { ssh-keygen -l -E sha256 -f "$HOSTKEY.pub" | awk '{print $2}'; }
 
@@ -275,6 +286,25 @@ ensure_host_model() {
   chown -R "$LUSER:" "$HOSTDIR" "$CROOT"
 }
 
+# The big host's model: <state>/host-big/vms.json from hyperv/big-host.jq (1,000 VMs; regenerated
+# when the generator changed), and the few small shared disk files all its VMs point to.
+BIG_HOSTDIR=$STATE/host-big
+BIG_MODEL=$BIG_HOSTDIR/vms.json
+ensure_big_model() {
+  mkdir -p "$BIG_HOSTDIR" "$CROOT/Hyper-V/Virtual Hard Disks/big"
+  local sum; sum=$(sha256sum <"$SRC/big-host.jq")
+  if [[ ! -s $BIG_MODEL || $sum != "$(cat "$BIG_HOSTDIR/generator.sha256" 2>/dev/null)" ]]; then
+    jq -n -f "$SRC/big-host.jq" >"$BIG_MODEL.tmp" && mv -f "$BIG_MODEL.tmp" "$BIG_MODEL" || die "cannot generate $BIG_MODEL"
+    printf '%s\n' "$sum" >"$BIG_HOSTDIR/generator.sha256"
+    say "generated the big host's model ($(jq '.VMs | length' "$BIG_MODEL") VMs): $BIG_MODEL"
+  fi
+  local n
+  for n in 1 2 3; do make_disk "C:\\Hyper-V\\Virtual Hard Disks\\big\\shared-$n.vhdx" vhdx 16M; done
+  make_disk 'C:\Hyper-V\Virtual Hard Disks\big\shared-gen1.vhd' vpc 16M
+  touch "$BIG_MODEL.lock"
+  chown -R "$LUSER:" "$BIG_HOSTDIR" "$CROOT/Hyper-V/Virtual Hard Disks/big"
+}
+
 render_conf() {
   cat <<EOF
 # Written by test/lab/hyperv-lab.sh on every 'up'; edits are overwritten.
@@ -311,6 +341,8 @@ LogLevel INFO
 # the marker below as SSH_ORIGINAL_COMMAND and the shim starts the chrooted sftp-server.
 Subsystem sftp $SFTP_MARKER
 ForceCommand $LAB/shim.sh
+# which emulated host this sshd is (main: HV-LAB01, big: HV-LAB02 with 1,000 VMs); read by the shim
+SetEnv GUTS_LAB_HOST=$HOST_TAG
 EOF
 }
 
@@ -332,6 +364,7 @@ write_json() {
   "hostModel": "$MODEL",
   "sftpRoot": "/C:/",
   "maxCommandLine": 8191,
+  "bigHost": { "port": $BIG_PORT, "computerName": "$BIG_COMPUTERNAME", "hostModel": "$BIG_MODEL", "pid": ${2:-null} },
   "pid": $pid,
   "log": "$LOGDIR/sshd.log"
 }
@@ -367,7 +400,7 @@ stop_pid() {  # SIGTERM the listener (sessions keep running, as with a real sshd
 up_state() {
   local pid; pid=$(recorded_pid)
   ours "$pid" || return 1
-  [[ "$(cat "$SSHD/sshd_config.running" 2>/dev/null)" == "$(render_conf)" ]] ||
+  [[ "$(cat "$CONF.running" 2>/dev/null)" == "$(render_conf)" ]] ||
     { say "sshd $pid runs another config; restarting"; return 2; }
   for _ in 1 2 3; do answers 5 && return 0; sleep 0.5; done
   say "sshd $pid is alive but 127.0.0.1:$PORT does not show our host key; restarting"; return 2
@@ -388,22 +421,29 @@ cmd_up() {
   install_lab_files
   ensure_ctree
   ensure_host_model
+  ensure_big_model
+  say "user, keys, config, C: tree, host models: $(($(now_ms) - t)) ms"
+  local main_pid big_pid
+  use_host big; start_sshd; big_pid=$(recorded_pid)
+  use_host main; start_sshd; main_pid=$(recorded_pid)
+  write_json "$main_pid" "$big_pid"
+  say "up: HV-LAB01 on 127.0.0.1:$MAIN_PORT (sshd $main_pid), HV-LAB02 on 127.0.0.1:$BIG_PORT (sshd $big_pid); whole up $(($(now_ms) - t0)) ms"
+  echo "$JSON"
+}
+
+# start_sshd: the sshd of the current use_host is up, ours, current and answering afterwards
+start_sshd() {
+  local t; t=$(now_ms)
   render_conf >"$CONF.new"; mv -f "$CONF.new" "$CONF"; chmod 600 "$CONF"
-  say "user, keys, config, C: tree: $(($(now_ms) - t)) ms"
   local st=0; up_state || st=$?
-  if ((st == 0)); then
-    write_json "$(recorded_pid)"
-    say "already up: sshd $(recorded_pid) on 127.0.0.1:$PORT ($(($(now_ms) - t0)) ms)"
-    echo "$JSON"; return 0
-  fi
+  if ((st == 0)); then say "already up: sshd $(recorded_pid) on 127.0.0.1:$PORT ($HOST_TAG)"; return 0; fi
   ((st == 2)) && stop_pid "$(recorded_pid)"
   local old; old=$(recorded_pid)
-  ((st == 1)) && [[ -n $old ]] && say "recorded sshd $old is not running (killed?); restarting"
-  rm -f "$PIDFILE" "$JSON"
-  [[ -z $(listener) ]] || die "port $PORT on 127.0.0.1 is taken by another process: $(listener) — stop it or set GUTS_LAB_HYPERV_PORT"
+  ((st == 1)) && [[ -n $old ]] && say "recorded sshd $old ($HOST_TAG) is not running (killed?); restarting"
+  rm -f "$PIDFILE"
+  [[ -z $(listener) ]] || die "port $PORT on 127.0.0.1 is taken by another process: $(listener) — stop it or set GUTS_LAB_HYPERV_PORT / GUTS_LAB_HYPERV_BIG_PORT"
   mkdir -p /run/sshd; chmod 755 /run/sshd   # sshd's privilege separation dir (Debian's own path)
   "$SSHD_BIN" -t -f "$CONF" 2>>"$LOGDIR/sshd.log" || { tail -n 5 "$LOGDIR/sshd.log" >&2; die "sshd -t rejects $CONF"; }
-  t=$(now_ms)
   echo "=== $(date -Is) hyperv-lab.sh up: $SSHD_BIN -f $CONF" >>"$LOGDIR/sshd.log"
   # sshd daemonizes itself (new session, pid file); 9>&-: it must not inherit the lock fd
   "$SSHD_BIN" -f "$CONF" -E "$LOGDIR/sshd.log" </dev/null 9>&- || die "sshd failed to start (log: $LOGDIR/sshd.log)"
@@ -414,10 +454,8 @@ cmd_up() {
     pid=""; sleep 0.1
   done
   [[ -n $pid ]] || { tail -n 10 "$LOGDIR/sshd.log" >&2; die "sshd did not come up on 127.0.0.1:$PORT (log: $LOGDIR/sshd.log)"; }
-  cp "$CONF" "$SSHD/sshd_config.running"
-  write_json "$pid"
-  say "up: sshd $pid on 127.0.0.1:$PORT (user $LUSER, host key $(host_fp)) started in $(($(now_ms) - t)) ms; whole up $(($(now_ms) - t0)) ms"
-  echo "$JSON"
+  cp "$CONF" "$CONF.running"
+  say "started sshd $pid on 127.0.0.1:$PORT ($HOST_TAG; user $LUSER, host key $(host_fp)) in $(($(now_ms) - t)) ms"
 }
 
 cmd_down() {
@@ -425,9 +463,13 @@ cmd_down() {
   [[ -d $STATE ]] || { say "no state dir $STATE: nothing to do"; return 0; }
   exec 9>"$STATE/.lock"
   flock -w 60 9 || die "another 'hyperv-lab.sh up/down' holds $STATE/.lock"
-  local pid; pid=$(recorded_pid)
-  if ours "$pid"; then stop_pid "$pid"; say "stopped sshd $pid"
-  else say "not running${pid:+ (stale pid file names $pid)}"; rm -f "$PIDFILE"; fi
+  local pid h
+  for h in main big; do
+    use_host "$h"; pid=$(recorded_pid)
+    if ours "$pid"; then stop_pid "$pid"; say "stopped sshd $pid ($h)"
+    else say "$h: not running${pid:+ (stale pid file names $pid)}"; rm -f "$PIDFILE"; fi
+  done
+  use_host main
   rm -f "$JSON"
   if [[ -n $purge ]]; then
     # userdel refuses while the lab user has processes: its sessions (shim, pwsh, sftp-server),
@@ -440,11 +482,16 @@ cmd_down() {
   fi
 }
 
-cmd_status() {
-  local pid; pid=$(recorded_pid)
-  ours "$pid" || { say "down${pid:+ (pid file names $pid, which is not our running sshd)}"; return 1; }
-  answers 5 || { say "sshd $pid alive but 127.0.0.1:$PORT does not show our host key"; return 1; }
-  say "up: sshd $pid on 127.0.0.1:$PORT, user $LUSER, pwsh $PWSH_VERSION, state $STATE"
+cmd_status() {  # both hosts (HV-LAB01 and the big HV-LAB02) must be up
+  local pid h rc=0
+  for h in main big; do
+    use_host "$h"; pid=$(recorded_pid)
+    if ! ours "$pid"; then say "$h: down${pid:+ (pid file names $pid, which is not our running sshd)}"; rc=1
+    elif ! answers 5; then say "$h: sshd $pid alive but 127.0.0.1:$PORT does not show our host key"; rc=1
+    else say "$h: up: sshd $pid on 127.0.0.1:$PORT, user $LUSER, pwsh $PWSH_VERSION, state $STATE"; fi
+  done
+  use_host main
+  return $rc
 }
 
 cmd_env() {
@@ -454,6 +501,7 @@ export GUTS_LAB_HYPERV='$JSON'
 export GUTS_LAB_HYPERV_HOST='127.0.0.1' GUTS_LAB_HYPERV_PORT='$PORT' GUTS_LAB_HYPERV_USER='$LUSER'
 export GUTS_LAB_HYPERV_KEY='$KEY' GUTS_LAB_HYPERV_PASSWORD_FILE='$PASSFILE'
 export GUTS_LAB_HYPERV_HOSTKEY_SHA256='$(host_fp)' GUTS_LAB_HYPERV_KNOWN_HOSTS='$KNOWN'
+export GUTS_LAB_HYPERV_BIG_PORT='$BIG_PORT' GUTS_LAB_HYPERV_BIG_COMPUTERNAME='$BIG_COMPUTERNAME'
 EOF
 }
 
@@ -716,6 +764,7 @@ case "${1:-}" in
   env) cmd_env ;;
   check) cmd_check ;;
   ps) shift; cmd_ps "$@" ;;
+  ps-big) shift; use_host big; MAIN_PORT=$BIG_PORT; cmd_ps "$@" ;;
   vm-state) shift; cmd_vm_state "$@" ;;
   guest-write) shift; cmd_guest_write "$@" ;;
   disk-raw) shift; cmd_disk_raw "$@" ;;

@@ -81,10 +81,15 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 
 # What a Windows session has in its environment, as far as scripts look at it.
-export COMPUTERNAME=${GUTS_LAB_HYPERV_COMPUTERNAME:-$(cat "$LAB/computername" 2>/dev/null || echo HV-LAB01)}
+# GUTS_LAB_HOST (sshd_config SetEnv): main = HV-LAB01 (host/vms.json), big = HV-LAB02 (host-big/vms.json)
+if [[ ${GUTS_LAB_HOST:-main} == big ]]; then
+  export COMPUTERNAME=HV-LAB02 GUTS_LAB_HYPERV_MODEL=$STATE/host-big/vms.json
+else
+  export COMPUTERNAME=${GUTS_LAB_HYPERV_COMPUTERNAME:-$(cat "$LAB/computername" 2>/dev/null || echo HV-LAB01)}
+  export GUTS_LAB_HYPERV_MODEL=$STATE/host/vms.json   # the Hyper-V host model the module reads and writes
+fi
 export USERNAME=${USER:-gutslab} USERPROFILE="C:\\Users\\${USER:-gutslab}"
 export GUTS_LAB_HYPERV_CROOT=$CROOT
-export GUTS_LAB_HYPERV_MODEL=$STATE/host/vms.json   # the Hyper-V host model the module reads and writes
 export GUTS_LAB_HYPERV_TYPES=$LAB/types               # the module's enum types, compiled by up
 # The lab's modules (Hyper-V) are found and auto-loaded like Windows' system module path;
 # pwsh adds its own and the user's module dirs in front of these.
