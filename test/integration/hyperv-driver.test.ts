@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { DiskSource, SourceDriver, VmDescriptor } from '@guts/sdk'
 import hyperv from '@guts/driver-hyperv'
 import { tempDir } from '../helpers/cli.js'
+import { cuttingProxy } from '../helpers/cutting-proxy.js'
 import { ctx, labAvailable, labCmd, labFilePath, labOptions, labPassword, readLab } from './hyperv-lab.js'
 
 const TIMEOUT = 120_000
@@ -212,6 +213,50 @@ if (labAvailable()) {
           }
         } finally {
           await d.endExport(s, 'failed', ctx())
+        }
+        expect(checkpoints('db01')).toEqual(['before-upgrade', 'nightly'])
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'an SFTP connection cut mid-read is a clear error; the checkpoint is still removed',
+      async () => {
+        const proxy = await cuttingProxy(lab.port, 4 * 1024 * 1024)
+        const d = driver({ port: proxy.port })
+        try {
+          const vm = await byName(d, 'web01')
+          const s = await d.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks: marks('cut', vm.id) }, ctx())
+          try {
+            await expect(digest(await d.openDisk(s, vm.disks[0]!.id, ctx()))).rejects.toMatchObject({ code: 'GUTS_UNREACHABLE' })
+            expect(proxy.cuts()).toBe(1)
+          } finally {
+            await d.endExport(s, 'failed', ctx())
+          }
+          expect(checkpoints('web01')).not.toContain(`guts test-cut-${process.pid}`)
+        } finally {
+          await d.dispose()
+          await proxy.close()
+        }
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'a PowerShell error mid-export (Get-VHD fails on the host) is a clear error and leaves no checkpoint',
+      async () => {
+        const d = driver()
+        const vm = await byName(d, 'db01')
+        labCmd('fault', 'Get-VHD', '1', 'The operation failed because the file was not found.', 'db01')
+        try {
+          await expect(
+            d.beginExport(vm, { mode: 'snapshot', powerOff: 'refuse', marks: marks('fault', vm.id) }, ctx()),
+          ).rejects.toMatchObject({
+            code: 'GUTS_DRIVER_ERROR',
+            message: expect.stringContaining('The operation failed because the file was not found.'),
+          })
+        } finally {
+          labCmd('fault', 'clear')
         }
         expect(checkpoints('db01')).toEqual(['before-upgrade', 'nightly'])
       },

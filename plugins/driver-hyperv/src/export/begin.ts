@@ -66,11 +66,11 @@ function exportDisks(vm: VmDescriptor, drives: HostDrive[]): SessionData['disks'
   for (const disk of vm.disks) {
     const dr = byId.get(disk.id)
     const chain = dr?.Chain ?? []
-    if (!dr || chain.length === 0) {
-      const why = dr?.ChainError ? `: ${dr.ChainError}` : dr ? '' : ' (the drive is gone)'
-      throw new GutsError('GUTS_NOT_FOUND', `The virtual disk of ${vm.name} at ${disk.id} cannot be read${why}`, {
-        ref: `${vm.name} disk ${disk.id}`,
-      })
+    const ref = `${vm.name} disk ${disk.id}`
+    if (!dr) throw new GutsError('GUTS_NOT_FOUND', `${vm.name} no longer has a disk at ${disk.id}: describe it again.`, { ref })
+    if (chain.length === 0) {
+      const why = dr.ChainError || 'Get-VHD returned nothing'
+      throw new GutsError('GUTS_DRIVER_ERROR', `The virtual disk of ${vm.name} at ${disk.id} cannot be read on the host: ${why}`, { ref })
     }
     out[disk.id] = {
       chain: chain.map((f) => f.Path),

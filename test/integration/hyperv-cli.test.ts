@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { VmSummary } from '@guts/sdk'
+import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
+import * as openstack from './openstack-lab.js'
+import { labAvailable, labCmd, labPassword, readLab } from './hyperv-lab.js'
+
+const TIMEOUT = 300_000
+
+/**
+ * The hyperv source through the real CLI, as a user runs it: a source profile in guts.config.yaml
+ * (password by ${env:…}, the host key pinned), `guts vm list` and `guts vm show`, then migrations
+ * of VMs this file alone uses: app01 cold (guts shuts the running guest down) → local, app02 live
+ * (checkpoint, it keeps running) → OpenStack with volume boot, and the VM whose name and disk file
+ * are injection attempts → local. Every landed disk equals the source disk's content.
+ */
+if (labAvailable()) {
+  const lab = readLab()
+  const EVIL = "x'; Remove-VM *; '$(Stop-Computer)"
+  let dir: string
+  const env = () => ({ GUTS_TEST_HV_PASSWORD: labPassword(lab) })
+  const cli = (args: string[]): Promise<CliResult> => runCli(args, { dataDir: join(dir, 'data'), cwd: dir, env: env() })
+  const ok = (r: CliResult): string => {
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
+    return r.stdout
+  }
+  const state = (vm: string): string => labCmd('ps', `[string](Get-VM -Name '${vm}').State`).trim()
+  const checkpoints = (vm: string): string => labCmd('ps', `@(Get-VMSnapshot -VMName '${vm}').Count`).trim()
+  const drivePath = (vm: string, i = 0): string => labCmd('ps', `@(Get-VMHardDiskDrive -VMName '${vm}')[${i}].Path`).trim()
+  /** Raw content of the VM's disk now (the lab's own reader, through any chain). */
+  const sourceRaw = (winPath: string): string => {
+    const out = join(dir, `src-${Math.random().toString(36).slice(2)}.raw`)
+    labCmd('disk-raw', winPath, out)
+    return out
+  }
+  const plan = (name: string, lines: string[]) => {
+    writeFileSync(join(dir, `${name}.yaml`), ['version: 1', `name: ${name}`, 'source: { profile: hv-lab }', ...lines, ''].join('\n'))
+    return `${name}.yaml`
+  }
+
+  beforeAll(() => {
+    dir = tempDir('guts-hyperv-cli-')
+    writeFileSync(
+      join(dir, 'guts.config.yaml'),
+      [
+        'profiles:',
+        '  sources:',
+        '    hv-lab:',
+        '      driver: hyperv',
+        `      host: ${lab.host}`,
+        `      port: ${lab.port}`,
+        `      username: ${lab.user}`,
+        '      password: ${env:GUTS_TEST_HV_PASSWORD}',
+        `      hostKey: ${JSON.stringify(lab.hostKeySha256)}`,
+        '',
+      ].join('\n'),
+    )
+  })
+
+  describe('guts vm list / vm show with a hyperv profile', () => {
+    it('lists the host’s VMs with power state and host', async () => {
+      const vms = JSON.parse(ok(await cli(['vm', 'list', '--source', 'hv-lab', '--json']))) as VmSummary[]
+      expect(vms.map((v) => v.name)).toEqual(expect.arrayContaining(['web01', 'legacy01', 'Büro-Server-äöü', 'db01', EVIL]))
+      expect(vms.find((v) => v.name === 'legacy01')).toMatchObject({ powerState: 'off', host: 'HV-LAB01' })
+      const table = ok(await cli(['vm', 'list', '--source', 'hv-lab', '--name', 'B*']))
+      expect(table).toMatch(/^Büro-Server-äöü\s+c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03\s+off\s+HV-LAB01$/m)
+    })
+
+    it('shows a generation 2 VM (UEFI, secure boot, two SCSI VHDX) and a generation 1 VM (IDE VHD, legacy NIC)', async () => {
+      const web = JSON.parse(ok(await cli(['vm', 'show', 'web01', '--source', 'hv-lab', '--json']))) as {
+        firmware: string
+        secureBoot: boolean
+        disks: { id: string; format: string; controller: string }[]
+        nics: { model: string; network: string }[]
+      }
+      expect([web.firmware, web.secureBoot]).toEqual(['uefi', true])
+      expect(web.disks.map((d) => `${d.id} ${d.format} ${d.controller}`)).toEqual(['scsi0:0 vhdx scsi', 'scsi0:1 vhdx scsi'])
+      const legacy = ok(await cli(['vm', 'show', 'legacy01', '--source', 'hv-lab']))
+      expect(legacy).toMatch(/ide0:0/)
+      expect(legacy).toMatch(/e1000/)
+      expect(legacy).toMatch(/bios/)
+      const db = JSON.parse(ok(await cli(['vm', 'show', 'db01', '--source', 'hv-lab', '--json']))) as {
+        os: { family: string; distro?: string }
+      }
+      expect(db.os).toMatchObject({ family: 'linux', distro: 'debian' })
+    })
+  })
+
+  describe('guts migrate from Hyper-V', () => {
+    it(
+      'cold: the running app01 is shut down, its disk lands in local equal to the source',
+      async () => {
+        expect(state('app01')).toBe('Running')
+        const r = await cli([
+          'migrate',
+          plan('cold-local', ['destination: { driver: local, directory: out }', 'vms: [{ name: app01, mode: cold, powerOff: shutdown }]']),
+        ])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        expect(r.stdout).toMatch(/downtime \d/)
+        expect(state('app01')).toBe('Off')
+        expect(checkpoints('app01')).toBe('0')
+        execFileSync('qemu-img', [
+          'compare',
+          '-q',
+          '-f',
+          'raw',
+          '-F',
+          'qcow2',
+          sourceRaw(drivePath('app01')),
+          join(dir, 'out', 'app01', 'app01-disk0.qcow2'),
+        ])
+        labCmd('vm-state', 'app01', 'Running')
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'injection attempts in a VM name and its disk file name are just names',
+      async () => {
+        const before = labCmd('ps', '@(Get-VM).Count').trim()
+        const r = await cli([
+          'migrate',
+          plan('evil', ['destination: { driver: local, directory: evil-out }', `vms: [{ name: ${JSON.stringify(EVIL)}, mode: cold }]`]),
+        ])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        expect(labCmd('ps', '@(Get-VM).Count').trim()).toBe(before)
+        expect(state('web01')).toBe('Running')
+      },
+      TIMEOUT,
+    )
+
+    if (openstack.labAvailable()) {
+      it(
+        'snapshot: app02 keeps running, an ACTIVE server boots from a volume; no checkpoint is left',
+        async () => {
+          const client = openstack.labClient()
+          const r = await cli([
+            'migrate',
+            plan('live-openstack', [
+              `destination: { driver: openstack, cloud: ${openstack.cloud}, bootFrom: volume }`,
+              'defaults: { flavor: auto, networks: [{ from: vSwitch-Prod, to: lab-net, keepMac: false }] }',
+              'vms: [{ name: app02, mode: snapshot }]',
+            ]),
+            '--json',
+          ])
+          expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
+          const { report } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+            report: { id: string; vms: { instance: { id: string; data: { images: Record<string, string>; volumes: string[] } } }[] }
+          }
+          const instance = report.vms[0]!.instance
+          expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
+          expect(instance.data.volumes.length).toBe(1)
+          expect(state('app02')).toBe('Running')
+          expect(checkpoints('app02')).toBe('0')
+          const landed = join(dir, 'landed-app02')
+          const imageId = Object.values(instance.data.images)[0]!
+          await client.glance.download(imageId, landed)
+          const format = String((await client.glance.get(imageId))!.disk_format)
+          execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, sourceRaw(drivePath('app02')), landed])
+          await client.nova.deleteAndWait(instance.id, 120_000)
+          const tag = `guts:${report.id}`.slice(0, 60)
+          for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
+          for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
+            await client.cinder.deleteAndWait(v.id, 120_000)
+          for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
+          await client.close()
+        },
+        TIMEOUT,
+      )
+    }
+  })
+}
