@@ -1,15 +1,15 @@
 import { dirname } from 'node:path'
-import type { VmQuery, VmSummary } from '@guts/sdk'
+import type { VmDescriptor, VmQuery, VmSummary } from '@guts/sdk'
 import type { PlanDraft } from './plan/build-plan.js'
 import type { DoctorCheck } from './service/doctor.js'
 import type { DriverRow } from './service/drivers.js'
-import type { InventorySource } from './service/inventory.js'
+import type { InventorySource, VmLookup } from './service/inventory.js'
 import { createMigrations, type ServiceDeps } from './service/migrations.js'
 import type { OptionQuestion } from './service/plan-drafting.js'
 import type { StateStore } from './state/store.js'
 
 export type { ServiceDeps, RunOptions, MigrationSummaryView } from './service/migrations.js'
-export type { DoctorCheck, DriverRow, InventorySource, OptionQuestion, PlanDraft }
+export type { DoctorCheck, DriverRow, InventorySource, OptionQuestion, PlanDraft, VmLookup }
 
 /**
  * The one API of guts. The CLI, the REST server and the workers call this, never the pipeline, the
@@ -33,6 +33,12 @@ export function createMigrationService(deps: ServiceDeps) {
       query: VmQuery = {},
       signal = AbortSignal.timeout(300_000),
     ): Promise<VmSummary[]> => (await inventory()).listSourceVms(source, loaded(), { registry: deps.registry, env: env() }, query, signal),
+    /** What the driver describes of one VM of a source, by exact name or by id (connects, read-only). */
+    describeSourceVm: async (
+      source: InventorySource | undefined,
+      vm: VmLookup,
+      signal = AbortSignal.timeout(300_000),
+    ): Promise<VmDescriptor> => (await inventory()).describeSourceVm(source, vm, loaded(), { registry: deps.registry, env: env() }, signal),
     /** The source networks the given VMs' NICs are on, for network-mapping questions. */
     sourceNetworks: async (
       driver: string,

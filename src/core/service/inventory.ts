@@ -1,18 +1,28 @@
 import { dirname } from 'node:path'
-import { GutsError, isGutsError, silentLogger, type VmQuery, type VmSummary } from '@guts/sdk'
+import {
+  GutsError,
+  isGutsError,
+  silentLogger,
+  type DriverContext,
+  type SourceDriver,
+  type VmDescriptor,
+  type VmQuery,
+  type VmSummary,
+} from '@guts/sdk'
 import type { DriverRegistry } from '../../drivers/registry.js'
 import type { LoadedConfig } from '../config/load-config.js'
 import { checkDriverOptions, driverOptions } from '../plan/driver-options.js'
 import { formatPath, type PathSegment } from '../plan/issues.js'
 import { preparePlan, withBaseDir, type PrepareEnv } from '../plan/prepare-plan.js'
 import { checkReferenceSyntax, resolveReferences } from '../plan/references.js'
+import { findVmByName } from './vm-by-name.js'
 
 /** A source to list: a named source profile of the guts config, or the source of a plan. */
 export type InventorySource = { profile: string } | { plan: { text: string; file: string } }
 
 /** No source given: a usage error (exit 2) that names the profiles there are. */
-export function noSourceError(loaded: LoadedConfig): GutsError {
-  return new GutsError('GUTS_USAGE', 'Say which source to list: a source profile of the guts config, or a plan.', {
+export function noSourceError(loaded: LoadedConfig, which = 'to list'): GutsError {
+  return new GutsError('GUTS_USAGE', `Say which source ${which}: a source profile of the guts config, or a plan.`, {
     suggestions: [knownProfiles(loaded)],
     details: { profiles: Object.keys(loaded.config.profiles?.sources ?? {}) },
   })
@@ -27,23 +37,52 @@ export async function listSourceVms(
   signal: AbortSignal,
 ): Promise<VmSummary[]> {
   if (!source) throw noSourceError(loaded)
-  if ('plan' in source) return listPlanSourceVms(source.plan.text, source.plan.file, { ...env, config: loaded.config }, query, signal)
-  return listProfileVms(source.profile, loaded, env, query, signal)
+  const { driver, options } = await resolveInventorySource(source, loaded, env)
+  return listVms(env.registry, driver, options, query, signal)
+}
+
+/** How `describeSourceVm` is told which VM: its exact name, or the driver's own id. */
+export type VmLookup = { name: string } | { id: string }
+
+/**
+ * What the driver describes of one VM of a source profile or of a plan's source (firmware, disks,
+ * NICs…), as a migration would see it. By name: the one VM whose name is exactly that (see
+ * {@link findVmByName}); by id: the driver's own GUTS_NOT_FOUND when it has none. Read-only.
+ */
+export async function describeSourceVm(
+  source: InventorySource | undefined,
+  vm: VmLookup,
+  loaded: LoadedConfig,
+  env: Omit<PrepareEnv, 'config'>,
+  signal: AbortSignal,
+): Promise<VmDescriptor> {
+  if (!source) throw noSourceError(loaded, 'the VM is on')
+  const { driver, options } = await resolveInventorySource(source, loaded, env)
+  return withConnectedSource(env.registry, driver, options, signal, async (driverSource, ctx) => {
+    if ('id' in vm) return driverSource.describeVm({ id: vm.id, name: vm.id }, ctx)
+    const found = await findVmByName(vm.name, sourceLabel(source), (query) => collectVms(driverSource, query, ctx))
+    return driverSource.describeVm({ id: found.id, name: found.name }, ctx)
+  })
 }
 
 /**
- * Lists the VMs a plan's source has (for `guts vm list` and `guts plan init`), connecting with the
- * plan's own source settings (profiles and `${env:…}` references resolved as for a migration). Read-only.
+ * The driver of a source profile or of a plan's source and the options it sees: a plan's own
+ * source settings with profiles and `${env:…}` references resolved as for a migration
+ * (GUTS_PLAN_INVALID otherwise), a profile as {@link resolveSourceProfile} does. Connects to nothing.
  */
-export async function listPlanSourceVms(
-  text: string,
-  file: string,
-  env: PrepareEnv,
-  query: VmQuery,
-  signal: AbortSignal,
-): Promise<VmSummary[]> {
-  const { resolved } = await preparePlan(text, file, env)
-  return listVms(env.registry, resolved.plan.source.driver!, resolved.sourceOptions, query, signal)
+export async function resolveInventorySource(
+  source: InventorySource,
+  loaded: LoadedConfig,
+  env: Omit<PrepareEnv, 'config'>,
+): Promise<{ driver: string; options: Record<string, unknown> }> {
+  if ('profile' in source) return resolveSourceProfile(source.profile, loaded, env)
+  const { resolved } = await preparePlan(source.plan.text, source.plan.file, { ...env, config: loaded.config })
+  return { driver: resolved.plan.source.driver!, options: resolved.sourceOptions }
+}
+
+/** How messages name a source: `source profile "vc-prod"` or `the source of plan wave-1.yaml`. */
+function sourceLabel(source: InventorySource): string {
+  return 'profile' in source ? `source profile "${source.profile}"` : `the source of plan ${source.plan.file}`
 }
 
 /**
@@ -61,18 +100,6 @@ export async function listDriverVms(
   const problems = checkDriverOptions(module, options, ['source'])
   if (problems.length) throw new GutsError('GUTS_CONFIG_INVALID', problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('\n'))
   return listVms(registry, driver, withBaseDir(module, options, baseDir), {}, signal)
-}
-
-/** Lists the VMs of the source profile `name` of the guts config. Read-only. */
-export async function listProfileVms(
-  name: string,
-  loaded: LoadedConfig,
-  env: Omit<PrepareEnv, 'config'>,
-  query: VmQuery,
-  signal: AbortSignal,
-): Promise<VmSummary[]> {
-  const { driver, options } = await resolveSourceProfile(name, loaded, env)
-  return listVms(env.registry, driver, options, query, signal)
 }
 
 /**
@@ -143,16 +170,11 @@ export async function sourceNetworks(
   vms: VmSummary[],
   signal: AbortSignal,
 ): Promise<string[]> {
-  const source = await registry.createSource(driver, options)
-  const ctx = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
-  try {
-    await source.connect(ctx)
+  return withConnectedSource(registry, driver, options, signal, async (source, ctx) => {
     const names = new Set<string>()
     for (const vm of vms) for (const nic of (await source.describeVm(vm, ctx)).nics) if (nic.network) names.add(nic.network)
     return [...names].sort()
-  } finally {
-    await source.dispose()
-  }
+  })
 }
 
 export async function listVms(
@@ -162,13 +184,33 @@ export async function listVms(
   query: VmQuery,
   signal: AbortSignal,
 ): Promise<VmSummary[]> {
+  return withConnectedSource(registry, driver, options, signal, async (source, ctx) =>
+    (await collectVms(source, query, ctx)).sort((a, b) => a.name.localeCompare(b.name)),
+  )
+}
+
+async function collectVms(source: SourceDriver, query: VmQuery, ctx: DriverContext): Promise<VmSummary[]> {
+  const out: VmSummary[] = []
+  for await (const vm of source.listVms(query, ctx)) out.push(vm)
+  return out
+}
+
+/**
+ * A new instance of a source driver, connected, for `use`; disposed afterwards whatever happens.
+ * Inventory only reads, so its context records no undo and has no work dir.
+ */
+async function withConnectedSource<T>(
+  registry: DriverRegistry,
+  driver: string,
+  options: Record<string, unknown>,
+  signal: AbortSignal,
+  use: (source: SourceDriver, ctx: DriverContext) => Promise<T>,
+): Promise<T> {
   const source = await registry.createSource(driver, options)
-  const ctx = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
+  const ctx: DriverContext = { signal, log: silentLogger, workDir: '', recordUndo: async () => undefined }
   try {
     await source.connect(ctx)
-    const out: VmSummary[] = []
-    for await (const vm of source.listVms(query, ctx)) out.push(vm)
-    return out.sort((a, b) => a.name.localeCompare(b.name))
+    return await use(source, ctx)
   } finally {
     await source.dispose()
   }
