@@ -54,9 +54,16 @@ export const cancelOutput = z.looseObject({ id: z.string(), status: migrationSta
 export const cutoverOutput = z.looseObject({ id: z.string(), vms: z.array(z.string()), running: z.boolean() })
 export const cleanupOutput = z.looseObject({ id: z.string(), status: migrationStatus, cleaned: z.array(z.string()), failed: z.array(z.string()) })
 
-export const vmListOutput = z.array(
-  z.looseObject({ id: z.string(), name: z.string(), powerState: z.enum(['on', 'off', 'suspended']), folder: z.string().optional(), host: z.string().optional() }),
-)
+/** A VM as a source lists it (the SDK's VmSummary); drivers say `unknown` when the source does not tell. */
+const vmSummary = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  powerState: z.enum(['on', 'off', 'suspended', 'unknown']),
+  folder: z.string().optional(),
+  host: z.string().optional(),
+})
+
+export const vmListOutput = z.array(vmSummary)
 
 export const driversListOutput = z.array(
   z.looseObject({ name: z.string(), role: z.enum(['source', 'destination']), plugin: z.string(), version: z.string(), description: z.string().optional(), capabilities: z.array(z.string()), error: z.string().optional() }),
