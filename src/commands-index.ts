@@ -24,6 +24,7 @@ import PlanInit from './commands/plan/init.js'
 import PlanSchema from './commands/plan/schema.js'
 import PlanValidate from './commands/plan/validate.js'
 import VmList from './commands/vm/list.js'
+import VmShow from './commands/vm/show.js'
 
 export const COMMANDS: Record<string, Command.Class> = {
   'config:get': ConfigGet,
@@ -43,4 +44,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   'plan:schema': PlanSchema,
   'plan:validate': PlanValidate,
   'vm:list': VmList,
+  'vm:show': VmShow,
 }

@@ -25,6 +25,7 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'plan:schema': o.planSchemaOutput,
   'plan:validate': o.planValidateOutput,
   'vm:list': o.vmListOutput,
+  'vm:show': o.vmShowOutput,
 }
 
 /** A command's output schema as JSON Schema (draft 2020-12), as committed under `schemas/`. */

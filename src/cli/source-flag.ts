@@ -25,14 +25,23 @@ function isPlanPath(value: string): boolean {
   }
 }
 
+/** What a command does with its source, for the "no source" hint: `list` (vm list) by default. */
+export interface SourceUsage {
+  /** Completes "Say which source …". */
+  which: string
+  example: string
+}
+
+const LIST_USAGE: SourceUsage = { which: 'to list', example: 'guts vm list --source vc-prod --name "app-*"' }
+
 /** The service's "no source" error, said in this command's flags. */
-export function withSourceFlagHint(error: unknown): unknown {
+export function withSourceFlagHint(error: unknown, usage: SourceUsage = LIST_USAGE): unknown {
   if (!isGutsError(error) || error.code !== 'GUTS_USAGE' || !error.details?.profiles) return error
   return new GutsError(
     'GUTS_USAGE',
-    'Say which source to list: --source <profile> (a source profile of guts.config.yaml) or --source <plan file>.',
+    `Say which source ${usage.which}: --source <profile> (a source profile of guts.config.yaml) or --source <plan file>.`,
     {
-      suggestions: [...error.suggestions, 'e.g. guts vm list --source vc-prod --name "app-*"'],
+      suggestions: [...error.suggestions, `e.g. ${usage.example}`],
       ...(error.details ? { details: error.details } : {}),
     },
   )

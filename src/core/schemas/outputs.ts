@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DISK_FORMATS, type DiskDescriptor, type DiskFormat, type NicDescriptor, type VmDescriptor } from '@guts/sdk'
 
 /**
  * The shapes guts shows the outside world: `--json` of every command (one JSON Schema each under
@@ -64,6 +65,56 @@ const vmSummary = z.looseObject({
 })
 
 export const vmListOutput = z.array(vmSummary)
+
+/** `vm show`: one VM as its source driver describes it (the SDK's VmDescriptor), what a migration starts from. */
+export const vmShowOutput = vmSummary
+  .extend({
+    cpus: z.number(),
+    memoryMiB: z.number(),
+    firmware: z.enum(['bios', 'uefi']),
+    secureBoot: z.boolean(),
+    os: z.looseObject({
+      family: z.enum(['linux', 'windows', 'other']),
+      id: z.string().optional(),
+      distro: z.string().optional(),
+      version: z.string().optional(),
+    }),
+    disks: z.array(
+      z.looseObject({
+        id: z.string(),
+        index: z.number().int().describe('Boot order; 0 is the boot disk'),
+        virtualSize: z.number().describe('Bytes the guest sees'),
+        allocatedSize: z.number().optional().describe('Bytes allocated at the source, when known'),
+        format: z.enum(DISK_FORMATS as unknown as [DiskFormat, ...DiskFormat[]]),
+        controller: z.enum(['ide', 'sata', 'scsi', 'nvme', 'virtio']).optional(),
+        thin: z.boolean().optional(),
+        name: z.string().optional(),
+      }),
+    ),
+    nics: z.array(
+      z.looseObject({
+        id: z.string(),
+        mac: z.string(),
+        network: z.string().describe('Source network or port group, as plans map it'),
+        ipAddresses: z.array(z.string()).optional(),
+        model: z.enum(['e1000', 'e1000e', 'vmxnet3', 'virtio', 'rtl8139', 'hyperv', 'other']).optional(),
+      }),
+    ),
+    extra: z.record(z.string(), z.unknown()).optional().describe('Driver-specific facts'),
+  })
+  .describe('One VM as the source driver describes it')
+
+// The schema's enums cover the SDK's unions: a value the SDK adds to one fails the build here.
+type Shown = z.output<typeof vmShowOutput>
+type Covers<Schema, Sdk extends Schema> = [Schema, Sdk]
+type _VmShowCoversSdk = [
+  Covers<Shown['powerState'], VmDescriptor['powerState']>,
+  Covers<Shown['firmware'], VmDescriptor['firmware']>,
+  Covers<Shown['os']['family'], VmDescriptor['os']['family']>,
+  Covers<Shown['disks'][number]['format'], DiskDescriptor['format']>,
+  Covers<Shown['disks'][number]['controller'], DiskDescriptor['controller']>,
+  Covers<Shown['nics'][number]['model'], NicDescriptor['model']>,
+]
 
 export const driversListOutput = z.array(
   z.looseObject({ name: z.string(), role: z.enum(['source', 'destination']), plugin: z.string(), version: z.string(), description: z.string().optional(), capabilities: z.array(z.string()), error: z.string().optional() }),
