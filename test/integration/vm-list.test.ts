@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { VmSummary } from '@guts/sdk'
+import type { VmDescriptor, VmSummary } from '@guts/sdk'
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
 import { labAvailable, readLab } from './vmware-lab.js'
 
 /**
- * `guts vm list --source <profile|plan>` through the real CLI against vcsimx: a vmware source
+ * `guts vm list --source <profile|plan>` (and `guts vm show` of one VM) through the real CLI against vcsimx: a vmware source
  * profile in guts.config.yaml whose password is an `${env:…}` reference. Read-only: it changes no
  * VM, so it can run next to vmware-suite.test.ts (which powers DC0_C0_RP0_VM1 off and on again);
  * exact expectations use only the DC0_H0_* VMs, which no test powers off.
@@ -95,6 +95,41 @@ if (labAvailable()) {
       const byProfile = names(await list(['--source', 'vc-lab', '--json', '--name', 'DC0_H0_*']))
       expect(names(await list(['--source', 'wave.yaml', '--json', '--name', 'DC0_H0_*']))).toEqual(byProfile)
       expect(names(await list(['--plan', join(dir, 'wave.yaml'), '--json', '--name', 'DC0_H0_*']))).toEqual(byProfile)
+    })
+
+    it('guts vm show DC0_H0_VM0 --source <profile>: its disks and NIC as tables, by name and by --id', async () => {
+      const run = (args: string[]) =>
+        runCli(['vm', 'show', ...args], { dataDir: join(dir, 'data'), cwd: dir, env: { GUTS_TEST_VC_PASSWORD: lab.password } })
+      const r = await run(['DC0_H0_VM0', '--source', 'vc-lab'])
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
+      const lines = r.stdout.trimEnd().split('\n')
+      expect(lines.slice(0, 5).map((l) => l.split(/\s{2,}/))).toEqual([
+        ['NAME', 'DC0_H0_VM0'],
+        ['ID', expect.stringMatching(/^vm-\d+$/)],
+        ['HOST', 'DC0_H0'],
+        ['FOLDER', '/DC0/vm'],
+        ['POWER', 'on'],
+      ])
+      expect(lines).toContain('FIRMWARE  bios')
+      const disk = lines[lines.indexOf('DISKS') + 2]!.split(/\s{2,}/)
+      expect({ index: disk[1], size: disk[2], format: disk[4], controller: disk[5] }).toEqual({
+        index: '0',
+        size: expect.stringMatching(/^[\d.]+ [KMGT]iB$/),
+        format: 'vmdk',
+        controller: 'scsi',
+      })
+      const nic = lines[lines.indexOf('NICS') + 2]!.split(/\s{2,}/)
+      expect(nic[1]).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/)
+      expect(nic[2]).toMatch(/.+/)
+      const vm = JSON.parse((await run(['DC0_H0_VM0', '--source', 'vc-lab', '--json'])).stdout) as VmDescriptor
+      expect(vm).toMatchObject({ name: 'DC0_H0_VM0', id: lines[1]!.split(/\s+/)[1], firmware: 'bios', os: { family: 'other' } })
+      expect(vm.disks.length).toBeGreaterThan(0)
+      expect(vm.nics.length).toBeGreaterThan(0)
+      const byId = JSON.parse((await run(['--id', vm.id, '--source', 'vc-lab', '--json'])).stdout) as VmDescriptor
+      expect(byId).toEqual(vm)
+      const unknown = await run(['DC0_H0_VM9', '--source', 'vc-lab'])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toMatch(/No VM named "DC0_H0_VM9" on source profile "vc-lab"[\s\S]*Did you mean .*"DC0_H0_VM0"/)
     })
 
     it('the profile password really comes from ${env:…}: a wrong one fails the login (exit 1)', async () => {
