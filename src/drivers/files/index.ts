@@ -69,7 +69,7 @@ class FilesSource implements SourceDriver {
       throw new GutsError('GUTS_NOT_FOUND', `No VM called "${ref.id || ref.name}" among the files given to the files driver.`, {
         suggestions: [
           all.length ? `Known VMs: ${all.map((e) => e.name).join(', ')}.` : 'The driver found no VM: check `path` and `vms` in the plan.',
-          'Run `guts drivers list-vms` to see what the driver finds.',
+          'Run `guts vm list --source <plan>` to see what the driver finds.',
         ],
         ref: ref.id || ref.name,
       })
