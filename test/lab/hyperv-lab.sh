@@ -619,6 +619,9 @@ cmd_check() {
   else bad "sftp get vhdx: rc=$rc $out"; fi
   rm -rf "$got" "$err"
 
+  check_checkpoints || true   # (bad counts the failures)
+  check_more || true
+
   t=$(now_ms)
   if ! command -v sshpass >/dev/null; then
     if apt-cache show sshpass >/dev/null 2>&1; then apt_install sshpass; fi
@@ -636,6 +639,123 @@ cmd_check() {
 
   ((fails == 0)) || die "check: $fails failure(s) ($(($(now_ms) - t0)) ms)"
   say "check: all ok in $(($(now_ms) - t0)) ms"
+}
+
+# psrun SCRIPT: run a PowerShell script on the main host (or big with PSRUN_PORT) like a driver;
+# sets PS_OUT (stdout, CR removed), PS_ERR (stderr) and PS_RC
+psrun() {
+  local e; e=$(mktemp)
+  local o=("${SSH_OPTS[@]}"); o[3]=${PSRUN_PORT:-$MAIN_PORT}   # SSH_OPTS starts with -F /dev/null -p PORT
+  PS_OUT=$(ssh "${o[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$1" | b64_utf16)" 2>"$e") && PS_RC=0 || PS_RC=$?
+  PS_OUT=${PS_OUT//$'\r'/}; PS_ERR=$(cat "$e"); rm -f "$e"
+}
+
+# Checkpoint-VM -> guest-write into the AVHDX -> Get-VHD of the AVHDX -> Remove-VMSnapshot (merge) ->
+# the parent holds parent + child writes (the lab's reader, qemu-img and disk-raw agree)
+check_checkpoints() {
+  local t out tmp base_win='C:\Hyper-V\Virtual Hard Disks\web01-os.vhdx' base; base=$(win_to_lab "$base_win")
+  tmp=$(mktemp -d)
+  [[ $(jq -r '.VMs[] | select(.Name == "web01") | .State' "$MODEL") == Running ]] || cmd_vm_state web01 Running 2>/dev/null
+  t=$(now_ms)
+  qemu-img convert -O raw "$base" "$tmp/before.raw"
+  # the checkpoint name is passed as data, the way a driver does: quotes, $( ) and non-ASCII stay literal
+  local script; script=$(cat <<'PS'
+$n = 'guts-check ''q'' $(1) ü'
+$s = Get-VM -Id '6f2b8c1e-3d4a-4b5c-9e8f-0a1b2c3d4e01' | Checkpoint-VM -SnapshotName $n -Passthru
+$d = Get-VMHardDiskDrive -VMName web01 -ControllerLocation 0
+$v = Get-VHD -Path $d.Path
+[ordered]@{ Name = $s.Name; Type = [int]$s.SnapshotType; Frozen = $s.HardDrives[0].Path; Leaf = $d.Path; VhdFormat = [int]$v.VhdFormat; VhdType = [int]$v.VhdType
+  ParentPath = $v.ParentPath; BlockSize = $v.BlockSize; Size = $v.Size; Parent = (Get-VM web01).ParentSnapshotName } | ConvertTo-Json -Compress
+PS
+)
+  psrun "$script"
+  out=$PS_OUT
+  local leaf; leaf=$(jq -r .Leaf <<<"$out" 2>/dev/null)
+  if [[ $PS_RC == 0 ]] && jq -e --arg b "$base_win" '.Name == "guts-check '"'q'"' $(1) ü" and .Type == 0 and .Frozen == $b and .VhdFormat == 3 and .VhdType == 4 and .ParentPath == $b and .BlockSize == 2097152 and .Size == 67108864 and .Parent == .Name and (.Leaf | test("^C:\\\\Hyper-V\\\\Virtual Hard Disks\\\\web01-os_[0-9A-F-]{36}\\.avhdx$"))' <<<"$out" >/dev/null; then
+    ok "Checkpoint-VM -Passthru: $(jq -c '{Name, Leaf, VhdType, ParentPath, BlockSize}' <<<"$out")"
+  else bad "Checkpoint-VM: rc=$PS_RC $out $PS_ERR"; rm -rf "$tmp"; return 1; fi
+
+  t=$(now_ms)
+  local w line; w=$(cmd_guest_write web01 0 $((5 * 1024 * 1024)) 8192) || { bad "guest-write into the avhdx"; return 1; }
+  line=${w#* 5242880 8192 }
+  cp "$tmp/before.raw" "$tmp/expected.raw"
+  { yes "$line" 2>/dev/null || true; } | head -c 8192 | dd of="$tmp/expected.raw" bs=1M seek=5 conv=notrunc status=none
+  qemu-img convert -O raw "$base" "$tmp/base-after-write.raw"
+  cmd_disk_raw "$leaf" "$tmp/leaf.raw" >/dev/null
+  if cmp -s "$tmp/before.raw" "$tmp/base-after-write.raw" && cmp -s "$tmp/leaf.raw" "$tmp/expected.raw"; then
+    ok "guest-write went into the AVHDX only (parent unchanged); disk-raw of the chain = parent + the write"
+  else bad "guest-write / disk-raw: parent changed or chain content wrong"; rm -rf "$tmp"; return 1; fi
+
+  t=$(now_ms)
+  psrun '$s = Get-VMSnapshot -VMName web01 | Where-Object Name -like "guts-check*"; $s | Remove-VMSnapshot
+[ordered]@{ Path = (Get-VMHardDiskDrive -VMName web01 -ControllerLocation 0).Path; Count = @(Get-VMSnapshot -VMName web01).Count; Parent = (Get-VM web01).ParentSnapshotId } | ConvertTo-Json -Compress'
+  out=$PS_OUT
+  cmd_disk_raw "$base_win" "$tmp/merged.raw" >/dev/null
+  qemu-img convert -O raw "$base" "$tmp/merged-qemu.raw"
+  if [[ $PS_RC == 0 ]] && jq -e --arg b "$base_win" '.Path == $b and .Count == 0 and .Parent == null' <<<"$out" >/dev/null && [[ ! -e $(win_to_lab "$leaf") ]] &&
+    cmp -s "$tmp/merged.raw" "$tmp/expected.raw" && cmp -s "$tmp/merged-qemu.raw" "$tmp/expected.raw" && qemu-img check -q "$base"; then
+    ok "Remove-VMSnapshot merged the AVHDX into web01-os.vhdx (drive back on the parent, file gone; qemu-img reads the merged data; qemu-img check clean)"
+  else bad "Remove-VMSnapshot: rc=$PS_RC $out $PS_ERR"; rm -rf "$tmp"; return 1; fi
+
+  t=$(now_ms)   # the seeded chain of db01: two levels of writes over the base
+  local dleaf; dleaf=$(jq -r '.VMs[] | select(.Name == "db01") | .HardDrives[0].Path' "$MODEL")
+  cmd_disk_raw "$dleaf" "$tmp/db01.raw" >/dev/null
+  if [[ $dleaf == *.avhdx ]] && [[ $(dd if="$tmp/db01.raw" bs=1M skip=3 count=1 status=none | strings | head -n1) == *"db01 base before checkpoints"* &&
+    $(dd if="$tmp/db01.raw" bs=1M skip=4 count=1 status=none | strings | head -n1) == *"level 2 overwrites level 1"* &&
+    $(dd if="$tmp/db01.raw" bs=1M skip=20 count=1 status=none | strings | head -n1) == *"level 1 @20M"* &&
+    $(dd if="$tmp/db01.raw" bs=1M skip=40 count=1 status=none | strings | head -n1) == *"level 2 @40M"* ]]; then
+    ok "db01's seeded chain (base <- before-upgrade <- nightly <- leaf) reads base, level 1 and level 2 data"
+  else bad "db01 chain content"; rm -rf "$tmp"; return 1; fi
+  rm -rf "$tmp"
+}
+
+# VHD checkpoints, production fallback, KVP, a fault, the big host
+check_more() {
+  local t rc=0 script
+  t=$(now_ms)
+  psrun '$s = Checkpoint-VM -Name legacy01 -SnapshotName vhd-check -Passthru
+$v = Get-VHD -Path (Get-VMHardDiskDrive -VMName legacy01).Path
+$o = [ordered]@{ Leaf = $v.Path; VhdFormat = [int]$v.VhdFormat; VhdType = [int]$v.VhdType; ParentPath = $v.ParentPath; State = [string]$s.State }
+$s | Remove-VMSnapshot
+$o.After = (Get-VMHardDiskDrive -VMName legacy01).Path
+$w = Checkpoint-VM -Name app-ha01 -SnapshotName fallback -Passthru 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] }
+$o.Warning = "$w"
+Remove-VMSnapshot -VMName app-ha01 -Name fallback
+$o | ConvertTo-Json -Compress'
+  if [[ $PS_RC == 0 ]] && jq -e '.VhdFormat == 2 and .VhdType == 4 and .ParentPath == "C:\\Hyper-V\\Virtual Hard Disks\\legacy01.vhd" and (.Leaf | endswith(".avhd")) and .After == .ParentPath and .State == "Off" and (.Warning | test("Production checkpoints cannot be created for .app-ha01."))' <<<"$PS_OUT" >/dev/null; then
+    ok "Gen 1 VHD checkpoint: $(jq -r .Leaf <<<"$PS_OUT" | sed 's/.*\\//') (VHD, Differencing) merged back; Production without the backup service falls back with a warning"
+  else bad "VHD checkpoint / fallback: rc=$PS_RC $PS_OUT $PS_ERR"; rc=1; fi
+
+  t=$(now_ms)
+  script=$(cat <<'PS'
+$id = (Get-VM db01).Id
+$k = Get-CimInstance -Namespace root\virtualization\v2 -ClassName Msvm_KvpExchangeComponent -Filter "SystemName='$id'"
+$g = @{}; foreach ($x in $k.GuestIntrinsicExchangeItems) { $n = ([xml]$x).SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Name']/VALUE").InnerText; $g[$n] = ([xml]$x).SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Data']/VALUE").InnerText }
+$off = @(Get-CimInstance -Query "SELECT * FROM Msvm_KvpExchangeComponent WHERE SystemName = '$((Get-VM legacy01).Id)'" -Namespace root/virtualization/v2).Count
+[ordered]@{ OSName = $g.OSName; OSMajorVersion = $g.OSMajorVersion; IPv4 = $g.NetworkAddressIPv4; Off = $off; Class = "$($k.CimClass)" } | ConvertTo-Json -Compress
+PS
+)
+  psrun "$script"
+  if [[ $PS_RC == 0 ]] && jq -e '.OSName == "Debian GNU/Linux" and .OSMajorVersion == "12" and .IPv4 == "10.20.0.21" and .Off == 0 and .Class == "root/virtualization/v2:Msvm_KvpExchangeComponent"' <<<"$PS_OUT" >/dev/null; then
+    ok "KVP through Get-CimInstance (-Filter and -Query): $PS_OUT"
+  else bad "KVP: rc=$PS_RC $PS_OUT $PS_ERR"; rc=1; fi
+
+  t=$(now_ms)
+  cmd_fault Get-VMHost 1 2>/dev/null
+  # a terminating error: try/catch sees it (a non-terminating one would not be caught); like any
+  # cmdlet's terminating error it ends the statement, not the script (no -ErrorAction Stop here)
+  psrun 'try { Get-VMHost | Out-Null; "not reached" } catch { "caught: " + $_.FullyQualifiedErrorId + " | " + $_.Exception.Message }; "next statement runs"'
+  local first=$PS_RC fout=$PS_OUT
+  psrun '(Get-VMHost).ComputerName'
+  if [[ $first == 0 && $fout == "caught: OperationFailed,Microsoft.HyperV.PowerShell.Commands.GetVMHost"*" | The operation failed."$'\n'"next statement runs" && $PS_RC == 0 && $PS_OUT == "$COMPUTERNAME" ]]; then
+    ok "fault Get-VMHost 1: one terminating 'The operation failed.' (OperationFailed, caught by try/catch), then the cmdlet works again"
+  else bad "fault: first rc=$first out=$fout; then rc=$PS_RC $PS_OUT"; rc=1; fi
+  cmd_fault clear 2>/dev/null
+
+  t=$(now_ms)
+  PSRUN_PORT=$BIG_PORT psrun '"{0} {1}" -f (Get-VM).Count, $env:COMPUTERNAME'
+  [[ $PS_RC == 0 && $PS_OUT == "1000 $BIG_COMPUTERNAME" ]] && ok "big host on port $BIG_PORT: (Get-VM).Count = $PS_OUT" || { bad "big host: rc=$PS_RC $PS_OUT $PS_ERR"; rc=1; }
+  return $rc
 }
 
 cmd_ps() {

@@ -6,8 +6,10 @@
 # C: is the lab's C: tree (<state>/C), so 'C:\Hyper-V\x.vhdx' works in provider cmdlets
 # (Get-Item, Test-Path, Get-ChildItem, Get-Content, ...). .NET APIs ([IO.File]::Exists('C:\...'))
 # do not go through PowerShell drives: scripts must resolve paths with Convert-Path first.
-New-PSDrive -Name C -PSProvider FileSystem -Root $env:GUTS_LAB_HYPERV_CROOT -Scope Global | Out-Null
-Set-Location -LiteralPath ('C:\Users\' + $env:USERNAME) -ErrorAction SilentlyContinue
+# (The SessionState API, not New-PSDrive/Set-Location: the same provider calls, ~0.15 s less per
+# session, the first cmdlet invocation's cost; no variables are left behind.)
+$null = $ExecutionContext.SessionState.Drive.New([Management.Automation.PSDriveInfo]::new('C', $ExecutionContext.SessionState.Provider.GetOne('FileSystem'), $env:GUTS_LAB_HYPERV_CROOT, '', $null), 'Global')
+try { $null = $ExecutionContext.SessionState.Path.SetLocation('C:\Users\' + $env:USERNAME) } catch { }
 
 # Error records look like Windows PowerShell 5.1's (NormalView, no ANSI colours in CLIXML).
 $global:ErrorView = 'NormalView'
