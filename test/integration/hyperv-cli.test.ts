@@ -131,17 +131,79 @@ if (labAvailable()) {
       TIMEOUT,
     )
 
+    it(
+      'kill -9 during a live export, then guts migration resume: the dead run’s checkpoint is removed, nothing is left',
+      async () => {
+        const dataDir = join(dir, 'data-resume')
+        let id = ''
+        const first = await runCli(
+          [
+            'migrate',
+            plan('resume', [
+              'destination: { driver: local, directory: resume-out, format: raw }',
+              'vms: [{ name: app03, mode: snapshot }]',
+            ]),
+            '--json',
+          ],
+          {
+            dataDir,
+            cwd: dir,
+            env: env(),
+            onStdout: (chunk, child) => {
+              id ||= /"migrationId":"([^"]+)"/.exec(chunk)?.[1] ?? ''
+              if (chunk.includes('"type":"disk.progress"') && !child.killed) child.kill('SIGKILL')
+            },
+          },
+        )
+        expect(first.signal).toBe('SIGKILL')
+        expect(id).not.toBe('')
+        expect(labCmd('ps', "@(Get-VMSnapshot -VMName app03 | ForEach-Object { $_.Name }) -join '|'").trim()).toBe(`guts ${id}`)
+        const resumed = await runCli(['migration', 'resume', id.slice(0, 8)], { dataDir, cwd: dir, env: env() })
+        expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
+        expect(checkpoints('app03')).toBe('0')
+        expect(state('app03')).toBe('Running')
+        execFileSync('qemu-img', [
+          'compare',
+          '-q',
+          '-f',
+          'raw',
+          '-F',
+          'raw',
+          sourceRaw(drivePath('app03')),
+          join(dir, 'resume-out', 'app03', 'app03-disk0.raw'),
+        ])
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'a VM whose disk file is missing fails at preflight with the host’s message, and nothing is made',
+      async () => {
+        const r = await cli([
+          'migrate',
+          plan('orphan', ['destination: { driver: local, directory: orphan-out }', 'vms: [{ name: orphan01, mode: cold }]']),
+        ])
+        expect(r.code).toBe(1)
+        expect(r.stdout + r.stderr).toMatch(/disk-unreadable|cannot be read on the host/)
+        expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+      },
+      TIMEOUT,
+    )
+
     if (openstack.labAvailable()) {
-      it(
-        'snapshot: app02 keeps running, an ACTIVE server boots from a volume; no checkpoint is left',
-        async () => {
-          const client = openstack.labClient()
+      /**
+       * Migrates one VM to OpenStack with volume boot; checks an ACTIVE server on one volume whose
+       * image equals the source disk's content, then deletes what the migration made.
+       */
+      const toOpenStack = async (vm: string, mode: 'cold' | 'snapshot', network: string) => {
+        const client = openstack.labClient()
+        try {
           const r = await cli([
             'migrate',
-            plan('live-openstack', [
+            plan(`${mode}-openstack-${vm}`, [
               `destination: { driver: openstack, cloud: ${openstack.cloud}, bootFrom: volume }`,
-              'defaults: { flavor: auto, networks: [{ from: vSwitch-Prod, to: lab-net, keepMac: false }] }',
-              'vms: [{ name: app02, mode: snapshot }]',
+              `defaults: { flavor: auto, networks: [{ from: ${network}, to: lab-net, keepMac: false }] }`,
+              `vms: [{ name: ${vm}, mode: ${mode} }]`,
             ]),
             '--json',
           ])
@@ -152,20 +214,37 @@ if (labAvailable()) {
           const instance = report.vms[0]!.instance
           expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
           expect(instance.data.volumes.length).toBe(1)
-          expect(state('app02')).toBe('Running')
-          expect(checkpoints('app02')).toBe('0')
-          const landed = join(dir, 'landed-app02')
+          const landed = join(dir, `landed-${vm}`)
           const imageId = Object.values(instance.data.images)[0]!
           await client.glance.download(imageId, landed)
           const format = String((await client.glance.get(imageId))!.disk_format)
-          execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, sourceRaw(drivePath('app02')), landed])
+          execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, sourceRaw(drivePath(vm)), landed])
           await client.nova.deleteAndWait(instance.id, 120_000)
           const tag = `guts:${report.id}`.slice(0, 60)
           for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
           for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
             await client.cinder.deleteAndWait(v.id, 120_000)
           for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
+        } finally {
           await client.close()
+        }
+      }
+
+      it(
+        'cold: legacy01 (generation 1, IDE VHD) → OpenStack, booted from a volume',
+        async () => {
+          await toOpenStack('legacy01', 'cold', 'vSwitch-Legacy')
+          expect(state('legacy01')).toBe('Off')
+        },
+        TIMEOUT,
+      )
+
+      it(
+        'snapshot: app02 keeps running, an ACTIVE server boots from a volume; no checkpoint is left',
+        async () => {
+          await toOpenStack('app02', 'snapshot', 'vSwitch-Prod')
+          expect(state('app02')).toBe('Running')
+          expect(checkpoints('app02')).toBe('0')
         },
         TIMEOUT,
       )
