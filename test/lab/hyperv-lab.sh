@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hyperv-lab.sh up|down|status|env|check|ps|logs
+# hyperv-lab.sh up|down|status|env|check|ps|ps-big|vm-state|guest-write|disk-raw|fault|delete-file|logs
 #
 # An emulated Hyper-V host for the Hyper-V driver's tests: a private sshd (Debian's openssh-server,
 # not the system sshd or /etc/ssh) on 127.0.0.1 whose user gets a ForceCommand shim that behaves
@@ -27,12 +27,19 @@
 #           and exit code.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
 #   vm-state NAME STATE   Sets a VM's state in the host model from outside (an admin or a crash
 #           on the host): Running, Off, Saved, Paused, ...  Persisted in <state>/host/vms.json.
-#   guest-write NAME [DRIVE-INDEX] [OFFSET]   The running guest writes 4 KiB (a recognisable line,
-#           repeated) into its active disk at OFFSET (default 3 MiB); prints path, offset, line.
+#   guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]   The running guest writes LENGTH bytes (default
+#           4 KiB; a recognisable line, repeated) into its ACTIVE disk at OFFSET (default 3 MiB): the
+#           AVHDX/AVHD leaf when it has checkpoints (the lab's own writer); prints path, offset, length, line.
+#   disk-raw WINPATH OUT   The guest-visible content of a disk (its differencing chain resolved) -> OUT.
+#   fault CMDLET [COUNT] [MESSAGE] | fault clear | fault list   The next COUNT calls of a Hyper-V cmdlet
+#           fail with a terminating VMMS-style error ("The operation failed." by default).
+#   delete-file WINPATH   A file of the host's C: disappears (a missing VHD).
+#   ps-big SCRIPT   Like ps, on the big host HV-LAB02 (1,000 VMs; 127.0.0.1:52223).
 #   logs    Prints the sshd log's path and its last lines.
 #
 # Env: GUTS_LAB_STATE_HYPERV   state dir (default /var/tmp/guts-lab/hyperv; not in git)
 #      GUTS_LAB_HYPERV_PORT    default 52222 (127.0.0.1 only)
+#      GUTS_LAB_HYPERV_BIG_PORT  the big host HV-LAB02, default 52223
 #      GUTS_LAB_HYPERV_USER    the lab's OS user (default gutslab)
 set -Eeuo pipefail
 umask 022
