@@ -133,8 +133,8 @@ function Get-VMNetworkAdapterVlan {
         foreach ($a in $adapters) {
             [pscustomobject]@{
                 PSTypeName    = 'Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanSetting'
-                OperationMode = [Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanMode]$(if ($a.LabVlanId) { 'Access' } else { 'Untagged' })
-                AccessVlanId  = [int]$a.LabVlanId
+                OperationMode = $a.VlanSetting.OperationMode
+                AccessVlanId  = [int]$a.VlanSetting.AccessVlanId
                 NativeVlanId  = [int]0
                 VMName        = $a.VMName
                 ParentAdapter = $a

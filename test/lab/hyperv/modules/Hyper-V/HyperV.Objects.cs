@@ -202,7 +202,11 @@ namespace GutsLab
                 VMName = Str(r, "Name"),
                 VMId = new Guid(Str(r, "Id")),
                 ComputerName = ComputerName,
-                LabVlanId = (int)L(n, "VlanId"),
+                VlanSetting = new VMNetworkAdapterVlanSetting
+                {
+                    OperationMode = L(n, "VlanId") != 0 ? VMNetworkAdapterVlanMode.Access : VMNetworkAdapterVlanMode.Untagged,
+                    AccessVlanId = (int)L(n, "VlanId"),
+                },
             };
         }
 
@@ -552,9 +556,15 @@ namespace Microsoft.HyperV.PowerShell
         public string VMName { get; set; }
         public Guid VMId { get; set; }
         public string ComputerName { get; set; }
+        public VMNetworkAdapterVlanSetting VlanSetting { get; set; }
         public bool IsDeleted { get; set; }
-        /// <summary>lab-internal: the model's VLAN id (Get-VMNetworkAdapterVlan reads it)</summary>
-        public int LabVlanId { get; set; }
+    }
+
+    public class VMNetworkAdapterVlanSetting
+    {
+        public VMNetworkAdapterVlanMode OperationMode { get; set; }
+        public int AccessVlanId { get; set; }
+        public int NativeVlanId { get; set; }
     }
 
     public class VMFirmware
