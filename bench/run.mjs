@@ -5,7 +5,8 @@
 // bench/.work/results.json. Always exits 0 unless the bench itself breaks: a MISS informs.
 // See bench/README.md. Env: BENCH_SKIP_BINARY=1 skips the single-binary figure;
 // BENCH_KEEP=1 keeps the images. GUTS_LAB_OPENSTACK=<lab clouds.yaml> adds the Glance figure;
-// GUTS_LAB_VCSIM (the vcsim lab's env) adds the vSphere figures, on vcsimx instances of their own.
+// GUTS_LAB_VCSIM (the vcsim lab's env) adds the vSphere figures, on vcsimx instances of their own;
+// GUTS_LAB_HYPERV (the Hyper-V lab's env) adds the Hyper-V figures.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +30,7 @@ import {
 } from './lib.mjs'
 import { glanceUpload } from './glance.mjs'
 import { vmwareBench } from './vmware.mjs'
+import { hypervBench } from './hyperv.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const work = join(root, 'bench', '.work')
@@ -360,6 +362,9 @@ details.glance = await glanceUpload({ work, log, figure })
 
 // ---- 6. vSphere cold export, 7. vm list of 1,000 VMs (only with the vcsim lab; bench/vmware.mjs) ----
 details.vmware = await vmwareBench({ root, work, log, section, figure })
+
+// ---- 9. Hyper-V VHDX read over SFTP, 10. vm list of 1,000 VMs (only with the Hyper-V lab; bench/hyperv.mjs) ----
+details.hyperv = await hypervBench({ root, work, log, section, figure })
 
 // ---- summary ----
 section(`Summary (total ${elapsed()})`)
