@@ -36,7 +36,8 @@ export async function diskSource(disk: SessionDisk, what: string, d: DiskDeps): 
       kind: 'stream',
       format: 'raw',
       virtualSize: vd.virtualSize,
-      open: async (signal) => rawStream(vd, { signal, concurrency: d.readConcurrency }),
+      // Chunks of the server's largest read, so that none is split into a full request and a tiny one.
+      open: async (signal) => rawStream(vd, { signal, concurrency: d.readConcurrency, chunkSize: chunkSize(files) }),
       readRange: async (offset, length, signal) => Readable.from(ranged(vd, offset, length, signal)),
       close: async () => {
         if (closed) return
@@ -51,6 +52,12 @@ export async function diskSource(disk: SessionDisk, what: string, d: DiskDeps): 
 }
 
 const RANGE_PIECE = 4 * 1024 * 1024
+
+/** 256 KiB, or less when the server answers less per read (kept a multiple of 4 KiB sectors). */
+function chunkSize(files: SftpFile[]): number {
+  const server = Math.min(...files.map((f) => f.readSize))
+  return Math.max(4096, Math.min(256 * 1024, server - (server % 4096)))
+}
 
 /** A range of the raw disk in pieces, so that a long extent is never one buffer. */
 async function* ranged(vd: VirtualDisk, offset: number, length: number, signal: AbortSignal): AsyncGenerator<Buffer> {

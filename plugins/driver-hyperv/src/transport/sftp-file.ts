@@ -33,6 +33,11 @@ export class SftpFile {
     return new SftpFile(sftp, handle, windowsPath, size, maxReadLength(sftp))
   }
 
+  /** The largest read the server answers in one piece (OpenSSH: 255 KiB): the chunk size to read in. */
+  get readSize(): number {
+    return this.maxRequest
+  }
+
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     if (signal?.aborted) throw abortedError(signal)
     if (offset < 0 || length < 0 || offset + length > this.size) {

@@ -119,6 +119,9 @@ export class SshConnection {
       let settled = false
       client.once('ready', () => {
         settled = true
+        // Many small SFTP READ requests in flight: with Nagle's algorithm on they wait for ACKs
+        // (measured 0.6× OpenSSH's sftp; with TCP_NODELAY 1.0×).
+        client.setNoDelay(true)
         this.client = client
         this.log.debug('SSH connected', { endpoint: this.endpoint })
         resolve(client)
