@@ -193,10 +193,14 @@ if (labAvailable()) {
     if (openstack.labAvailable()) {
       /**
        * Migrates one VM to OpenStack with volume boot; checks an ACTIVE server on one volume whose
-       * image equals the source disk's content, then deletes what the migration made.
+       * content equals the source disk's (the lab's Cinder keeps each volume as a sparse raw file,
+       * GiB-rounded: compare reads the tail as the zeros it is), then deletes what the migration made.
        */
+      const volumeFile = (id: string) =>
+        join(process.env.GUTS_LAB_STATE ?? '/var/tmp/guts-lab/openstack', 'lib/cinder/volumes', `volume-${id}`)
       const toOpenStack = async (vm: string, mode: 'cold' | 'snapshot', network: string) => {
         const client = openstack.labClient()
+        let report: { id: string; vms: { instance: { id: string; data: { volumes: string[] } } }[] } | undefined
         try {
           const r = await cli([
             'migrate',
@@ -208,24 +212,30 @@ if (labAvailable()) {
             '--json',
           ])
           expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' })
-          const { report } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
-            report: { id: string; vms: { instance: { id: string; data: { images: Record<string, string>; volumes: string[] } } }[] }
-          }
+          report = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { report: NonNullable<typeof report> }).report
           const instance = report.vms[0]!.instance
           expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
           expect(instance.data.volumes.length).toBe(1)
-          const landed = join(dir, `landed-${vm}`)
-          const imageId = Object.values(instance.data.images)[0]!
-          await client.glance.download(imageId, landed)
-          const format = String((await client.glance.get(imageId))!.disk_format)
-          execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, sourceRaw(drivePath(vm)), landed])
-          await client.nova.deleteAndWait(instance.id, 120_000)
-          const tag = `guts:${report.id}`.slice(0, 60)
-          for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
-          for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
-            await client.cinder.deleteAndWait(v.id, 120_000)
-          for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
+          execFileSync('qemu-img', [
+            'compare',
+            '-q',
+            '-f',
+            'raw',
+            '-F',
+            'raw',
+            sourceRaw(drivePath(vm)),
+            volumeFile(instance.data.volumes[0]!),
+          ])
         } finally {
+          if (report) {
+            const server = report.vms[0]?.instance.id
+            if (server) await client.nova.deleteAndWait(server, 120_000)
+            const tag = `guts:${report.id}`.slice(0, 60)
+            for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
+            for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
+              await client.cinder.deleteAndWait(v.id, 120_000)
+            for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
+          }
           await client.close()
         }
       }

@@ -31,7 +31,7 @@
 #           4 KiB; a recognisable line, repeated) into its ACTIVE disk at OFFSET (default 3 MiB): the
 #           AVHDX/AVHD leaf when it has checkpoints (the lab's own writer); prints path, offset, length, line.
 #   disk-raw WINPATH OUT   The guest-visible content of a disk (its differencing chain resolved) -> OUT.
-#   fault CMDLET [COUNT] [MESSAGE] | fault clear | fault list   The next COUNT calls of a Hyper-V cmdlet
+#   fault CMDLET [COUNT] [MESSAGE] [MATCH] | fault clear | fault list   The next COUNT calls of a Hyper-V cmdlet
 #           fail with a terminating VMMS-style error ("The operation failed." by default).
 #   delete-file WINPATH   A file of the host's C: disappears (a missing VHD).
 #   ps-big SCRIPT   Like ps, on the big host HV-LAB02 (1,000 VMs; 127.0.0.1:52223).
@@ -246,7 +246,8 @@ ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh
 }
 
 # The Hyper-V host model: <state>/host/vms.json (VMs, their drives, NICs, state), seeded from
-# test/lab/hyperv/host-seed.json when missing; the Hyper-V module reads and writes it (Stop-VM ...),
+# test/lab/hyperv/host-seed.json when missing or when the seed changed since (its hash in vms.json.seed:
+# then the disks are made again too); the Hyper-V module reads and writes it (Stop-VM ...),
 # so it belongs to the lab user.  Disks listed in the seed's LabDisks are real files made once with
 # qemu-img: a raw image with a recognisable line at a few offsets, converted to dynamic VHDX or VHD,
 # so an export can be compared byte for byte with `qemu-img convert -O raw` of the same file.
@@ -275,7 +276,14 @@ make_disk() {  # make_disk WINPATH FORMAT SIZE
 }
 ensure_host_model() {
   mkdir -p "$HOSTDIR"
-  local fresh=""
+  local fresh="" seed; seed=$(sha256sum "$SRC/host-seed.json" | cut -c1-16)
+  if [[ -s $MODEL && $(cat "$MODEL.seed" 2>/dev/null) != "$seed" ]]; then
+    # the seed changed (new VMs, new disks): the host starts over from it, disks and checkpoints too
+    say "host-seed.json changed: reseeding the host model and its disks"
+    local vhds; vhds=$(win_to_lab 'C:\Hyper-V\Virtual Hard Disks')
+    rm -f "$MODEL" "$vhds"/*.avhdx "$vhds"/*.avhd
+    while IFS= read -r path; do rm -f "$(win_to_lab "$path")"; done < <(jq -r '.LabDisks[].Path' "$SRC/host-seed.json")
+  fi
   if [[ ! -s $MODEL ]]; then
     jq 'del(.LabDisks, .LabSeedSteps, ._comment)' "$SRC/host-seed.json" >"$MODEL.tmp" && mv -f "$MODEL.tmp" "$MODEL" ||
       die "cannot seed $MODEL from $SRC/host-seed.json"
@@ -289,6 +297,7 @@ ensure_host_model() {
     local t; t=$(now_ms)
     labtool seed "$SRC/host-seed.json" 2>>"$LOGDIR/seed.log" || die "seeding the checkpoints failed (log: $LOGDIR/seed.log; delete $MODEL to reseed)"
     say "seeded checkpoints and guest writes in $(($(now_ms) - t)) ms"
+    printf '%s\n' "$seed" >"$MODEL.seed"
   fi
   chown -R "$LUSER:" "$HOSTDIR" "$CROOT"
 }
@@ -850,7 +859,7 @@ cmd_disk_raw() {
   echo "$out $(stat -c %s "$out")"
 }
 
-# fault CMDLET [COUNT] [MESSAGE] / fault clear / fault list: arm a terminating error in a Hyper-V
+# fault CMDLET [COUNT] [MESSAGE] [MATCH] / fault clear / fault list: arm a terminating error in a Hyper-V
 # cmdlet of the main host (the next COUNT calls fail, default 1; MESSAGE default "The operation
 # failed."), like a VMMS failure mid-export.  <state>/host/faults.json, taken under its lock.
 cmd_fault() {
@@ -860,17 +869,18 @@ cmd_fault() {
     clear) rm -f "$f"; say "faults cleared" ;;
     list | "") cat "$f" 2>/dev/null || echo '{}' ;;
     *)
-      [[ $what =~ ^[A-Za-z]+-[A-Za-z]+$ ]] || die "usage: $0 fault CMDLET [COUNT] [MESSAGE] | clear | list"
-      local count=${2:-1} msg=${3:-The operation failed.}
+      [[ $what =~ ^[A-Za-z]+-[A-Za-z]+$ ]] || die "usage: $0 fault CMDLET [COUNT] [MESSAGE] [MATCH] | clear | list"
+      local count=${2:-1} msg=${3:-The operation failed.} match=${4:-}
       [[ $count =~ ^[0-9]+$ ]] && ((count > 0)) || die "COUNT must be a positive number"
       (
         flock -w 10 8 || exit 1
         local cur='{}'; [[ -s $f ]] && cur=$(cat "$f")
-        jq --arg c "$what" --argjson n "$count" --arg m "$msg" '.[$c] = {Count: $n, Message: $m}' <<<"$cur" >"$f.tmp.$$" &&
+        jq --arg c "$what" --argjson n "$count" --arg m "$msg" --arg x "$match" \
+          '.[$c] = ({Count: $n, Message: $m} + (if $x == "" then {} else {Match: $x} end))' <<<"$cur" >"$f.tmp.$$" &&
           chown "$LUSER:" "$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"
       ) 8>>"$f.lock" || die "cannot write $f"
       chown "$LUSER:" "$f.lock"
-      say "fault armed: the next $count call(s) of $what fail with: $msg"
+      say "fault armed: the next $count call(s) of $what${match:+ about $match} fail with: $msg"
       ;;
   esac
 }

@@ -92,9 +92,21 @@ function Resolve-LabVMArgs($Cmdlet, $VMName, $VM, [string]$CmdletClass, [string]
     else { Find-LabVM $Cmdlet $VMName $CmdletClass $IdPrefix }
 }
 
-# Faults for tests (hyperv-lab.sh fault CMDLET [COUNT] [MESSAGE]): <host dir>/faults.json holds
-# { "Checkpoint-VM": { "Count": 1, "Message": "..." } }.  An armed cmdlet fails once per call
-# (COUNT times in all) with a terminating error record like a VMMS failure on a real host.
+# Faults for tests (hyperv-lab.sh fault CMDLET [COUNT] [MESSAGE] [MATCH]): <host dir>/faults.json holds
+# { "Checkpoint-VM": { "Count": 1, "Message": "...", "Match": "db01" } }.  An armed cmdlet fails once per
+# call (COUNT times in all) with a terminating error record like a VMMS failure on a real host; with
+# Match only calls whose bound arguments (a path, a VM's name) contain it, so that tests running at the
+# same time against other VMs are not hit.
+function Test-LabFaultMatch($Cmdlet, [string]$Match) {
+    foreach ($v in $Cmdlet.MyInvocation.BoundParameters.Values) {
+        foreach ($item in @($v)) {
+            $text = if ($item -is [string]) { $item } else { '{0} {1}' -f $item.Name, $item.Path }
+            if ($text.IndexOf($Match, [StringComparison]::OrdinalIgnoreCase) -ge 0) { return $true }
+        }
+    }
+    $false
+}
+
 function Assert-LabFault($Cmdlet) {
     $f = Join-Path ([IO.Path]::GetDirectoryName((Get-LabModelPath))) 'faults.json'
     if (-not [IO.File]::Exists($f)) { return }
@@ -110,6 +122,7 @@ function Assert-LabFault($Cmdlet) {
         $all = [IO.File]::ReadAllText($f) | ConvertFrom-Json -AsHashtable
         if (-not $all -or -not $all.ContainsKey($name)) { return }
         $hit = $all[$name]
+        if ($hit.Match -and -not (Test-LabFaultMatch $Cmdlet ([string]$hit.Match))) { $hit = $null; return }
         $left = [int]$hit.Count - 1
         if ($left -le 0) { $all.Remove($name) } else { $hit.Count = $left }
         $tmp = "$f.tmp.$PID"
