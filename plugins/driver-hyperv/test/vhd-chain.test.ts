@@ -1,29 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { openDisk, parentPathCandidates, rawStream, readParentLocator, type VirtualDisk } from '../src/vhd/index.js'
 import { vhdxDataWriteGuid, writeVhdxDiff, type DiffWrite } from './helpers/vhd-diff-writer.js'
 import { vhdUniqueIdHex, writeVhdDiff } from './helpers/vhd-diff-writer-vpc.js'
-import { countingFile, openLocalFile, type LocalFile } from './helpers/vhd-local-file.js'
-import { convertToRaw, createDisk, tempDir, virtualSizeOf, writePatterns, type TempDir } from './helpers/vhd-qemu.js'
+import { countingFile } from './helpers/vhd-local-file.js'
+import { diskFixture } from './helpers/vhd-fixture.js'
+import { convertToRaw, createDisk, virtualSizeOf, writePatterns } from './helpers/vhd-qemu.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const WIN_DIR = 'C:\\VMs\\web01\\Virtual Hard Disks'
 
-let tmp: TempDir
-const opened: LocalFile[] = []
-afterAll(async () => {
-  await Promise.all(opened.map((f) => f.close()))
-  tmp.cleanup()
-})
-
-/** Opens a local file under the Windows name the host would report. */
-async function local(path: string): Promise<LocalFile> {
-  const file = await openLocalFile(path, `${WIN_DIR}\\${path.split('/').pop()}`)
-  opened.push(file)
-  return file
-}
+const fixture = diskFixture(WIN_DIR)
+const local = fixture.local
 
 async function chain(...paths: string[]): Promise<VirtualDisk> {
   return openDisk(await Promise.all(paths.map(local)))
@@ -87,20 +77,19 @@ describe('VHDX differencing chains', () => {
   const size = 8 * MiB
 
   beforeAll(() => {
-    tmp = tempDir()
-    base = tmp.path('base.vhdx')
+    base = fixture.tmp().path('base.vhdx')
     createDisk('vhdx', base, size, { block_size: String(MiB) })
     writePatterns('vhdx', base, [
       [0x10, 0, 2 * MiB],
       [0x20, 4 * MiB, MiB],
       [0x30, 6 * MiB, 2 * MiB],
     ])
-    convertToRaw('vhdx', base, tmp.path('base.raw'))
-    baseRaw = readFileSync(tmp.path('base.raw'))
+    convertToRaw('vhdx', base, fixture.tmp().path('base.raw'))
+    baseRaw = readFileSync(fixture.tmp().path('base.raw'))
 
     // Level 1: sectors of block 0 (partially present), block 1 whole (fully present, over the
     // parent's data), a write across blocks 4 and 5, block 6 ZERO and block 7 UNMAPPED over data.
-    child1 = tmp.path('web01_1.avhdx')
+    child1 = fixture.tmp().path('web01_1.avhdx')
     const writes1 = [write(3 * 512, 512), write(10 * 512, 11 * 512), write(MiB + 8 * KiB, 4 * KiB), write(5 * MiB - 2 * KiB, 4 * KiB)]
     writeVhdxDiff({
       parentPath: base,
@@ -117,7 +106,7 @@ describe('VHDX differencing chains', () => {
     expected1 = apply(baseRaw, writes1, [[6 * MiB, 2 * MiB]])
 
     // Level 2: the sector next to level 1's, a block nobody has, and sectors over level 1's ZERO block.
-    child2 = tmp.path('web01_2.avhdx')
+    child2 = fixture.tmp().path('web01_2.avhdx')
     const writes2 = [write(4 * 512, 512), write(3 * MiB + 512, 3 * 512), write(6 * MiB + 64 * KiB, 8 * KiB)]
     writeVhdxDiff({ parentPath: child1, childPath: child2, virtualSize: size, writes: writes2, relativePath: 'web01_1.avhdx' })
     expected2 = apply(expected1, writes2)
@@ -155,7 +144,7 @@ describe('VHDX differencing chains', () => {
 
   it('accepts a parent that matches parent_linkage2 and refuses one that matches neither, naming both files', async () => {
     const wrong = '{00000000-1111-2222-3333-444444444444}'
-    const viaSecond = tmp.path('second.avhdx')
+    const viaSecond = fixture.tmp().path('second.avhdx')
     writeVhdxDiff({
       parentPath: base,
       childPath: viaSecond,
@@ -165,7 +154,7 @@ describe('VHDX differencing chains', () => {
       linkage2: vhdxDataWriteGuid(base),
     })
     await expect(chain(viaSecond, base)).resolves.toBeDefined()
-    const broken = tmp.path('broken.avhdx')
+    const broken = fixture.tmp().path('broken.avhdx')
     writeVhdxDiff({ parentPath: base, childPath: broken, virtualSize: size, writes: [write(0, 512)], linkage: wrong })
     await expect(chain(broken, base)).rejects.toMatchObject({
       code: 'GUTS_UNSUPPORTED',
@@ -193,13 +182,13 @@ describe('VHDX differencing chains', () => {
     // qemu gave the file a new DataWriteGuid when it first wrote data, so the older header has another.
     expect(bytes.subarray(older + 32, older + 48).equals(bytes.subarray(current + 32, current + 48))).toBe(false)
     bytes[current + 200]! ^= 0xff
-    const damaged = tmp.path('base-damaged.vhdx')
+    const damaged = fixture.tmp().path('base-damaged.vhdx')
     writeFileSync(damaged, bytes)
     await expect(chain(child1, damaged)).rejects.toThrow(/web01_1\.avhdx: its parent must be the disk whose DataWriteGuid is/)
     // The child's own headers (sequence 1 and 2, one DataWriteGuid): losing the current one changes nothing.
     const child = readFileSync(child1)
     child[128 * KiB + 200]! ^= 0xff
-    const damagedChild = tmp.path('web01_1-damaged.avhdx')
+    const damagedChild = fixture.tmp().path('web01_1-damaged.avhdx')
     writeFileSync(damagedChild, child)
     await expectContent(await chain(damagedChild, base), expected1)
   })
@@ -231,16 +220,16 @@ describe('VHD differencing chains', () => {
   let expected2: Buffer
 
   beforeAll(() => {
-    base = tmp.path('base.vhd')
+    base = fixture.tmp().path('base.vhd')
     createDisk('vpc', base, 8 * MiB)
     size = virtualSizeOf('vpc', base)
     writePatterns('vpc', base, [
       [0x61, 0, 2 * MiB + 4 * KiB],
       [0x62, 5 * MiB, 512 * KiB],
     ])
-    convertToRaw('vpc', base, tmp.path('base-vhd.raw'))
-    const baseRaw = readFileSync(tmp.path('base-vhd.raw'))
-    child1 = tmp.path('db01_1.avhd')
+    convertToRaw('vpc', base, fixture.tmp().path('base-vhd.raw'))
+    const baseRaw = readFileSync(fixture.tmp().path('base-vhd.raw'))
+    child1 = fixture.tmp().path('db01_1.avhd')
     const writes1 = [write(7 * 512, 2 * 512), write(4 * MiB - KiB, 2 * KiB), write(6 * MiB + 512, 512)]
     writeVhdDiff({
       parentPath: base,
@@ -251,7 +240,7 @@ describe('VHD differencing chains', () => {
       absolutePath: `${WIN_DIR}\\base.vhd`,
     })
     expected1 = apply(baseRaw, writes1)
-    child2 = tmp.path('db01_2.avhd')
+    child2 = fixture.tmp().path('db01_2.avhd')
     const writes2 = [write(8 * 512, 4 * 512), write(5 * MiB + 100 * KiB, 4 * KiB)]
     writeVhdDiff({ parentPath: child1, childPath: child2, virtualSize: size, writes: writes2, relativePath: 'db01_1.avhd' })
     expected2 = apply(expected1, writes2)
@@ -271,7 +260,7 @@ describe('VHD differencing chains', () => {
   })
 
   it('refuses a parent whose Unique Id is not the Parent Unique ID, naming both files', async () => {
-    const broken = tmp.path('broken.avhd')
+    const broken = fixture.tmp().path('broken.avhd')
     writeVhdDiff({
       parentPath: base,
       childPath: broken,
@@ -288,8 +277,8 @@ describe('VHD differencing chains', () => {
   })
 
   it('refuses a chain that mixes VHDX and VHD', async () => {
-    const vhdxChild = tmp.path('mixed.avhdx')
-    writeVhdxDiff({ parentPath: tmp.path('base.vhdx'), childPath: vhdxChild, virtualSize: 8 * MiB, writes: [write(0, 512)] })
+    const vhdxChild = fixture.tmp().path('mixed.avhdx')
+    writeVhdxDiff({ parentPath: fixture.tmp().path('base.vhdx'), childPath: vhdxChild, virtualSize: 8 * MiB, writes: [write(0, 512)] })
     await expect(chain(vhdxChild, base)).rejects.toThrow(
       /mixed\.avhdx: it is a VHDX differencing disk, but the next file of the chain, .*base\.vhd, is a VHD/,
     )
@@ -312,8 +301,8 @@ describe('VHD differencing chains', () => {
   })
 
   it('copies the base file unchanged into a chain of one', async () => {
-    const copy = tmp.path('alone.vhd')
+    const copy = fixture.tmp().path('alone.vhd')
     copyFileSync(base, copy)
-    await expectContent(await chain(copy), readFileSync(tmp.path('base-vhd.raw')))
+    await expectContent(await chain(copy), readFileSync(fixture.tmp().path('base-vhd.raw')))
   })
 })

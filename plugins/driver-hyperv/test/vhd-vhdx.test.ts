@@ -1,41 +1,19 @@
 import { closeSync, copyFileSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { crc32c } from '../src/vhd/crc32c.js'
 import { openDisk, rawStream, type VirtualDisk } from '../src/vhd/index.js'
 import { sealCrc32c } from './helpers/vhd-diff-writer.js'
-import { countingFile, openLocalFile, type LocalFile } from './helpers/vhd-local-file.js'
-import {
-  compareStreamWithRaw,
-  convertToRaw,
-  createDisk,
-  dataRanges,
-  sha256File,
-  tempDir,
-  virtualSizeOf,
-  writePatterns,
-  type TempDir,
-} from './helpers/vhd-qemu.js'
+import { countingFile } from './helpers/vhd-local-file.js'
+import { diskFixture } from './helpers/vhd-fixture.js'
+import { compareStreamWithRaw, convertToRaw, createDisk, dataRanges, sha256File, virtualSizeOf, writePatterns } from './helpers/vhd-qemu.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const GiB = 1024 * MiB
 
-let tmp: TempDir
-const opened: LocalFile[] = []
-beforeAll(() => {
-  tmp = tempDir()
-})
-afterAll(async () => {
-  await Promise.all(opened.map((f) => f.close()))
-  tmp.cleanup()
-})
-
-async function local(path: string): Promise<LocalFile> {
-  const file = await openLocalFile(path, `C:\\Hyper-V\\Virtual Hard Disks\\${path.split('/').pop()}`)
-  opened.push(file)
-  return file
-}
+const fixture = diskFixture('C:\\Hyper-V\\Virtual Hard Disks')
+const local = fixture.local
 
 /** A VHDX made by qemu-img with qemu-io writes, and qemu-img's raw conversion of it. */
 function qemuVhdx(
@@ -44,8 +22,8 @@ function qemuVhdx(
   options: Record<string, string>,
   writes: [number, number, number][],
 ): { path: string; raw: string } {
-  const path = tmp.path(`${name}.vhdx`)
-  const raw = tmp.path(`${name}.raw`)
+  const path = fixture.tmp().path(`${name}.vhdx`)
+  const raw = fixture.tmp().path(`${name}.raw`)
   createDisk('vhdx', path, size, options)
   if (writes.length) writePatterns('vhdx', path, writes)
   convertToRaw('vhdx', path, raw)
@@ -221,7 +199,7 @@ describe('damaged VHDX files', () => {
 
   /** A copy of the base file with `change` applied to its bytes. */
   function damaged(name: string, change: (b: Buffer) => void): string {
-    const path = tmp.path(`${name}.vhdx`)
+    const path = fixture.tmp().path(`${name}.vhdx`)
     copyFileSync(base.path, path)
     const bytes = readFileSync(path)
     change(bytes)
@@ -275,7 +253,7 @@ describe('damaged VHDX files', () => {
   })
 
   it('says a file is neither VHDX nor VHD', async () => {
-    const path = tmp.path('junk.vhdx')
+    const path = fixture.tmp().path('junk.vhdx')
     writeFileSync(path, Buffer.alloc(MiB, 0x33))
     await expect(openDisk([await local(path)])).rejects.toThrow(/junk\.vhdx: the file is neither a VHDX .* nor a VHD/)
   })

@@ -1,39 +1,16 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openDisk, rawStream, type VirtualDisk } from '../src/vhd/index.js'
-import { openLocalFile, type LocalFile } from './helpers/vhd-local-file.js'
-import {
-  compareStreamWithRaw,
-  convertToRaw,
-  createDisk,
-  dataRanges,
-  sha256File,
-  tempDir,
-  virtualSizeOf,
-  writePatterns,
-  type TempDir,
-} from './helpers/vhd-qemu.js'
+import { diskFixture } from './helpers/vhd-fixture.js'
+import { compareStreamWithRaw, convertToRaw, createDisk, dataRanges, sha256File, virtualSizeOf, writePatterns } from './helpers/vhd-qemu.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const GiB = 1024 * MiB
 
-let tmp: TempDir
-const opened: LocalFile[] = []
-beforeAll(() => {
-  tmp = tempDir()
-})
-afterAll(async () => {
-  await Promise.all(opened.map((f) => f.close()))
-  tmp.cleanup()
-})
-
-async function local(path: string): Promise<LocalFile> {
-  const file = await openLocalFile(path, `D:\\VMs\\${path.split('/').pop()}`)
-  opened.push(file)
-  return file
-}
+const fixture = diskFixture('D:\\VMs')
+const local = fixture.local
 
 function qemuVhd(
   name: string,
@@ -41,8 +18,8 @@ function qemuVhd(
   options: Record<string, string>,
   writes: [number, number, number][],
 ): { path: string; raw: string } {
-  const path = tmp.path(`${name}.vhd`)
-  const raw = tmp.path(`${name}.raw`)
+  const path = fixture.tmp().path(`${name}.vhd`)
+  const raw = fixture.tmp().path(`${name}.raw`)
   createDisk('vpc', path, size, options)
   if (writes.length) writePatterns('vpc', path, writes)
   convertToRaw('vpc', path, raw)
@@ -167,7 +144,7 @@ describe('VHD made by qemu-img', () => {
     patchFooters(path, (f) => f.writeBigUInt64BE(BigInt(chsSize - 3 * MiB), 48)) // Current Size now disagrees with CHS
     expect(virtualSizeOf('vpc', path)).toBe(chsSize) // creator "qemu": CHS
     expect((await openDisk([await local(path)])).virtualSize).toBe(chsSize)
-    const hyperv = tmp.path('chs-win.vhd')
+    const hyperv = fixture.tmp().path('chs-win.vhd')
     copyFileSync(path, hyperv)
     patchFooters(hyperv, (f) => f.write('win ', 28, 'latin1'))
     expect(virtualSizeOf('vpc', hyperv)).toBe(chsSize - 3 * MiB) // creator "win ": Current Size
