@@ -35,6 +35,9 @@ if (labAvailable()) {
     labCmd('disk-raw', winPath, out)
     return out
   }
+  /** The landed disk has the content the VM's disk has at the source now (qemu-img compare). */
+  const sameAsSource = (vm: string, landed: string, format: 'raw' | 'qcow2') =>
+    execFileSync('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, sourceRaw(drivePath(vm)), landed])
   const plan = (name: string, lines: string[]) => {
     writeFileSync(join(dir, `${name}.yaml`), ['version: 1', `name: ${name}`, 'source: { profile: hv-lab }', ...lines, ''].join('\n'))
     return `${name}.yaml`
@@ -101,16 +104,7 @@ if (labAvailable()) {
         expect(r.stdout).toMatch(/downtime \d/)
         expect(state('app01')).toBe('Off')
         expect(checkpoints('app01')).toBe('0')
-        execFileSync('qemu-img', [
-          'compare',
-          '-q',
-          '-f',
-          'raw',
-          '-F',
-          'qcow2',
-          sourceRaw(drivePath('app01')),
-          join(dir, 'out', 'app01', 'app01-disk0.qcow2'),
-        ])
+        sameAsSource('app01', join(dir, 'out', 'app01', 'app01-disk0.qcow2'), 'qcow2')
         labCmd('vm-state', 'app01', 'Running')
       },
       TIMEOUT,
@@ -162,16 +156,7 @@ if (labAvailable()) {
         expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0)
         expect(checkpoints('app03')).toBe('0')
         expect(state('app03')).toBe('Running')
-        execFileSync('qemu-img', [
-          'compare',
-          '-q',
-          '-f',
-          'raw',
-          '-F',
-          'raw',
-          sourceRaw(drivePath('app03')),
-          join(dir, 'resume-out', 'app03', 'app03-disk0.raw'),
-        ])
+        sameAsSource('app03', join(dir, 'resume-out', 'app03', 'app03-disk0.raw'), 'raw')
       },
       TIMEOUT,
     )
@@ -216,16 +201,7 @@ if (labAvailable()) {
           const instance = report.vms[0]!.instance
           expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
           expect(instance.data.volumes.length).toBe(1)
-          execFileSync('qemu-img', [
-            'compare',
-            '-q',
-            '-f',
-            'raw',
-            '-F',
-            'raw',
-            sourceRaw(drivePath(vm)),
-            volumeFile(instance.data.volumes[0]!),
-          ])
+          sameAsSource(vm, volumeFile(instance.data.volumes[0]!), 'raw')
         } finally {
           if (report) {
             const server = report.vms[0]?.instance.id

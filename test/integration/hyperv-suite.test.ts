@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import type { DiskDescriptor, InstanceRef, NetworkMapping, VmRef } from '@guts/sdk'
+import type { NetworkMapping, VmRef } from '@guts/sdk'
 import { pipelineSuite, sourceDriverSuite, testMapping, type TestApi } from '@guts/sdk/testing'
 import hyperv from '@guts/driver-hyperv'
 import openstack from '@guts/driver-openstack'
@@ -43,12 +43,7 @@ if (labAvailable()) {
   if (os.labAvailable()) {
     const client = os.labClient()
     const networks: NetworkMapping[] = [{ from: 'vSwitch-Prod', to: 'lab-net', keepMac: false }]
-    const readBack = async (instance: InstanceRef, disk: DiskDescriptor) => {
-      const id = (instance.data.images as Record<string, string>)[disk.id]!
-      const path = join(dir, `readback-${id}`)
-      await client.glance.download(id, path)
-      return { path, format: ((await client.glance.get(id))?.disk_format ?? 'raw') as 'raw' | 'qcow2' }
-    }
+    const readBack = os.glanceReadBack(client, dir)
     await pipelineSuite({
       test,
       source,

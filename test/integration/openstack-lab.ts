@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { labGate } from '../helpers/lab-gate.js'
-import { silentLogger } from '@guts/sdk'
+import { silentLogger, type DiskDescriptor, type InstanceRef } from '@guts/sdk'
 import { OpenStackClient, loadCloudConfig } from '@guts/driver-openstack/testing'
 
 /**
@@ -31,6 +32,21 @@ export function labAvailable(): boolean {
 
 export function labClient(): OpenStackClient {
   return new OpenStackClient(loadCloudConfig({ cloud }), silentLogger)
+}
+
+/**
+ * For the pipeline suite's content comparison: a landed disk read back from the Glance image the
+ * instance names for it (volumes are made from that image), into `dir`.
+ */
+export function glanceReadBack(client: OpenStackClient, dir: string) {
+  return async (instance: InstanceRef, disk: DiskDescriptor): Promise<{ path: string; format: 'raw' | 'qcow2' }> => {
+    const id = (instance.data.images as Record<string, string>)[disk.id]
+    if (!id) throw new Error(`the InstanceRef names no image for ${disk.id}`)
+    const image = await client.glance.get(id)
+    const path = join(dir, `readback-${id}`)
+    await client.glance.download(id, path)
+    return { path, format: (image?.disk_format ?? 'raw') as 'raw' | 'qcow2' }
+  }
 }
 
 /** A random MAC in OpenStack's own fa:16:3e range, so reruns never collide on lab-net. */

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/cli.js'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { type DiskDescriptor, type InstanceRef, type NetworkMapping, type TargetMapping } from '@guts/sdk'
+import { type NetworkMapping, type TargetMapping } from '@guts/sdk'
 import { destinationDriverSuite, pipelineSuite, testMapping, testVm, type TestApi } from '@guts/sdk/testing'
 import openstack, { type OpenStackOptions } from '@guts/driver-openstack'
 import files from '../../src/drivers/files/index.js'
 import { engineTransfer } from '../../src/testing.js'
-import { cloud, labAvailable, labClient, randomMac, writeRawDisk } from './openstack-lab.js'
+import { cloud, glanceReadBack, labAvailable, labClient, randomMac, writeRawDisk } from './openstack-lab.js'
 
 // The SDK's conformance suites against the real OpenStack lab (see openstack-lab.ts for the gating).
 const test: TestApi = { describe, it, beforeAll, afterAll }
@@ -18,16 +18,7 @@ if (labAvailable()) {
   const dir = tempDir('guts-openstack-it-')
   const client = labClient()
 
-  /** Reads a landed disk back from Glance, for the pipeline suite's content comparison. */
-  const readBack = async (instance: InstanceRef, disk: DiskDescriptor) => {
-    const images = instance.data.images as Record<string, string>
-    const id = images[disk.id]
-    if (!id) throw new Error(`the InstanceRef names no image for ${disk.id}`)
-    const image = await client.glance.get(id)
-    const path = join(dir, `readback-${id}`)
-    await client.glance.download(id, path)
-    return { path, format: (image?.disk_format ?? 'raw') as 'raw' | 'qcow2' }
-  }
+  const readBack = glanceReadBack(client, dir)
 
   for (const bootFrom of ['image', 'volume'] as const) {
     const options: OpenStackOptions = { cloud, bootFrom }

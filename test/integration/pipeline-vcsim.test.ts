@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import type { DiskDescriptor, InstanceRef, NetworkMapping } from '@guts/sdk'
+import type { NetworkMapping } from '@guts/sdk'
 import { pipelineSuite, testMapping, type TestApi } from '@guts/sdk/testing'
 import vmware from '@guts/driver-vmware'
 import { resolveConfig, VimSession } from '@guts/driver-vmware/testing'
@@ -44,12 +44,7 @@ if (labAvailable()) {
   if (os.labAvailable()) {
     const client = os.labClient()
     const networks: NetworkMapping[] = [{ from: 'VM Network', to: 'lab-net', keepMac: false }]
-    const readBack = async (instance: InstanceRef, disk: DiskDescriptor) => {
-      const id = (instance.data.images as Record<string, string>)[disk.id]!
-      const path = join(dir, `readback-${id}`)
-      await client.glance.download(id, path)
-      return { path, format: ((await client.glance.get(id))?.disk_format ?? 'raw') as 'raw' | 'qcow2' }
-    }
+    const readBack = os.glanceReadBack(client, dir)
     await pipelineSuite({
       test,
       source,
