@@ -56,7 +56,7 @@ if run "plan schema" 0 plan schema; then
 fi
 
 if run "drivers list" 0 drivers list; then
-  if grep -Eq '^files +source' "$T/out" && grep -Eq '^local +destination' "$T/out" && grep -Eq '^openstack +destination' "$T/out"; then ok "guts drivers list shows files (source), local and openstack (destinations)"
+  if grep -Eq '^files +source' "$T/out" && grep -Eq '^hyperv +source' "$T/out" && grep -Eq '^local +destination' "$T/out" && grep -Eq '^openstack +destination' "$T/out"; then ok "guts drivers list shows files and hyperv (sources), local and openstack (destinations)"
   else ko "guts drivers list does not show files, local and openstack"; show "$T/out"; fi
 fi
 
@@ -132,6 +132,31 @@ elif [ -n "${CI:-}" ]; then
   ko "GUTS_LAB_VCSIM is not set in CI: the vmware plugin inside the binary was not checked"
 else
   echo "  skip vmware: no vcsim lab (GUTS_LAB_VCSIM)"
+fi
+
+# The hyperv plugin inside the binary (ssh2 on bun, without its native addons), against the Hyper-V
+# lab when it is up (CI starts it): host key pinned, vm list, and a cold export of a VM that is off.
+if [ -n "${GUTS_LAB_HYPERV:-}" ] && [ -f "$GUTS_LAB_HYPERV" ]; then
+  read -r HV_HOST HV_PORT HV_USER HV_KEY HV_FP < <(node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(l.host, l.port, l.username, l.privateKeyPath, l.hostKeyFingerprint)' "$GUTS_LAB_HYPERV")
+  cat >"$T/plans/hv.yaml" <<YAML
+version: 1
+name: binary-hyperv
+source: { driver: hyperv, host: "$HV_HOST", port: $HV_PORT, username: "$HV_USER", privateKey: "$HV_KEY", hostKey: "$HV_FP" }
+destination: { driver: local, directory: out-hv }
+vms:
+  - name: legacy01
+    mode: cold
+YAML
+  if run "vm list (hyperv)" 0 vm list --source "$T/plans/hv.yaml" --name 'legacy*'; then
+    grep -q '^legacy01 ' "$T/out" && ok "guts vm list --source <hyperv plan> (SSH host key pinned)" || { ko "guts vm list does not list legacy01"; show "$T/out"; }
+  fi
+  if run "migrate (hyperv cold -> local)" 0 migrate "$T/plans/hv.yaml"; then
+    [ -s "$T/plans/out-hv/legacy01/legacy01-disk0.qcow2" ] && ok "guts migrate: hyperv cold export of a VHD over SFTP -> local qcow2" || { ko "no qcow2 from the hyperv migration"; show "$T/out" 30; }
+  fi
+elif [ -n "${CI:-}" ]; then
+  ko "GUTS_LAB_HYPERV is not set in CI: the hyperv plugin inside the binary was not checked"
+else
+  echo "  skip hyperv: no Hyper-V lab (GUTS_LAB_HYPERV)"
 fi
 
 # The PostgreSQL state store inside the binary (postgres.js under bun), when the lab is up (CI starts it).

@@ -7,7 +7,7 @@
 // better-sqlite3 must not be bundled: the binary uses bun:sqlite. sqlite-driver.ts imports it
 // through a variable, but bun's minifier folds that constant back into a static import, so it is
 // marked --external (the import is never reached under bun); this script fails if a native module
-// shows up in the bundle anyway.
+// shows up in the bundle anyway. ssh2's optional native addons are left out the same way.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -37,6 +37,10 @@ const common = [
   '--format=esm',
   `--define=GUTS_PJSON=${JSON.stringify(pjson)}`,
   '--external=better-sqlite3',
+  // ssh2 (the hyperv driver) loads its optional native crypto and cpu-features inside try/catch and
+  // falls back to Node's crypto (which bun implements): left out, the binary carries no .node file.
+  '--external=cpu-features',
+  '--external=*.node',
   `--metafile=${metafile}`,
   entry,
   `--outfile=${outfile}`,
