@@ -78,13 +78,6 @@ async function readThroughput({ dir, lab, log, figure }) {
   const disk = makeBenchDisk(lab, dir, log)
   try {
     const settings = sshSettings(lab, lab.port)
-    /**
-     * The driver's read path, as its export does it: one SSH connection, its SFTP session, the
-     * file opened read-only, the VHDX tables read (openDisk), then rawStream with its defaults
-     * (32 reads of 256 KiB in flight) drained to the end. Timed from the connection (the sftp
-     * baseline pays its handshake too); `drain` is the stream alone. With `hash`, sha256 of every
-     * byte of the raw disk (zeros too), which is what the core does with a disk stream.
-     */
     // The allocated bytes (the figure's unit), read once outside the timed rounds.
     const allocatedBytes = await (async () => {
       const ssh = new T.SshConnection(settings, silentLogger)
@@ -97,6 +90,13 @@ async function readThroughput({ dir, lab, log, figure }) {
         await ssh.close()
       }
     })()
+    /**
+     * The driver's read path, as its export does it: one SSH connection, then the export's disk
+     * source (SFTP open, the VHDX tables read, rawStream as the driver sets it up) drained to the
+     * end. Timed from the connection (the sftp baseline pays its handshake too); `drain` is the
+     * stream alone. With `hash`, sha256 of every byte of the raw disk (zeros too), which is what the
+     * core does with a disk stream.
+     */
     const viaGuts = async (hash) => {
       const t0 = performance.now()
       const ssh = new T.SshConnection(settings, silentLogger)
