@@ -6,7 +6,7 @@ import { openDisk, rawStream, type VirtualDisk } from '../src/vhd/index.js'
 import { sealCrc32c } from './helpers/vhd-diff-writer.js'
 import { countingFile } from './helpers/vhd-local-file.js'
 import { diskFixture } from './helpers/vhd-fixture.js'
-import { compareStreamWithRaw, convertToRaw, createDisk, dataRanges, sha256File, virtualSizeOf, writePatterns } from './helpers/vhd-qemu.js'
+import { compareStreamWithRaw, dataRanges, sha256File, virtualSizeOf } from './helpers/vhd-qemu.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -14,21 +14,8 @@ const GiB = 1024 * MiB
 
 const fixture = diskFixture('C:\\Hyper-V\\Virtual Hard Disks')
 const local = fixture.local
-
-/** A VHDX made by qemu-img with qemu-io writes, and qemu-img's raw conversion of it. */
-function qemuVhdx(
-  name: string,
-  size: number,
-  options: Record<string, string>,
-  writes: [number, number, number][],
-): { path: string; raw: string } {
-  const path = fixture.tmp().path(`${name}.vhdx`)
-  const raw = fixture.tmp().path(`${name}.raw`)
-  createDisk('vhdx', path, size, options)
-  if (writes.length) writePatterns('vhdx', path, writes)
-  convertToRaw('vhdx', path, raw)
-  return { path, raw }
-}
+const qemuDisk = (name: string, size: number, options: Record<string, string>, writes: [number, number, number][]) =>
+  fixture.qemuDisk('vhdx', name, size, options, writes)
 
 /** The stream equals qemu-img's raw (sha256 too, for small disks). */
 async function expectStreamMatches(disk: VirtualDisk, raw: string, withHash = true): Promise<void> {
@@ -107,7 +94,7 @@ describe('VHDX made by qemu-img', () => {
       [0x17, 70 * MiB + 5000, 77], // part of a sector
       [0x42, 100 * MiB - 4 * KiB, 4 * KiB], // the last bytes of the disk
     ]
-    const { path, raw } = qemuVhdx('dyn32', 100 * MiB, { block_size: String(32 * MiB) }, writes)
+    const { path, raw } = qemuDisk('dyn32', 100 * MiB, { block_size: String(32 * MiB) }, writes)
     const disk = await openDisk([await local(path)])
     expect(disk).toMatchObject({ format: 'vhdx', virtualSize: 100 * MiB, blockSize: 32 * MiB, logicalSectorSize: 512 })
     expect(disk.files).toMatchObject([{ type: 'dynamic', format: 'vhdx', name: expect.stringContaining('dyn32.vhdx') }])
@@ -124,7 +111,7 @@ describe('VHDX made by qemu-img', () => {
       [0x03, 7 * MiB + 123, 4567],
       [0x04, 20 * MiB, 3 * 512], // the partial last block
     ]
-    const { path, raw } = qemuVhdx('dyn1', size, { block_size: String(MiB) }, writes)
+    const { path, raw } = qemuDisk('dyn1', size, { block_size: String(MiB) }, writes)
     expect(virtualSizeOf('vhdx', path)).toBe(size)
     const disk = await openDisk([await local(path)])
     expect(disk).toMatchObject({ virtualSize: size, blockSize: MiB })
@@ -138,20 +125,20 @@ describe('VHDX made by qemu-img', () => {
       [0x5a, 3 * MiB + 512, 300 * KiB],
       [0x6b, 15 * MiB, MiB],
     ]
-    const full = qemuVhdx('fixed', 16 * MiB, { subformat: 'fixed', block_state_zero: 'off', block_size: String(MiB) }, writes)
+    const full = qemuDisk('fixed', 16 * MiB, { subformat: 'fixed', block_state_zero: 'off', block_size: String(MiB) }, writes)
     const disk = await openDisk([await local(full.path)])
     expect(disk.files[0]!.type).toBe('fixed')
     expect(disk.allocatedExtents()).toEqual([{ offset: 0, length: 16 * MiB }])
     await expectStreamMatches(disk, full.raw)
     // qemu's default for fixed files: blocks in state ZERO until written.
-    const zeroState = qemuVhdx('fixedzero', 16 * MiB, { subformat: 'fixed', block_size: String(MiB) }, writes)
+    const zeroState = qemuDisk('fixedzero', 16 * MiB, { subformat: 'fixed', block_size: String(MiB) }, writes)
     const disk2 = await openDisk([await local(zeroState.path)])
     await expectStreamMatches(disk2, zeroState.raw)
     expectExtents(disk2, zeroState.raw, writes)
   })
 
   it('reads an empty disk as zeros, from its metadata alone', async () => {
-    const { path, raw } = qemuVhdx('empty', 64 * MiB, {}, [])
+    const { path, raw } = qemuDisk('empty', 64 * MiB, {}, [])
     const counted = countingFile(await local(path))
     const disk = await openDisk([counted.file])
     expect(disk.allocatedExtents()).toEqual([])
@@ -167,7 +154,7 @@ describe('VHDX made by qemu-img', () => {
       [0xcd, 4100 * MiB, MiB],
       [0x99, 5 * GiB - 4 * KiB, 4 * KiB],
     ]
-    const { path, raw } = qemuVhdx('big', 5 * GiB, {}, writes)
+    const { path, raw } = qemuDisk('big', 5 * GiB, {}, writes)
     const disk = await openDisk([await local(path)])
     expect(disk.virtualSize).toBe(5 * GiB)
     await expectStreamMatches(disk, raw, false)
@@ -181,7 +168,7 @@ describe('VHDX made by qemu-img', () => {
       [0x21, 300 * MiB, MiB],
       [0x22, 700 * MiB + 512 * KiB, MiB], // straddles two 1 MiB blocks
     ]
-    const { path, raw } = qemuVhdx('sparse1g', GiB, { block_size: String(MiB) }, writes)
+    const { path, raw } = qemuDisk('sparse1g', GiB, { block_size: String(MiB) }, writes)
     const counted = countingFile(await local(path))
     const disk = await openDisk([counted.file])
     await expectStreamMatches(disk, raw, false)
@@ -194,7 +181,7 @@ describe('VHDX made by qemu-img', () => {
 describe('damaged VHDX files', () => {
   let base: { path: string; raw: string }
   beforeAll(() => {
-    base = qemuVhdx('base', 8 * MiB, { block_size: String(MiB) }, [[0x77, 2 * MiB, 100 * KiB]])
+    base = qemuDisk('base', 8 * MiB, { block_size: String(MiB) }, [[0x77, 2 * MiB, 100 * KiB]])
   })
 
   /** A copy of the base file with `change` applied to its bytes. */

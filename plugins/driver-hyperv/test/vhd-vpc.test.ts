@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { openDisk, rawStream, type VirtualDisk } from '../src/vhd/index.js'
 import { diskFixture } from './helpers/vhd-fixture.js'
-import { compareStreamWithRaw, convertToRaw, createDisk, dataRanges, sha256File, virtualSizeOf, writePatterns } from './helpers/vhd-qemu.js'
+import { compareStreamWithRaw, dataRanges, sha256File, virtualSizeOf } from './helpers/vhd-qemu.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -11,20 +11,8 @@ const GiB = 1024 * MiB
 
 const fixture = diskFixture('D:\\VMs')
 const local = fixture.local
-
-function qemuVhd(
-  name: string,
-  size: number,
-  options: Record<string, string>,
-  writes: [number, number, number][],
-): { path: string; raw: string } {
-  const path = fixture.tmp().path(`${name}.vhd`)
-  const raw = fixture.tmp().path(`${name}.raw`)
-  createDisk('vpc', path, size, options)
-  if (writes.length) writePatterns('vpc', path, writes)
-  convertToRaw('vpc', path, raw)
-  return { path, raw }
-}
+const qemuDisk = (name: string, size: number, options: Record<string, string>, writes: [number, number, number][]) =>
+  fixture.qemuDisk('vpc', name, size, options, writes)
 
 async function expectStreamMatches(disk: VirtualDisk, raw: string, withHash = true): Promise<void> {
   const result = await compareStreamWithRaw(rawStream(disk, { concurrency: 8, chunkSize: 128 * KiB }), raw, withHash)
@@ -83,7 +71,7 @@ describe('VHD made by qemu-img', () => {
       [0x12, 9 * MiB + 100, 333], // part of two sectors
       [0x34, 30 * MiB, 3 * MiB],
     ]
-    const { path, raw } = qemuVhd('dyn', 50 * MiB, {}, writes)
+    const { path, raw } = qemuDisk('dyn', 50 * MiB, {}, writes)
     const disk = await openDisk([await local(path)])
     expect(disk).toMatchObject({ format: 'vpc', virtualSize: virtualSizeOf('vpc', path), blockSize: 2 * MiB, logicalSectorSize: 512 })
     expect(disk.files).toMatchObject([{ format: 'vpc', type: 'dynamic' }])
@@ -93,7 +81,7 @@ describe('VHD made by qemu-img', () => {
   })
 
   it('reads a fixed VHD', async () => {
-    const { path, raw } = qemuVhd('fixed', 10 * MiB, { subformat: 'fixed' }, [
+    const { path, raw } = qemuDisk('fixed', 10 * MiB, { subformat: 'fixed' }, [
       [0x55, 512, 512],
       [0x66, 5 * MiB - 1, 2],
     ])
@@ -105,7 +93,7 @@ describe('VHD made by qemu-img', () => {
   })
 
   it('reads an empty dynamic VHD as zeros', async () => {
-    const { path, raw } = qemuVhd('empty', 20 * MiB, {}, [])
+    const { path, raw } = qemuDisk('empty', 20 * MiB, {}, [])
     const disk = await openDisk([await local(path)])
     expect(disk.allocatedExtents()).toEqual([])
     await expectStreamMatches(disk, raw)
@@ -117,7 +105,7 @@ describe('VHD made by qemu-img', () => {
       [0x21, 3 * MiB + 100, 100],
       [0x22, size - 1024, 1024],
     ]
-    const { path, raw } = qemuVhd('odd', size, { force_size: 'on' }, writes)
+    const { path, raw } = qemuDisk('odd', size, { force_size: 'on' }, writes)
     expect(virtualSizeOf('vpc', path)).toBe(size)
     const disk = await openDisk([await local(path)])
     expect(disk.virtualSize).toBe(size)
@@ -130,7 +118,7 @@ describe('VHD made by qemu-img', () => {
       [0x31, 4 * GiB + 3 * MiB, MiB],
       [0x32, 5 * GiB + 512, 512],
     ]
-    const { path, raw } = qemuVhd('big', 6 * GiB, {}, writes)
+    const { path, raw } = qemuDisk('big', 6 * GiB, {}, writes)
     const disk = await openDisk([await local(path)])
     expect(disk.virtualSize).toBe(virtualSizeOf('vpc', path))
     await expectStreamMatches(disk, raw, false)
@@ -139,7 +127,7 @@ describe('VHD made by qemu-img', () => {
   })
 
   it('sizes the disk as qemu does: by CHS geometry for qemu and Virtual PC files, by Current Size for the others', async () => {
-    const { path } = qemuVhd('chs', 30 * MiB, {}, [[0x41, 0, 512]])
+    const { path } = qemuDisk('chs', 30 * MiB, {}, [[0x41, 0, 512]])
     const chsSize = virtualSizeOf('vpc', path)
     patchFooters(path, (f) => f.writeBigUInt64BE(BigInt(chsSize - 3 * MiB), 48)) // Current Size now disagrees with CHS
     expect(virtualSizeOf('vpc', path)).toBe(chsSize) // creator "qemu": CHS
@@ -154,7 +142,7 @@ describe('VHD made by qemu-img', () => {
 
 describe('damaged VHD files', () => {
   it('uses the footer copy at the start of a dynamic VHD when the one at the end is damaged', async () => {
-    const { path, raw } = qemuVhd('footer', 8 * MiB, {}, [[0x51, MiB, 64 * KiB]])
+    const { path, raw } = qemuDisk('footer', 8 * MiB, {}, [[0x51, MiB, 64 * KiB]])
     const bytes = readFileSync(path)
     bytes[bytes.length - 512 + 50]! ^= 0xff
     writeFileSync(path, bytes)
@@ -162,7 +150,7 @@ describe('damaged VHD files', () => {
   })
 
   it('refuses a fixed VHD whose footer fails its checksum, naming the file', async () => {
-    const { path } = qemuVhd('badfixed', 4 * MiB, { subformat: 'fixed' }, [])
+    const { path } = qemuDisk('badfixed', 4 * MiB, { subformat: 'fixed' }, [])
     const bytes = readFileSync(path)
     bytes[bytes.length - 512 + 50]! ^= 0xff
     writeFileSync(path, bytes)
@@ -173,7 +161,7 @@ describe('damaged VHD files', () => {
   })
 
   it('refuses a dynamic disk header that fails its checksum', async () => {
-    const { path } = qemuVhd('badheader', 4 * MiB, {}, [])
+    const { path } = qemuDisk('badheader', 4 * MiB, {}, [])
     const bytes = readFileSync(path)
     bytes[512 + 30]! ^= 0xff
     writeFileSync(path, bytes)
