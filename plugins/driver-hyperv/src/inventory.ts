@@ -2,6 +2,7 @@ import type { VmDescriptor, VmQuery, VmRef, VmSummary } from '@guts/sdk'
 import { GutsError } from '@guts/sdk'
 import { summary, toDescriptor } from './describe.js'
 import { DescribeSchema, ListSchema, parseHostAnswer } from './host-model.js'
+import { wildcardRegExp } from './glob.js'
 import { DESCRIBE_VMS, LIST_VMS } from './scripts/inventory.js'
 import type { PowerShellRunner } from './transport/powershell.js'
 
@@ -16,8 +17,10 @@ export interface InventoryDeps {
 export async function listVms(query: VmQuery, d: InventoryDeps): Promise<VmSummary[]> {
   const r = parseHostAnswer(ListSchema, await d.ps.run({ op: 'list-vms', body: LIST_VMS }, d.signal), d.host, 'list-vms')
   if (query.folder && query.folder !== '/') return []
-  const match = query.name ? globMatcher(query.name) : () => true
-  return r.VMs.map((vm) => summary(vm, r.Host)).filter((vm) => match(vm.name) && (!query.powerState || vm.powerState === query.powerState))
+  const re = query.name ? wildcardRegExp(query.name) : undefined
+  return r.VMs.map((vm) => summary(vm, r.Host)).filter(
+    (vm) => (!re || re.test(vm.name)) && (!query.powerState || vm.powerState === query.powerState),
+  )
 }
 
 /** One VM with its disk chains, NICs, checkpoints and guest facts. Unknown id → GUTS_NOT_FOUND. */
@@ -33,16 +36,4 @@ export async function describeVm(vm: VmRef, d: InventoryDeps): Promise<VmDescrip
   if (!found)
     throw new GutsError('GUTS_NOT_FOUND', `Hyper-V host ${r.Host} has no VM with id ${vm.id} (${vm.name}).`, { ref: vm.name || vm.id })
   return toDescriptor(found, r.Host)
-}
-
-/** Case-insensitive `*` / `?` globs, like Get-VM -Name. */
-export function globMatcher(glob: string): (name: string) => boolean {
-  const re = new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  )
-  return (name) => re.test(name)
 }

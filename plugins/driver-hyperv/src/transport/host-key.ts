@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { GutsError } from '@guts/sdk'
+import { wildcardRegExp } from '../glob.js'
 
 /** What the driver trusts: a pinned fingerprint or key, and/or the entries of known_hosts files. */
 export interface HostKeyPolicy {
@@ -111,18 +112,10 @@ function hostMatches(patterns: string, host: string, port: number): boolean {
   for (const pattern of patterns.split(',')) {
     const negated = pattern.startsWith('!')
     const p = negated ? pattern.slice(1) : pattern
-    if (wildcard(p).test(name)) {
+    if (wildcardRegExp(p).test(name)) {
       if (negated) return false
       hit = true
     }
   }
   return hit
-}
-
-function wildcard(p: string): RegExp {
-  const body = p
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.')
-  return new RegExp(`^${body}$`, 'i')
 }

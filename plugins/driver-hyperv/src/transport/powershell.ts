@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { GutsError, type Json, type Logger } from '@guts/sdk'
 import { parseClixml } from './clixml.js'
-import { sftpPath, windowsPath } from './paths.js'
+import { windowsPath } from './paths.js'
 import type { SshConnection } from './ssh-connection.js'
 
 /** cmd.exe's limit on one command line, which Windows OpenSSH runs the command through. */
@@ -199,5 +199,3 @@ function uploadError(host: string, path: string, err: Error): GutsError {
     cause: err,
   })
 }
-
-export { sftpPath }

@@ -64,22 +64,28 @@ export class SshConnection {
 
   /** The SFTP session of this connection (opened once, on demand). */
   sftp(signal?: AbortSignal): Promise<SFTPWrapper> {
-    this.sftpReady ??= this.connect(signal).then(
+    this.sftpReady ??= this.openSftp(signal)
+    return raceAbort(this.sftpReady, signal)
+  }
+
+  /** A new SFTP session; forgotten when it closes or fails, so the next call opens another. */
+  private openSftp(signal?: AbortSignal): Promise<SFTPWrapper> {
+    const ready = this.connect(signal).then(
       (client) =>
         new Promise<SFTPWrapper>((resolve, reject) => {
           client.sftp((err, sftp) => {
             if (err) return reject(this.channelError(err))
             sftp.on('close', () => {
-              this.sftpReady = undefined
+              if (this.sftpReady === ready) this.sftpReady = undefined
             })
             resolve(sftp)
           })
         }),
     )
-    this.sftpReady.catch(() => {
-      this.sftpReady = undefined
+    ready.catch(() => {
+      if (this.sftpReady === ready) this.sftpReady = undefined
     })
-    return raceAbort(this.sftpReady, signal)
+    return ready
   }
 
   async close(): Promise<void> {
