@@ -40,9 +40,12 @@ foreach ($g in $gen2) { $sec[$g.Id.ToString()] = Get-VMSecurity -VM $g }
 $vlans = @{}
 foreach ($v in @(if ($vms.Count) { Get-VMNetworkAdapterVlan -VM $vms })) { if ($v -and $v.ParentAdapter) { $vlans[[string]$v.ParentAdapter.Id] = $v } }
 $kvp = @{}
+# describe of one VM asks WMI for that VM's exchange component only
+$kvpFilter = @{}
+if ($GutsArgs.id) { $kvpFilter.Filter = "SystemName='" + ([guid]$GutsArgs.id).ToString() + "'" }
 if (@($vms | Where-Object { [int]$_.State -eq 2 }).Count) {
   try {
-    foreach ($c in @(Get-CimInstance -Namespace root\\virtualization\\v2 -ClassName Msvm_KvpExchangeComponent)) {
+    foreach ($c in @(Get-CimInstance -Namespace root\\virtualization\\v2 -ClassName Msvm_KvpExchangeComponent @kvpFilter)) {
       $items = [ordered]@{}
       foreach ($x in @($c.GuestIntrinsicExchangeItems)) {
         if (-not $x) { continue }
