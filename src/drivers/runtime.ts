@@ -33,7 +33,10 @@ export function runtimeSource(driver: SourceDriver): SourceDriver {
     // Restoring a source after a failure runs after an abort too, like rollback.
     ...(caps.powerControl && driver.powerOn ? { powerOn: (vm, ctx) => call('powerOn', undefined, () => driver.powerOn!(vm, ctx)) } : {}),
     ...(driver.releaseLeftovers
-      ? { releaseLeftovers: (vm, marks, ctx) => call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx)) }
+      ? {
+          releaseLeftovers: (vm, marks, ctx, release) =>
+            call('releaseLeftovers', undefined, () => driver.releaseLeftovers!(vm, marks, ctx, release)),
+        }
       : {}),
   }
 }

@@ -8,6 +8,7 @@ import {
   type ExportOptions,
   type ExportSession,
   type Extent,
+  type LeftoverRelease,
   type PowerOffOptions,
   type SourceDriver,
   type VmDescriptor,
@@ -31,6 +32,10 @@ export class WarmSource implements SourceDriver {
   readonly snapshots = new Set<string>()
   /** Full syncs started, in order (VM names). */
   readonly fullSyncs: string[] = []
+  /** Per export begun: whether the core said it was the last sync. */
+  readonly finalSyncFlags: boolean[] = []
+  /** What releaseLeftovers was asked to release beyond the marks (rollback, cleanup). */
+  readonly released: (LeftoverRelease | undefined)[] = []
   /** Per VM and disk: the generation each block was last written in. */
   private readonly written = new Map<string, Map<number, number>>()
   private generation = 1
@@ -103,6 +108,7 @@ export class WarmSource implements SourceDriver {
     const snap = `snap-${++this.snapshotCount}`
     this.snapshots.add(snap)
     if (!this.fullSyncs.includes(vm.name)) this.fullSyncs.push(vm.name)
+    this.finalSyncFlags.push(options.finalSync === true)
     const gen = this.generation++
     this.diskSizes.forEach((_, i) => copyFileSync(this.diskPath(i, vm.id), this.snapPath(snap, i)))
     return {
@@ -166,6 +172,11 @@ export class WarmSource implements SourceDriver {
     const snap = String(session.data.snap)
     this.snapshots.delete(snap)
     this.diskSizes.forEach((_, i) => rmSync(this.snapPath(snap, i), { force: true }))
+  }
+
+  async releaseLeftovers(_vm: VmRef, _marks: Readonly<Record<string, string>>, _ctx: unknown, release?: LeftoverRelease): Promise<number> {
+    this.released.push(release)
+    return 0
   }
 
   async dispose(): Promise<void> {}

@@ -100,6 +100,9 @@ describe('warm migration', () => {
     expect(s.at(-1)).toMatchObject({ kind: 'final' })
     expect(t.source.powerOffs).toEqual([{ method: 'shutdown', timeoutMs: 300_000 }])
     expect(t.source.snapshots.size).toBe(0)
+    // Only the last export is flagged final: a source keeps nothing for a later sync after it.
+    expect(t.source.finalSyncFlags.at(-1)).toBe(true)
+    expect(t.source.finalSyncFlags.slice(0, -1).every((f) => !f)).toBe(true)
     const vm = report.vms[0]!
     expect(vm.downtime?.seconds).toBeGreaterThanOrEqual(0)
     expect(vm.warm).toMatchObject({ cutOver: true })
@@ -227,6 +230,10 @@ vms: [{ match: { name: "a-*" }, mode: warm }]
     expect(source.powerOns).toEqual(['web-01'])
     expect(source.powerState.get('vm-1')).toBe('on')
     expect(t.events.some((e) => e.type === 'vm.poweron')).toBe(true)
+    // The rollback hands the source the last change ids: what it keeps for them can go (Hyper-V reference points).
+    expect(source.released.at(-1)).toEqual({ changeIds: { 'disk-0': expect.stringMatching(/^gen-/) } })
+    // A full sync while the VM ran, then the final one after the power-off.
+    expect(source.finalSyncFlags).toEqual([false, true])
   })
 
   it('with --keep-on-failure the source stays off, and the user is told why', async () => {
@@ -314,6 +321,8 @@ describe('warm migration resumed where its replicas are not', () => {
     expect(syncs(events).map((e) => e.kind)).toEqual(['full'])
     const cp = checkpoints.current
     expect(cp.warm).toMatchObject({ cutOver: true, syncs: 1 })
+    // That full sync was flagged final, so the source keeps nothing for a later one.
+    expect(source.finalSyncFlags).toEqual([true])
     expect(readFileSync(cp.warm!.replicas['disk-0']!).equals(readFileSync(source.diskPath(0)))).toBe(true)
     // What the store holds is what the run acted on: a resumed process reads the same warm state.
     const stored = (await store.listVms(m.id)).find((v) => v.vmKey === 'web-01')!.checkpoint

@@ -73,6 +73,21 @@ export interface ExportOptions {
   marks?: Record<string, string>
   /** Warm migration: turn change tracking on if it is off and fill `ExportSession.changeIds`. */
   changeTracking?: boolean
+  /**
+   * Warm migration: this export is the last sync (the VM is off for cutover). Nothing needs to
+   * stay at the source for a later one, so `endExport` releases what keeps change ids valid too.
+   */
+  finalSync?: boolean
+}
+
+/** What a migration that ends (rollback, cleanup) no longer needs at the source, beyond its marks. */
+export interface LeftoverRelease {
+  /**
+   * The change ids the migration recorded last (a warm VM's). A source whose change tracking keeps
+   * state per id (Hyper-V reference points) releases that state too; on resume it is not passed,
+   * so the next delta sync can still start from those ids.
+   */
+  changeIds?: Readonly<Record<string, string>>
 }
 
 export interface PowerOffOptions {
@@ -115,9 +130,9 @@ export interface SourceDriver {
    * `marks` (snapshots left by a process that died before its session was saved). Returns how
    * many things it released. Called on resume before a new export, and by `guts migration cleanup`.
    * Empty `marks` match nothing. May fail while a crashed process's lease still holds the snapshot;
-   * the core retries on the next run.
+   * the core retries on the next run. `release` (rollback, cleanup) names more the migration is done with.
    */
-  releaseLeftovers?(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext): Promise<number>
+  releaseLeftovers?(vm: VmRef, marks: Readonly<Record<string, string>>, ctx: DriverContext, release?: LeftoverRelease): Promise<number>
   /** Idempotent. Closes connections. */
   dispose(): Promise<void>
 }

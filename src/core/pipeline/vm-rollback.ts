@@ -41,9 +41,17 @@ export async function rollbackVm(o: {
       )
     }
     if (o.checkpoint.exportSession) await o.drivers.source.endExport(o.checkpoint.exportSession, o.outcome, ctx)
-    // Snapshots a crashed run took but never saved in a session are found by the migration's marks.
-    if (o.drivers.source.releaseLeftovers && o.checkpoint.job)
-      await o.drivers.source.releaseLeftovers(o.checkpoint.job.ref, marksFor(o.checkpoint.job, o.migrationId), ctx)
+    // Snapshots a crashed run took but never saved in a session are found by the migration's marks;
+    // a warm VM's last change ids go too (state a source keeps per id, such as Hyper-V reference points).
+    if (o.drivers.source.releaseLeftovers && o.checkpoint.job) {
+      const changeIds = o.checkpoint.warm?.changeIds
+      await o.drivers.source.releaseLeftovers(
+        o.checkpoint.job.ref,
+        marksFor(o.checkpoint.job, o.migrationId),
+        ctx,
+        changeIds ? { changeIds } : undefined,
+      )
+    }
     await rm(o.ctx.workDir, { recursive: true, force: true })
     o.emit({ type: 'vm.rollback', vm: o.vmKey, state: 'done' })
     return true

@@ -31,14 +31,16 @@ export interface SyncOptions {
  * One sync of a warm VM: a snapshot export with change tracking, every disk brought up to date in
  * its raw replica, the export released. The first sync copies whole disks; later ones copy only
  * the extents changed since the previous sync's change ids. The new change ids are saved only
- * after every disk is done, so an interrupted sync is simply repeated from the same point.
+ * after every disk is done, so an interrupted sync is simply repeated from the same point. `last`:
+ * the final sync (also a full one of a VM already off for cutover).
  */
-export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final'): Promise<WarmState> {
+export async function syncWarmVm(o: SyncOptions, kind: 'full' | 'delta' | 'final', last = kind === 'final'): Promise<WarmState> {
   const { drivers, ctx } = o
   const cp = o.checkpoints.current
   const vm = cp.descriptor!
   const started = Date.now()
-  const session = await drivers.source.beginExport(vm, o.exportOptions, ctx)
+  // The last sync says so: the source keeps nothing for a later one (Hyper-V's reference points).
+  const session = await drivers.source.beginExport(vm, last ? { ...o.exportOptions, finalSync: true } : o.exportOptions, ctx)
   await o.checkpoints.save({ exportSession: session })
   let outcome: 'succeeded' | 'failed' = 'failed'
   try {

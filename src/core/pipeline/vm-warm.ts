@@ -32,7 +32,7 @@ export async function runWarm(o: WarmOptions): Promise<void> {
   const { ctx, emit, vmKey, checkpoints } = o
   const cp = () => checkpoints.current
   const save = (patch: CheckpointPatch) => checkpoints.save(patch)
-  const sync = async (kind: 'full' | 'delta' | 'final') => save({ warm: await syncWarmVm(o, kind) })
+  const sync = async (kind: 'full' | 'delta' | 'final', last?: boolean) => save({ warm: await syncWarmVm(o, kind, last) })
   const previous = cp().warm
   if (previous && !Object.values(previous.replicas).every((path) => existsSync(path))) {
     // Resumed on another host (a shared PostgreSQL state), or the data dir was wiped: start over.
@@ -48,7 +48,7 @@ export async function runWarm(o: WarmOptions): Promise<void> {
   }
   // A full sync of a VM already powered off for the cutover is final by itself.
   const fullIsFinal = !cp().warm && Boolean(cp().poweredOffAt)
-  if (!cp().warm) await sync('full')
+  if (!cp().warm) await sync('full', fullIsFinal)
 
   const cutoverAt = o.settings.cutoverAt ? Date.parse(o.settings.cutoverAt) : undefined
   const interval = durationMs(o.settings.syncInterval)
