@@ -20,6 +20,8 @@ export const VhdFileSchema = z.object({
   BlockSize: z.number(),
   LogicalSectorSize: z.number().int(),
   ParentPath: str,
+  /** Resilient Change Tracking id (Windows Server 2016+, VHDX); empty without RCT. */
+  RctId: str,
 })
 
 export const DriveSchema = z.object({

@@ -1,5 +1,5 @@
 import type { ExportOptions, Finding, VmDescriptor } from '@guts/sdk'
-import { CHECKPOINT_TYPE, CRITICAL_STATES } from './host-model.js'
+import { CHECKPOINT_TYPE, CRITICAL_STATES, VHD_FORMAT } from './host-model.js'
 
 interface DriveFacts {
   id: string
@@ -7,10 +7,11 @@ interface DriveFacts {
   passThrough: boolean
   shared: boolean
   error?: string
-  chain: { path: string }[]
+  chain: { path: string; format?: number }[]
 }
 
 interface HypervFacts {
+  version?: string
   checkpointType?: number
   tpm?: boolean
   clustered?: boolean
@@ -75,6 +76,7 @@ export function preflightFindings(vm: VmDescriptor, options: ExportOptions): Fin
       message: `${vm.name} takes standard checkpoints: the copy is crash-consistent (no VSS/fsfreeze in the guest). Set-VM -CheckpointType Production makes it application-consistent.`,
     })
   }
+  if (options.changeTracking) out.push(...warmFindings(vm, hv))
   if (hv.state !== undefined && hv.state >= CRITICAL_STATES.first && hv.state <= CRITICAL_STATES.last) {
     out.push({
       severity: 'error',
@@ -97,6 +99,34 @@ export function preflightFindings(vm: VmDescriptor, options: ExportOptions): Fin
       code: 'vm-tpm',
       ref: vm.name,
       message: `${vm.name} has a virtual TPM: its keys stay on Hyper-V, so BitLocker (or other TPM-sealed secrets) will ask for the recovery key at the destination. Have it at hand, or suspend BitLocker first.`,
+    })
+  }
+  return out
+}
+
+/**
+ * Warm migration rides on Resilient Change Tracking: Windows Server 2016+, a VM of configuration
+ * version 6.2 or later, VHDX disks (RCT does not track VHD files).
+ */
+function warmFindings(vm: VmDescriptor, hv: HypervFacts): Finding[] {
+  const out: Finding[] = []
+  const version = Number.parseFloat(hv.version ?? '')
+  if (Number.isFinite(version) && version < 6.2) {
+    out.push({
+      severity: 'error',
+      code: 'rct-vm-version',
+      ref: vm.name,
+      message: `${vm.name} has configuration version ${hv.version}: warm migration needs Resilient Change Tracking, which needs version 6.2 or later (Windows Server 2016). Run Update-VMVersion with the VM off, or use mode: snapshot.`,
+    })
+  }
+  for (const d of hv.drives ?? []) {
+    const file = d.chain[0]?.path ?? d.path
+    if (d.passThrough || d.chain[0]?.format !== VHD_FORMAT.VHD) continue
+    out.push({
+      severity: 'error',
+      code: 'rct-vhd-format',
+      ref: `${vm.name} disk ${d.id}`,
+      message: `${vm.name}'s disk ${d.id} is a VHD file (${file}): Resilient Change Tracking tracks VHDX only. Convert it (Convert-VHD, with the VM off) or use mode: snapshot.`,
     })
   }
   return out

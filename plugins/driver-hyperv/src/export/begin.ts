@@ -60,7 +60,7 @@ export async function beginCheckpoint(vm: VmDescriptor, options: ExportOptions, 
 }
 
 /** The export's disks, keyed like the descriptor's; every described disk must be there with its chain. */
-function exportDisks(vm: VmDescriptor, drives: HostDrive[]): SessionData['disks'] {
+export function exportDisks(vm: VmDescriptor, drives: HostDrive[]): SessionData['disks'] {
   const byId = new Map(drives.map((dr) => [diskId(dr), dr]))
   const out: SessionData['disks'] = {}
   for (const disk of vm.disks) {

@@ -6,12 +6,15 @@ const SessionDisk = z.object({ chain: z.array(z.string()).min(1), virtualSize: z
 
 /**
  * What beginExport persists (plain JSON, so another process can open the disks or end the export
- * after a crash): the host, and for a live export the checkpoint that froze the files.
+ * after a crash): the host, and for a live export the checkpoint that froze the files — for a warm
+ * sync a recovery snapshot (`recovery`), which ends as a reference point unless it is the final sync.
  */
 export const SessionData = z.object({
   host: z.string(),
   disks: z.record(z.string(), SessionDisk),
-  checkpoint: z.object({ id: z.string(), name: z.string() }).optional(),
+  checkpoint: z
+    .object({ id: z.string(), name: z.string(), recovery: z.boolean().optional(), finalSync: z.boolean().optional() })
+    .optional(),
 })
 export type SessionData = z.infer<typeof SessionData>
 export type SessionDisk = z.infer<typeof SessionDisk>

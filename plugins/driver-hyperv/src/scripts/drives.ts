@@ -1,7 +1,7 @@
 /**
  * The drive projection every script shares: controller, path, pass-through (a physical disk has a
  * DiskNumber and no file), and with chains the virtual disk chain leaf first (Get-VHD, following
- * ParentPath). A file that cannot be read is reported on its drive (ChainError), not thrown, so
+ * ParentPath; RctId is the file's Resilient Change Tracking id, empty before Windows Server 2016). A file that cannot be read is reported on its drive (ChainError), not thrown, so
  * one missing VHD does not hide the rest of the VM.
  */
 export const DRIVES_FUNCTION = `
@@ -11,7 +11,7 @@ function Get-GutsChain($path) {
   while ($p) {
     $v = Get-VHD -Path $p
     $chain += ,([ordered]@{ Path = [string]$v.Path; VhdFormat = [int]$v.VhdFormat; VhdType = [int]$v.VhdType; Size = [int64]$v.Size; FileSize = [int64]$v.FileSize;
-      BlockSize = [int64]$v.BlockSize; LogicalSectorSize = [int]$v.LogicalSectorSize; ParentPath = [string]$v.ParentPath })
+      BlockSize = [int64]$v.BlockSize; LogicalSectorSize = [int]$v.LogicalSectorSize; ParentPath = [string]$v.ParentPath; RctId = [string]$v.RctId })
     $p = $v.ParentPath
     if ($chain.Count -gt 64) { throw "The differencing chain of $path is longer than 64 files." }
   }
