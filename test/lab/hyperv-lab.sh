@@ -134,8 +134,9 @@ ensure_packages() {
   command -v ssh >/dev/null && command -v sftp >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
   command -v qemu-img >/dev/null || need+=(qemu-utils)
   command -v jq >/dev/null || need+=(jq)   # seeds the host model, edits it (vm-state)
+  command -v gcc >/dev/null && [[ -e /usr/include/stdio.h ]] || need+=(gcc libc6-dev)   # builds the lab's VirtDisk.dll
   if ((${#need[@]})); then apt_install "${need[@]}"
-  else say "apt: openssh-server openssh-client qemu-utils jq already installed, skipped ($(($(now_ms) - t0)) ms)"; fi
+  else say "apt: openssh-server openssh-client qemu-utils jq gcc already installed, skipped ($(($(now_ms) - t0)) ms)"; fi
 }
 
 pwsh_version() { "$PWSH" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | tr -d '\r'; }
@@ -220,7 +221,7 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
   # and BEFORE the module files are replaced (pwsh starts only when the sources changed: a warm up
   # stays fast)
   local dll stamp=$LAB/types/source.sha256 sum m=$SRC/modules/Hyper-V
-  sum=$(cat "$m/HyperV.Types.ps1" "$m/HyperV.Disk.cs" "$m/HyperV.Objects.cs" | sha256sum)
+  sum=$(cat "$m/HyperV.Types.ps1" "$m"/HyperV.*.cs | sha256sum)   # the files HyperV.Types.ps1 compiles
   if [[ $sum != "$(cat "$stamp" 2>/dev/null)" || ! -s $LAB/types/HyperV.Types.dll ]]; then
     dll=$("$PWSH" -NoProfile -NonInteractive -File "$m/HyperV.Types.ps1" -BuildDir "$LAB/types" 2>>"$LOGDIR/types.log" | tr -d '\r' | tail -n1) &&
       [[ -s $dll ]] || die "compiling the Hyper-V module's types failed (log: $LOGDIR/types.log)"
@@ -229,10 +230,28 @@ install_lab_files() {  # copies of test/lab/hyperv/* the lab user can read (the 
     chmod -R a+rX "$LAB/types"
     say "compiled the Hyper-V module's types: $dll"
   fi
+  build_virtdisk
   local f
   while IFS= read -r f; do put "$SRC/modules/$f" "$LAB/modules/$f"; done < <(cd "$SRC/modules" && find . -type f)
   # module files no longer in the repo go (a stale function must not stay exported)
   while IFS= read -r f; do [[ -e $SRC/modules/$f ]] || rm -f "$LAB/modules/$f"; done < <(cd "$LAB/modules" && find . -type f)
+}
+
+# The lab's VirtDisk.dll (hyperv/virtdisk.c): <state>/lab/native/libvirtdisk.dll.so, the name .NET's
+# native-library probing on Linux finds for [DllImport("virtdisk.dll")] (the shim puts the directory on
+# LD_LIBRARY_PATH).  Built with gcc when the source's hash changed (like the C# types), by rename.
+build_virtdisk() {
+  local out=$LAB/native/libvirtdisk.dll.so stamp=$LAB/native/source.sha256 sum
+  sum=$(sha256sum <"$SRC/virtdisk.c")
+  [[ -s $out && $sum == "$(cat "$stamp" 2>/dev/null)" ]] && return 0
+  command -v gcc >/dev/null || die "gcc is missing (apt-get install gcc libc6-dev): the lab builds its VirtDisk.dll with it"
+  mkdir -p "$LAB/native"
+  gcc -shared -fPIC -O2 -Wall -Wextra -o "$out.tmp.$$" "$SRC/virtdisk.c" 2>>"$LOGDIR/native.log" ||
+    { tail -n 20 "$LOGDIR/native.log" >&2; die "building libvirtdisk.dll.so failed (log: $LOGDIR/native.log)"; }
+  chmod 755 "$out.tmp.$$" && mv -f "$out.tmp.$$" "$out"
+  printf '%s\n' "$sum" >"$stamp"
+  chmod 755 "$LAB/native"
+  say "built the lab's VirtDisk.dll: $out"
 }
 
 ensure_ctree() {  # the C: drive: the same files over SFTP (/C:/...) and in pwsh (C:\...)
@@ -281,7 +300,7 @@ ensure_host_model() {
     # the seed changed (new VMs, new disks): the host starts over from it, disks and checkpoints too
     say "host-seed.json changed: reseeding the host model and its disks"
     local vhds; vhds=$(win_to_lab 'C:\Hyper-V\Virtual Hard Disks')
-    rm -f "$MODEL" "$vhds"/*.avhdx "$vhds"/*.avhd
+    rm -f "$MODEL" "$vhds"/*.avhdx "$vhds"/*.avhd "$vhds"/*.rct "$HOSTDIR/cim-jobs.json"
     while IFS= read -r path; do rm -f "$(win_to_lab "$path")"; done < <(jq -r '.LabDisks[].Path' "$SRC/host-seed.json")
   fi
   if [[ ! -s $MODEL ]]; then
@@ -781,9 +800,17 @@ cmd_ps() {
   cmd_status 2>/dev/null || die "the Hyper-V lab is not up (run: $0 up)"
   set_ssh_opts
   local line; line="powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$script" | b64_utf16)"
-  # over the limit the shim answers like cmd.exe; say why, since the script itself looks fine
-  ((${#line} <= 8191)) || say "note: the command line is ${#line} characters (> 8,191); a driver must upload it and use -File"
-  exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$line" </dev/null
+  ((${#line} <= 8191)) && exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$line" </dev/null
+  # over cmd.exe's limit: what the driver's runner does, upload it over SFTP (UTF-8 with a BOM) and run
+  # it with -File, then remove it
+  say "note: the command line would be ${#line} characters (> 8,191): uploading the script and running it with -File"
+  local tmp name rc=0; tmp=$(mktemp); name="guts-lab-ps-$$-$RANDOM.ps1"
+  { printf '\xef\xbb\xbf'; printf '%s' "$script"; } >"$tmp"
+  printf 'put %s /C:/Users/%s/%s\n' "$tmp" "$LUSER" "$name" | sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null || { rm -f "$tmp"; die "sftp upload of the script failed"; }
+  rm -f "$tmp"
+  ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"C:\\Users\\$LUSER\\$name\"" </dev/null || rc=$?
+  printf 'rm /C:/Users/%s/%s\n' "$LUSER" "$name" | sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null 2>&1 || true
+  return $rc
 }
 
 # --------------------------------------------------------------------------- the host model from outside
@@ -820,10 +847,12 @@ labtool() {
 }
 
 # guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]: the running guest writes LENGTH bytes (default
-# 4 KiB; whole 512-byte sectors) into its ACTIVE disk, the drive's current Path: with checkpoints
-# that is the .avhdx/.avhd leaf, which the lab's own writer updates (a 2 MiB block allocated,
-# PARTIALLY_PRESENT, sector bitmap bits set; nothing copied from the parent); a plain VHDX/VHD is
-# written through qemu-io.  The frozen parents never change.  Prints path, offset, length, line.
+# 4 KiB; whole 512-byte sectors) into its ACTIVE disk, the drive's current Path, resolved under the
+# model's lock (a checkpoint cannot freeze it meanwhile): with checkpoints that is the .avhdx/.avhd
+# leaf, which the lab's own writer updates (a 2 MiB block allocated, PARTIALLY_PRESENT, sector bitmap
+# bits set; nothing copied from the parent); a plain VHDX/VHD is written through qemu-io.  The frozen
+# parents never change.  RCT marks the written blocks changed (HyperV.Rct.cs).  Prints path, offset,
+# length, line.
 cmd_guest_write() {
   local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))} len=${4:-4096}
   [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 0 && len % 512 == 0 && off % 512 == 0)) ||
@@ -832,19 +861,35 @@ cmd_guest_write() {
   [[ $(jq -r .State <<<"$vm") == Running ]] || die "$name is not Running: a guest that is off writes nothing"
   local win; win=$(jq -er --argjson i "$idx" '.HardDrives[$i].Path' <<<"$vm") || die "$name has no drive $idx"
   [[ $win == *.vhdx || $win == *.vhd || $win == *.avhdx || $win == *.avhd ]] || die "drive $idx of $name is not a virtual disk file ($win)"
-  local file; file=$(win_to_lab "$win")
   local src; src=$(mktemp)
   # a recognisable line, repeated
   local line; line=$(printf 'guts-lab guest-write %s @%d %s\n' "$name" "$off" "$(date -u +%FT%TZ)")
   yes "$line" 2>/dev/null | head -c "$len" >"$src" || true   # yes ends by SIGPIPE (pipefail)
-  if [[ $win == *.avhdx || $win == *.avhd ]]; then
-    labtool write "$file" "$off" "$src" || { rm -f "$src"; die "the lab's writer failed for $file"; }
-  else
-    local fmt; fmt=$(qemu-img info --output=json "$file" | jq -r .format)
-    qemu-io -f "$fmt" -c "write -q -s $src $off $len" "$file" || { rm -f "$src"; die "qemu-io write into $file failed"; }
-  fi
+  win=$(labtool guest-write "$name" "$idx" "$off" "$src" | tr -d '\r' | tail -n1) || { rm -f "$src"; die "the guest write into drive $idx of $name failed"; }
   rm -f "$src"
+  lab_owns
   echo "$win $off $len $line"
+}
+# files the side doors (labtool, as root) wrote belong to the lab user, like the rest of the host
+lab_owns() { chown "$LUSER:" "$MODEL" "$HOSTDIR"/*.json 2>/dev/null; chown -R "$LUSER:" "$CROOT/Hyper-V" 2>/dev/null; return 0; }
+
+# rct-reset NAME [DRIVE-INDEX]: the host lost the disk's change tracking (what a crash that damages
+# its .rct/.mrt files, or an offline resize, does): a new tracking GUID, no history; ids of before
+# read ERROR_VHD_INVALID_CHANGE_TRACKING_ID; reference points keep their now stale ids.  Prints the new id.
+cmd_rct_reset() {
+  local name=${1:-} idx=${2:-0}
+  [[ -n $name && $idx =~ ^[0-9]+$ ]] || die "usage: $0 rct-reset NAME [DRIVE-INDEX]"
+  vm_json "$name" >/dev/null
+  labtool rct-reset "$name" "$idx" | tr -d '\r' | tail -n1 || die "rct-reset of drive $idx of $name failed"
+  lab_owns
+}
+
+# rct-info NAME [DRIVE-INDEX]: the VM's change tracking, reference points and checkpoints as the host
+# model holds them (JSON; read with jq, no PowerShell: cheap enough to call around every test).
+cmd_rct_info() {
+  local name=${1:-} idx=${2:-}
+  [[ -n $name && ( -z $idx || $idx =~ ^[0-9]+$ ) ]] || die "usage: $0 rct-info NAME [DRIVE-INDEX]"
+  vm_json "$name" | jq --arg idx "$idx" -f "$SRC/rct-info.jq"
 }
 
 # disk-raw WINPATH OUT: the guest-visible content of a disk (differencing chain resolved by the lab's
@@ -869,7 +914,9 @@ cmd_fault() {
     clear) rm -f "$f"; say "faults cleared" ;;
     list | "") cat "$f" 2>/dev/null || echo '{}' ;;
     *)
-      [[ $what =~ ^[A-Za-z]+-[A-Za-z]+$ ]] || die "usage: $0 fault CMDLET [COUNT] [MESSAGE] [MATCH] | clear | list"
+      # a cmdlet (Get-VHD) or a WMI method of the emulated host (CreateSnapshot, ConvertToReferencePoint,
+      # DestroySnapshot, DestroyReferencePoint: the method's job fails, JobState 10, ErrorDescription MESSAGE)
+      [[ $what =~ ^[A-Za-z]+(-[A-Za-z]+)?$ ]] || die "usage: $0 fault CMDLET|METHOD [COUNT] [MESSAGE] [MATCH] | clear | list"
       local count=${2:-1} msg=${3:-The operation failed.} match=${4:-}
       [[ $count =~ ^[0-9]+$ ]] && ((count > 0)) || die "COUNT must be a positive number"
       (
@@ -904,6 +951,8 @@ case "${1:-}" in
   ps-big) shift; use_host big; MAIN_PORT=$BIG_PORT; cmd_ps "$@" ;;
   vm-state) shift; cmd_vm_state "$@" ;;
   guest-write) shift; cmd_guest_write "$@" ;;
+  rct-reset) shift; cmd_rct_reset "$@" ;;
+  rct-info) shift; cmd_rct_info "$@" ;;
   disk-raw) shift; cmd_disk_raw "$@" ;;
   fault) shift; cmd_fault "$@" ;;
   delete-file) shift; cmd_delete_file "$@" ;;

@@ -1,40 +1,92 @@
 # The lab's own side door into the host (hyperv-lab.sh runs it with the lab's pwsh, as root, never
 # through the sshd): what happens on the host without the driver.  Not visible to lab sessions.
-#   write FSPATH OFFSET SRCFILE     the guest writes SRCFILE's bytes into the disk file at OFFSET
-#                                   (the lab's VHDX/VHD writer: blocks, BAT, sector bitmaps)
+#   write FSPATH OFFSET SRCFILE     the lab's VHDX/VHD writer puts SRCFILE's bytes into the disk file at
+#                                   OFFSET (blocks, BAT, sector bitmaps); no change tracking
+#   guest-write VM IDX OFFSET SRCFILE   the running guest writes into drive IDX's ACTIVE disk (resolved
+#                                   under the model's lock, so a checkpoint cannot freeze it meanwhile):
+#                                   the lab's writer for an .avhdx/.avhd leaf, qemu-io for a plain
+#                                   VHDX/VHD; RCT marks the blocks changed.  Prints the Windows path.
 #   raw FSPATH OUT                  the guest-visible content of the disk (its chain resolved) -> OUT
 #   checkpoint VMNAME NAME          Checkpoint-VM through the Hyper-V module (up's seed uses it)
-#   seed STEPS.json                 LabSeedSteps of host-seed.json, in order: {VM, Drive, Offset, Length,
-#                                   Text} = a guest write into the drive's active disk; {VM, Checkpoint}
-#                                   = Checkpoint-VM -SnapshotName (the same code a driver reaches)
+#   seed STEPS.json                 starts change tracking on every VHDX drive of VMs of configuration
+#                                   6.2+, then LabSeedSteps of host-seed.json, in order: {VM, Drive, Offset,
+#                                   Length, Text} = a guest write; {VM, Checkpoint} = Checkpoint-VM
+#   rct-reset VM IDX                the host lost drive IDX's change tracking: a new GUID, no history
 #   info FSPATH                     format, type, size, block size, parent (one JSON line)
 param([Parameter(Mandatory)][string]$Verb, [Parameter(ValueFromRemainingArguments)][string[]]$Rest)
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $PSScriptRoot 'modules/Hyper-V/Hyper-V.psd1')
+$hv = Import-Module (Join-Path $PSScriptRoot 'modules/Hyper-V/Hyper-V.psd1') -PassThru
 $croot = $env:GUTS_LAB_HYPERV_CROOT
+
+# The guest's write, inside the model's lock (runs in the Hyper-V module's scope: Update-LabModel).
+$guestWrite = {
+    param([string]$VMName, [int]$Index, [long]$Offset, [byte[]]$Data)
+    $win = $null
+    Update-LabModel {
+        param($m)
+        $v = @($m.VMs | Where-Object { $_.Name -eq $VMName })[0]
+        if (-not $v) { throw "no VM named '$VMName'" }
+        $d = @($v.HardDrives)[$Index]
+        if (-not $d) { throw "$VMName has no drive $Index" }
+        $script:win = [string]$d.Path
+        $fs = ConvertTo-LabFsPath $script:win
+        $disk = [GutsLab.VDisk]::Open($fs, $true)
+        try {
+            if ($disk.IsDifferencing) { $disk.Write($Offset, $Data, 0, $Data.Length); $disk.Flush(); $fmt = $null }
+            else { $fmt = if ($disk.Format -eq 'VHDX') { 'vhdx' } else { 'vpc' } }
+        } finally { $disk.Dispose() }
+        if ($fmt) {
+            # a plain VHDX/VHD: qemu's own writer (an independent check of the lab's reader)
+            $src = [IO.Path]::GetTempFileName()
+            try {
+                [IO.File]::WriteAllBytes($src, $Data)
+                & qemu-io -f $fmt -c "write -q -s $src $Offset $($Data.Length)" $fs
+                if ($LASTEXITCODE -ne 0) { throw "qemu-io write into $fs failed" }
+            } finally { Remove-Item -LiteralPath $src -Force -ErrorAction Ignore }
+        }
+        [GutsLab.Rct]::MarkWrite($v, $Index, $Offset, $Data.Length, $env:GUTS_LAB_HYPERV_CROOT)
+        [GutsLab.Rct]::WriteSidecars($v, $env:GUTS_LAB_HYPERV_CROOT)
+    }
+    $script:win
+}
+
 switch ($Verb) {
     'write' {
         $data = [IO.File]::ReadAllBytes($Rest[2])
         $d = [GutsLab.VDisk]::Open($Rest[0], $true)
         try { $d.Write([long]$Rest[1], $data, 0, $data.Length); $d.Flush() } finally { $d.Dispose() }
     }
+    'guest-write' { & $hv $guestWrite $Rest[0] ([int]$Rest[1]) ([long]$Rest[2]) ([IO.File]::ReadAllBytes($Rest[3])) }
     'raw' {
         $c = [GutsLab.Chain]::new($Rest[0], $croot, $false)
         try { $c.ExportRaw($Rest[1]) } finally { $c.Dispose() }
     }
     'seed' {
-        $toFs = { param($w) $croot.TrimEnd('/') + '/' + $w.Substring(3).Replace('\', '/') }
+        & $hv { Update-LabModel { param($m) foreach ($v in $m.VMs) { [GutsLab.Rct]::EnsureAll($v, $env:GUTS_LAB_HYPERV_CROOT) } } }
         foreach ($st in (Get-Content -Raw -LiteralPath $Rest[0] | ConvertFrom-Json).LabSeedSteps) {
             if ($st.Checkpoint) { Checkpoint-VM -Name $st.VM -SnapshotName $st.Checkpoint -ErrorAction Stop | Out-Null; continue }
-            $path = @(Get-VMHardDiskDrive -VMName $st.VM -ErrorAction Stop)[[int]$st.Drive].Path
             $line = [Text.Encoding]::UTF8.GetBytes(('guts-lab seed {0} @{1} {2}' -f $st.VM, $st.Offset, $st.Text) + "`n")
             $data = [byte[]]::new([int]$st.Length)
             for ($i = 0; $i -lt $data.Length; $i += $line.Length) { [Array]::Copy($line, 0, $data, $i, [Math]::Min($line.Length, $data.Length - $i)) }
-            $d = [GutsLab.VDisk]::Open((& $toFs $path), $true)
-            try { $d.Write([long]$st.Offset, $data, 0, $data.Length); $d.Flush() } finally { $d.Dispose() }
+            $null = & $hv $guestWrite $st.VM ([int]$st.Drive) ([long]$st.Offset) $data
         }
+        & $hv { Update-LabModel { param($m) foreach ($v in $m.VMs) { [GutsLab.Rct]::Retain($v); [GutsLab.Rct]::WriteSidecars($v, $env:GUTS_LAB_HYPERV_CROOT) } } }
     }
     'checkpoint' { Checkpoint-VM -Name $Rest[0] -SnapshotName $Rest[1] -ErrorAction Stop | Out-Null }
+    'rct-reset' {
+        & $hv {
+            param([string]$VMName, [int]$Index)
+            Update-LabModel {
+                param($m)
+                $v = @($m.VMs | Where-Object { $_.Name -eq $VMName })[0]
+                if (-not $v) { throw "no VM named '$VMName'" }
+                $script:id = [GutsLab.Rct]::Reset($v, $Index, $env:GUTS_LAB_HYPERV_CROOT)
+                [GutsLab.Rct]::Retain($v)
+                [GutsLab.Rct]::WriteSidecars($v, $env:GUTS_LAB_HYPERV_CROOT)
+            }
+            $script:id
+        } $Rest[0] ([int]$Rest[1])
+    }
     'info' {
         $d = [GutsLab.VDisk]::Open($Rest[0], $false)
         try {

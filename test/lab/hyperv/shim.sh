@@ -91,6 +91,9 @@ fi
 export USERNAME=${USER:-gutslab} USERPROFILE="C:\\Users\\${USER:-gutslab}"
 export GUTS_LAB_HYPERV_CROOT=$CROOT
 export GUTS_LAB_HYPERV_TYPES=$LAB/types               # the module's enum types, compiled by up
+# VirtDisk.dll for scripts that P/Invoke it (virtdisk.c, built by up): .NET's probing for "virtdisk.dll"
+# on Linux finds libvirtdisk.dll.so through dlopen's search path.  The directory holds nothing else.
+export LD_LIBRARY_PATH=$LAB/native
 # The lab's modules (Hyper-V) are found and auto-loaded like Windows' system module path;
 # pwsh adds its own and the user's module dirs in front of these.
 export PSModulePath=$LAB/modules

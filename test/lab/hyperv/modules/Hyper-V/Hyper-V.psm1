@@ -6,6 +6,7 @@
 . $PSScriptRoot/HyperV.Types.ps1
 . $PSScriptRoot/HyperV.Model.ps1
 . $PSScriptRoot/HyperV.Snapshot.ps1
+. $PSScriptRoot/HyperV.Recovery.ps1
 
 # Output objects are built by GutsLab.Objects (HyperV.Objects.cs): the same type names and property
 # order as the real ones; the default table columns (Get-VM: Name, State, CPUUsage, MemoryAssigned,
@@ -211,6 +212,9 @@ function Get-VHD {
                         LogicalSectorSize = $d.LogicalSectorSize; PhysicalSectorSize = $d.PhysicalSectorSize
                         DiskIdentifier = $d.DiskId.ToString().ToUpperInvariant()
                         ParentPath = if ($d.IsDifferencing) { [GutsLab.Chain]::ParentWinPath($d) } else { $null }
+                        # Resilient Change Tracking: the active leaf's most recent point, or the point a
+                        # frozen file was sealed at; "" without tracking (VHD, configuration < 6.2)
+                        RctId = if ($d.Format -eq 'VHDX') { [GutsLab.Rct]::FileRctId($fs) } else { '' }
                     }
                 } finally { $d.Dispose() }
             }
@@ -242,6 +246,7 @@ function Get-VHD {
                 IsPMEMCompatible        = $false
                 AddressAbstractionType  = 0
                 Number                  = $null
+                RctId                   = [string]$i.RctId
             }
         }
     }

@@ -107,10 +107,12 @@ function Test-LabFaultMatch($Cmdlet, [string]$Match) {
     $false
 }
 
-function Assert-LabFault($Cmdlet) {
+# Use-LabFault NAME TEXTS: consumes one armed fault of NAME (a cmdlet, or a WMI method such as
+# CreateSnapshot) when its Match is empty or found in one of TEXTS; returns the fault's message, or
+# nothing when none is armed for this call.
+function Use-LabFault([string]$Name, [scriptblock]$IsMatch) {
     $f = Join-Path ([IO.Path]::GetDirectoryName((Get-LabModelPath))) 'faults.json'
     if (-not [IO.File]::Exists($f)) { return }
-    $name = $Cmdlet.MyInvocation.MyCommand.Name
     $hit = $null
     $lock = $null
     for ($i = 0; $i -lt 200 -and $null -eq $lock; $i++) {
@@ -120,17 +122,22 @@ function Assert-LabFault($Cmdlet) {
     try {
         if (-not [IO.File]::Exists($f)) { return }
         $all = [IO.File]::ReadAllText($f) | ConvertFrom-Json -AsHashtable
-        if (-not $all -or -not $all.ContainsKey($name)) { return }
-        $hit = $all[$name]
-        if ($hit.Match -and -not (Test-LabFaultMatch $Cmdlet ([string]$hit.Match))) { $hit = $null; return }
+        if (-not $all -or -not $all.ContainsKey($Name)) { return }
+        $hit = $all[$Name]
+        if ($hit.Match -and -not (& $IsMatch ([string]$hit.Match))) { $hit = $null; return }
         $left = [int]$hit.Count - 1
-        if ($left -le 0) { $all.Remove($name) } else { $hit.Count = $left }
+        if ($left -le 0) { $all.Remove($Name) } else { $hit.Count = $left }
         $tmp = "$f.tmp.$PID"
         [IO.File]::WriteAllText($tmp, ($all | ConvertTo-Json -Depth 5), [Text.UTF8Encoding]::new($false))
         [IO.File]::Move($tmp, $f, $true)
     } finally { if ($lock) { $lock.Dispose() } }
-    if ($hit) {
-        $msg = if ($hit.Message) { [string]$hit.Message } else { 'The operation failed.' }
+    if ($hit) { if ($hit.Message) { [string]$hit.Message } else { 'The operation failed.' } }
+}
+
+function Assert-LabFault($Cmdlet) {
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    $msg = Use-LabFault $name { param($m) Test-LabFaultMatch $Cmdlet $m }
+    if ($msg) {
         $class = $name -replace '-', ''
         $Cmdlet.ThrowTerminatingError((New-HyperVError $msg InvalidOperation $null 'OperationFailed' $class))
     }

@@ -126,6 +126,8 @@ namespace GutsLab
             if (r == null) return null;
             var pso = r as PSObject;
             if (pso != null && !(pso.BaseObject is PSCustomObject)) r = pso.BaseObject;
+            var ci = r as CimInstance;
+            if (ci != null) r = ci.Props;
             var d = r as IDictionary;
             if (d != null) return d.Contains(n) ? Unwrap(d[n]) : null;
             if (pso == null) return null;
@@ -322,7 +324,8 @@ namespace GutsLab
     {
         public static PSObject Instance(string ns, string cls, string super, IDictionary props)
         {
-            var o = new PSObject();
+            // the base object only prints like a CimInstance: Msvm_ConcreteJob (InstanceID = "...")
+            var o = new PSObject(new CimInstance(cls, props));
             o.TypeNames.Clear();
             o.TypeNames.Add("Microsoft.Management.Infrastructure.CimInstance#" + ns + "/" + cls);
             o.TypeNames.Add("Microsoft.Management.Infrastructure.CimInstance#" + cls);
@@ -496,6 +499,26 @@ namespace GutsLab
             }
             return result ?? true;
         }
+    }
+
+    /// <summary>What a lab CIM instance wraps: no properties of its own (they are the PSObject's note
+    /// properties), ToString like Microsoft.Management.Infrastructure.CimInstance's: the class and its keys.</summary>
+    public sealed class CimInstance
+    {
+        readonly string text;
+        // the row, for the lab's C# (PowerShell hands .NET methods this base object, not the PSObject);
+        // internal, so that PowerShell's adapter shows no property of it
+        internal readonly IDictionary Props;
+        public CimInstance(string cls, IDictionary props)
+        {
+            Props = props;
+            string[] keys;
+            var parts = new List<string>();
+            if (CimV2.Keys.TryGetValue(cls, out keys))
+                foreach (var k in keys) if (props.Contains(k) && props[k] != null) parts.Add(k + " = \"" + props[k] + "\"");
+            text = parts.Count == 0 ? cls : cls + " (" + string.Join(", ", parts) + ")";
+        }
+        public override string ToString() { return text; }
     }
 
     public sealed class CimClassInfo

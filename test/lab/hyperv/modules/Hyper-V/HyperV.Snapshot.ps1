@@ -60,47 +60,59 @@ function New-CheckpointError($Cmdlet, $r, [string]$Reason, [string]$Class = 'Che
 
 $script:GuidSuffix = '_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
 
-# The checkpoint itself (Checkpoint-VM and `hyperv-lab.sh up`'s seed use this): returns the new
-# checkpoint record, or writes the error and returns nothing.
-function New-LabCheckpoint($Cmdlet, $r0, [string]$SnapshotName) {
+# The checkpoint itself (Checkpoint-VM, the WMI CreateSnapshot of HyperV.Recovery.ps1 and
+# `hyperv-lab.sh up`'s seed use this).  Kind: Auto (Checkpoint-VM: the VM's CheckpointType decides),
+# Recovery (a backup's recovery snapshot: disk state only, CheckpointType does not apply), Full (WMI
+# SnapshotType 2: like Auto).  Returns { Snapshot = the new record | $null; Error = an ErrorRecord;
+# Warning = a text } and writes nothing itself.
+function New-LabCheckpointCore($r0, [string]$SnapshotName, [string]$Kind = 'Auto', [switch]$IgnoreNonSnapshottable, [int]$Consistency = 1, [string]$Class = 'CheckpointVM') {
+    $out = [pscustomobject]@{ Snapshot = $null; Error = $null; Warning = $null }
     $r = Get-LabVMRecord $r0.Id
     $ct = [string]$r.CheckpointType
-    if ($ct -eq 'Disabled') {
-        $Cmdlet.WriteError((New-CheckpointError $Cmdlet $r "Checkpoints are disabled for '$($r.Name)'."))
-        return
+    $recovery = $Kind -eq 'Recovery'
+    if ($ct -eq 'Disabled' -and -not $recovery) {
+        $out.Error = New-CheckpointError $null $r "Checkpoints are disabled for '$($r.Name)'." $Class
+        return $out
     }
+    $skip = @{}   # drives a checkpoint cannot freeze, left out with IgnoreNonSnapshottableDisks
     foreach ($d in $r.HardDrives) {
-        if ($null -ne $d.DiskNumber) {
-            $Cmdlet.WriteError((New-CheckpointError $Cmdlet $r "Cannot take a checkpoint of '$($r.Name)' because one or more pass-through disks are attached."))
-            return
-        }
-        if ([string]$d.Path -match '\.vhds$') {
-            # VHD Set checkpoints are not emulated: refuse rather than pretend
-            $Cmdlet.WriteError((New-CheckpointError $Cmdlet $r "guts lab: checkpoints of VMs with a shared VHD Set (.vhds) are not emulated."))
-            return
-        }
+        $why = if ($null -ne $d.DiskNumber) { "Cannot take a checkpoint of '$($r.Name)' because one or more pass-through disks are attached." }
+        elseif ([string]$d.Path -match '\.vhds$') { "guts lab: checkpoints of VMs with a shared VHD Set (.vhds) are not emulated." }   # refuse rather than pretend
+        if (-not $why) { continue }
+        if (-not $IgnoreNonSnapshottable) { $out.Error = New-CheckpointError $null $r $why $Class; return $out }
+        $skip[[string]$d.Path] = $true
     }
     $running = $r.State -eq 'Running'
     # Production: the guest's backup integration service (VSS in Windows, fsfreeze by hv_vss_daemon
     # in Linux) makes the checkpoint consistent; no memory state.  Standard: saved state of a running VM
-    # (the lab models the disk side only).
-    $kind = 'Standard'
-    if ($ct -eq 'Production' -or $ct -eq 'ProductionOnly') {
-        if (-not $running -or $r.LabBackupService -ne $false) { $kind = 'Production' }
+    # (the lab models the disk side only).  Recovery: disk state, crash or application consistent.
+    $kindOut = 'Standard'
+    if ($recovery) {
+        $kindOut = 'Recovery'
+        if ($Consistency -eq 1 -and $running -and $r.LabBackupService -eq $false) {
+            # lab wording: an application-consistent backup needs the guest's backup integration service
+            $out.Error = New-CheckpointError $null $r ("Production checkpoints cannot be created for '{0}'. (Virtual machine ID {1})" -f $r.Name, $r.Id.ToUpperInvariant()) $Class
+            return $out
+        }
+    } elseif ($ct -eq 'Production' -or $ct -eq 'ProductionOnly') {
+        if (-not $running -or $r.LabBackupService -ne $false) { $kindOut = 'Production' }
         elseif ($ct -eq 'ProductionOnly') {
-            $Cmdlet.WriteError((New-CheckpointError $Cmdlet $r ("Production checkpoints cannot be created for '{0}'. (Virtual machine ID {1})" -f $r.Name, $r.Id.ToUpperInvariant())))
-            return
+            $out.Error = New-CheckpointError $null $r ("Production checkpoints cannot be created for '{0}'. (Virtual machine ID {1})" -f $r.Name, $r.Id.ToUpperInvariant()) $Class
+            return $out
         } else {
-            $Cmdlet.WriteWarning(("Production checkpoints cannot be created for '{0}'. A standard checkpoint will be created instead. (Virtual machine ID {1})" -f $r.Name, $r.Id.ToUpperInvariant()))
+            $out.Warning = "Production checkpoints cannot be created for '{0}'. A standard checkpoint will be created instead. (Virtual machine ID {1})" -f $r.Name, $r.Id.ToUpperInvariant()
         }
     }
     $now = [datetime]::UtcNow
     if (-not $SnapshotName) {
-        $SnapshotName = '{0} - ({1})' -f $r.Name, $now.ToLocalTime().ToString('M/d/yyyy - h:mm:ss tt', [Globalization.CultureInfo]::GetCultureInfo('en-US'))
+        $when = $now.ToLocalTime().ToString('M/d/yyyy - h:mm:ss tt', [Globalization.CultureInfo]::GetCultureInfo('en-US'))
+        # lab naming for recovery snapshots (a backup application usually renames or removes them)
+        $SnapshotName = if ($recovery) { '{0} - Backup - ({1})' -f $r.Name, $when } else { '{0} - ({1})' -f $r.Name, $when }
     }
     $snId = [guid]::NewGuid().ToString()
     $id = [string]$r.Id
     $made = [Collections.Generic.List[string]]::new()
+    $croot = $env:GUTS_LAB_HYPERV_CROOT
 
     try {
         Update-LabModel {
@@ -109,7 +121,10 @@ function New-LabCheckpoint($Cmdlet, $r0, [string]$SnapshotName) {
             foreach ($x in $m.VMs) { if ($x.Id -eq $id) { $v = $x } }
             $frozen = @()
             foreach ($d in $v.HardDrives) {
-                $frozen += [ordered]@{ ControllerType = $d.ControllerType; ControllerNumber = $d.ControllerNumber; ControllerLocation = $d.ControllerLocation; Path = $d.Path }
+                $fz = [ordered]@{ ControllerType = $d.ControllerType; ControllerNumber = $d.ControllerNumber; ControllerLocation = $d.ControllerLocation; Path = $d.Path }
+                if ($null -ne $d.DiskNumber) { $fz.DiskNumber = $d.DiskNumber }
+                $frozen += $fz
+                if ($skip.ContainsKey([string]$d.Path)) { continue }
                 $pw = [string]$d.Path
                 $dir = $pw.Substring(0, $pw.LastIndexOf('\'))
                 $base = [IO.Path]::GetFileNameWithoutExtension($pw.Substring($pw.LastIndexOf('\') + 1)) -replace $script:GuidSuffix, ''
@@ -117,14 +132,16 @@ function New-LabCheckpoint($Cmdlet, $r0, [string]$SnapshotName) {
                 $cw = '{0}\{1}_{2}{3}' -f $dir, $base, [guid]::NewGuid().ToString().ToUpperInvariant(), $ext
                 [GutsLab.Chain]::CreateChild((ConvertTo-LabFsPath $pw), $pw, (ConvertTo-LabFsPath $cw), $cw)
                 $made.Add((ConvertTo-LabFsPath $cw))
+                # RCT: the freeze seals a new point; the frozen file keeps it, the new leaf continues
+                [GutsLab.Rct]::Seal($v, $d, $fz, $croot)
                 $d.Path = $cw
             }
             $sn = [ordered]@{
                 Id               = $snId
                 Name             = $SnapshotName
-                SnapshotType     = 'Standard'
-                State            = if ($kind -eq 'Standard' -and $running) { 'Saved' } else { 'Off' }
-                LabKind          = $kind
+                SnapshotType     = if ($recovery) { 'Recovery' } else { 'Standard' }
+                State            = if ($kindOut -eq 'Standard' -and $running) { 'Saved' } else { 'Off' }
+                LabKind          = $kindOut
                 ParentSnapshotId = $v.ParentSnapshotId
                 CreationTime     = $now.ToString('o')
                 Notes            = [string]$v.Notes
@@ -132,15 +149,27 @@ function New-LabCheckpoint($Cmdlet, $r0, [string]$SnapshotName) {
                 MemoryStartup    = $v.MemoryStartup
                 HardDrives       = $frozen
             }
+            if ($recovery) { $sn.LabConsistency = $Consistency }
             $v.Snapshots = @(@($v.Snapshots | Where-Object { $_ }) + $sn)
             $v.ParentSnapshotId = $snId
+            [GutsLab.Rct]::Retain($v)
+            [GutsLab.Rct]::WriteSidecars($v, $croot)
         }
     } catch {
-        foreach ($f in $made) { Remove-Item -LiteralPath $f -Force -ErrorAction Ignore }
-        $Cmdlet.WriteError((New-CheckpointError $Cmdlet $r "guts lab: $($_.Exception.Message)"))
-        return
+        foreach ($f in $made) { Remove-Item -LiteralPath $f -Force -ErrorAction Ignore; [GutsLab.Rct]::DeleteSidecar($f) }
+        $out.Error = New-CheckpointError $null $r "guts lab: $($_.Exception.Message)" $Class
+        return $out
     }
-    Get-LabSnapshotRecord (Get-LabVMRecord $id) $snId
+    $out.Snapshot = Get-LabSnapshotRecord (Get-LabVMRecord $id) $snId
+    $out
+}
+
+# Checkpoint-VM's use of it: the warning and the error go to the cmdlet.
+function New-LabCheckpoint($Cmdlet, $r0, [string]$SnapshotName) {
+    $res = New-LabCheckpointCore $r0 $SnapshotName
+    if ($res.Warning) { $Cmdlet.WriteWarning($res.Warning) }
+    if ($res.Error) { $Cmdlet.WriteError($res.Error); return }
+    $res.Snapshot
 }
 
 function Checkpoint-VM {
@@ -248,8 +277,13 @@ function Get-VMSnapshot {
 
 # Removes one checkpoint: merges the disk made when it was taken into its frozen file, per drive.
 function Remove-LabCheckpoint($Cmdlet, [string]$VMId, [string]$SnapshotId) {
-    Update-LabModel {
-        param($m)
+    Update-LabModel { param($m) $null = Remove-LabCheckpointIn $m $VMId $SnapshotId }
+}
+
+# The same inside an Update-LabModel block (ConvertToReferencePoint adds its reference point in the
+# same update, so the points it holds are never dropped in between).  Returns the removed record.
+function Remove-LabCheckpointIn($m, [string]$VMId, [string]$SnapshotId) {
+    & {
         $v = $null
         foreach ($x in $m.VMs) { if ($x.Id -eq $VMId) { $v = $x } }
         $sn = $null
@@ -280,10 +314,15 @@ function Remove-LabCheckpoint($Cmdlet, [string]$VMId, [string]$SnapshotId) {
             }
             foreach ($d in $refs) { if ($d.Path -eq $cw) { $d.Path = $fw } }
             [IO.File]::Delete($cf)
+            [GutsLab.Rct]::DeleteSidecar($cf)
         }
         foreach ($o in $others) { if ($o.ParentSnapshotId -eq $SnapshotId) { $o.ParentSnapshotId = $sn.ParentSnapshotId } }
         if ($v.ParentSnapshotId -eq $SnapshotId) { $v.ParentSnapshotId = $sn.ParentSnapshotId }
         $v.Snapshots = $others
+        # what RCT recorded stays; only history nothing holds any more goes
+        [GutsLab.Rct]::Retain($v)
+        [GutsLab.Rct]::WriteSidecars($v, $env:GUTS_LAB_HYPERV_CROOT)
+        $sn
     }
 }
 

@@ -46,10 +46,13 @@ namespace Microsoft.Vhd.PowerShell {
     public enum VhdType { Unknown = 0, Fixed = 2, Dynamic = 3, Differencing = 4 }
 }
 '@
-# the lab's virtual disk code (differencing VHDX/VHD, chains, writes, merges): same assembly
-$source += [IO.File]::ReadAllText((Join-Path $PSScriptRoot 'HyperV.Disk.cs'))
-# the model's JSON and the cmdlets' output objects (fast enough for a 1,000-VM host): same assembly
-$source += [IO.File]::ReadAllText((Join-Path $PSScriptRoot 'HyperV.Objects.cs'))
+# the lab's C#, same assembly: HyperV.Disk.cs (differencing VHDX/VHD, chains, writes, merges),
+# HyperV.Objects.cs (the model's JSON, the cmdlets' output objects, CIM rows), HyperV.Rct.cs (change
+# tracking), HyperV.CimV2.cs + HyperV.CimJobs.cs (recovery snapshots, reference points, jobs).  Every
+# HyperV.*.cs, by name (hyperv-lab.sh hashes the same files to know when to compile again).
+foreach ($cs in (Get-ChildItem -LiteralPath $PSScriptRoot -Filter 'HyperV.*.cs' | Sort-Object Name)) {
+    $source += [IO.File]::ReadAllText($cs.FullName)
+}
 
 if ($BuildDir) {
     # up: compile into <BuildDir>/HyperV.Types.dll, replaced by rename (running sessions keep theirs)
@@ -61,4 +64,4 @@ if ($BuildDir) {
 } else {
     Add-Type -TypeDefinition $source -IgnoreWarnings   # no DLL: the same types compiled in memory (~2 s)
 }
-Remove-Variable source, dll -ErrorAction Ignore
+Remove-Variable source, dll, cs -ErrorAction Ignore
