@@ -656,6 +656,7 @@ cmd_check() {
 
   check_checkpoints || true   # (bad counts the failures)
   check_more || true
+  check_rct || true
 
   t=$(now_ms)
   if ! command -v sshpass >/dev/null; then
@@ -676,12 +677,17 @@ cmd_check() {
   say "check: all ok in $(($(now_ms) - t0)) ms"
 }
 
+# check_rct: recovery snapshots, reference points and RCT queries (hyperv/check/rct.sh)
+. "$SRC/check/rct.sh"
+
 # psrun SCRIPT: run a PowerShell script on the main host (or big with PSRUN_PORT) like a driver;
 # sets PS_OUT (stdout, CR removed), PS_ERR (stderr) and PS_RC
-psrun() {
+psrun() {   # (a script longer than the command line allows is uploaded and run with -File, like the driver does)
   local e; e=$(mktemp)
-  local o=("${SSH_OPTS[@]}"); o[3]=${PSRUN_PORT:-$MAIN_PORT}   # SSH_OPTS starts with -F /dev/null -p PORT
-  PS_OUT=$(ssh "${o[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$1" | b64_utf16)" 2>"$e") && PS_RC=0 || PS_RC=$?
+  local port=${PSRUN_PORT:-$MAIN_PORT} o=("${SSH_OPTS[@]}"); o[3]=$port   # SSH_OPTS starts with -F /dev/null -p PORT
+  ps_line "$1" "$port"
+  PS_OUT=$(ssh "${o[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$PS_LINE" 2>"$e") && PS_RC=0 || PS_RC=$?
+  ps_cleanup "$port"
   PS_OUT=${PS_OUT//$'\r'/}; PS_ERR=$(cat "$e"); rm -f "$e"
 }
 
@@ -799,18 +805,37 @@ cmd_ps() {
   [[ $script == - ]] && script=$(cat)
   cmd_status 2>/dev/null || die "the Hyper-V lab is not up (run: $0 up)"
   set_ssh_opts
-  local line; line="powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$script" | b64_utf16)"
-  ((${#line} <= 8191)) && exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$line" </dev/null
-  # over cmd.exe's limit: what the driver's runner does, upload it over SFTP (UTF-8 with a BOM) and run
-  # it with -File, then remove it
-  say "note: the command line would be ${#line} characters (> 8,191): uploading the script and running it with -File"
-  local tmp name rc=0; tmp=$(mktemp); name="guts-lab-ps-$$-$RANDOM.ps1"
-  { printf '\xef\xbb\xbf'; printf '%s' "$script"; } >"$tmp"
-  printf 'put %s /C:/Users/%s/%s\n' "$tmp" "$LUSER" "$name" | sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null || { rm -f "$tmp"; die "sftp upload of the script failed"; }
-  rm -f "$tmp"
-  ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"C:\\Users\\$LUSER\\$name\"" </dev/null || rc=$?
-  printf 'rm /C:/Users/%s/%s\n' "$LUSER" "$name" | sftp -q -b - "${SSH_OPTS[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null 2>&1 || true
+  ps_line "$script" "$PORT"
+  [[ -z $PS_UPLOADED ]] && exec ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$PS_LINE" </dev/null
+  say "note: the command line would be longer than 8,191 characters: the script was uploaded and runs with -File"
+  local rc=0
+  ssh "${SSH_OPTS[@]}" "${KEYAUTH[@]}" 127.0.0.1 "$PS_LINE" </dev/null || rc=$?
+  ps_cleanup "$PORT"
   return $rc
+}
+
+# ps_line SCRIPT PORT: PS_LINE = the command line a driver sends for SCRIPT.  Over cmd.exe's 8,191
+# characters, what the driver's runner does: the script is uploaded over SFTP (UTF-8 with a BOM) to the
+# user's profile and PS_LINE runs it with -File; PS_UPLOADED names it for ps_cleanup.
+PS_LINE="" PS_UPLOADED=""
+ps_line() {
+  local script=$1 port=$2
+  PS_UPLOADED="" PS_LINE="powershell.exe -NoProfile -NonInteractive -EncodedCommand $(printf '%s' "$script" | b64_utf16)"
+  ((${#PS_LINE} <= 8191)) && return 0
+  local tmp name o=("${SSH_OPTS[@]}"); o[3]=$port   # SSH_OPTS starts with -F /dev/null -p PORT
+  tmp=$(mktemp); name="guts-lab-ps-$$-$RANDOM.ps1"
+  { printf '\xef\xbb\xbf'; printf '%s' "$script"; } >"$tmp"
+  printf 'put %s /C:/Users/%s/%s\n' "$tmp" "$LUSER" "$name" | sftp -q -b - "${o[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null ||
+    { rm -f "$tmp"; die "sftp upload of the script failed"; }
+  rm -f "$tmp"
+  PS_UPLOADED=$name
+  PS_LINE="powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"C:\\Users\\$LUSER\\$name\""
+}
+ps_cleanup() {
+  [[ -n $PS_UPLOADED ]] || return 0
+  local o=("${SSH_OPTS[@]}"); o[3]=$1
+  printf 'rm /C:/Users/%s/%s\n' "$LUSER" "$PS_UPLOADED" | sftp -q -b - "${o[@]/#-p/-P}" "${KEYAUTH[@]}" 127.0.0.1 >/dev/null 2>&1 || true
+  PS_UPLOADED=""
 }
 
 # --------------------------------------------------------------------------- the host model from outside
