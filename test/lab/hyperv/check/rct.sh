@@ -12,7 +12,7 @@ check_rct() {
   cmd_fault CreateSnapshot 1 'Failed to create the recovery checkpoint (lab fault).' web01 2>/dev/null
   psrun "$(cat "$SRC/check/rct-1.ps1")"
   one=$PS_OUT
-  cmd_fault clear 2>/dev/null
+  cmd_fault clear CreateSnapshot 2>/dev/null
   if [[ $PS_RC == 0 ]] && jq -e '.Fault == {ReturnValue: 4096, States: "4,10", ErrorCode: 32768, ErrorDescription: "Failed to create the recovery checkpoint (lab fault).", Snapshots: 0}
       and .Type3 == 32773
       and (.Snapshot | .ReturnValue == 4096 and .States == "4,7" and .JobType == 70 and .Resulting and .Type == "Microsoft:Hyper-V:Snapshot:Recovery" and .SnapshotType == 1

@@ -77,7 +77,8 @@ namespace GutsLab
                 bool changed = false;
                 foreach (var j in jobs)
                 {
-                    if (onlyId != null && !string.Equals(S(j, "InstanceID"), onlyId, StringComparison.OrdinalIgnoreCase)) continue;
+                    // (PowerShell hands a .NET string parameter $null as "": both mean every job)
+                    if (!string.IsNullOrEmpty(onlyId) && !string.Equals(S(j, "InstanceID"), onlyId, StringComparison.OrdinalIgnoreCase)) continue;
                     var d = (IDictionary)j;
                     long reads = Convert.ToInt64(d["Reads"] ?? 0L, CultureInfo.InvariantCulture) + 1;
                     d["Reads"] = reads;
