@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# hyperv-lab.sh up|down|status|env|check|ps|ps-big|vm-state|guest-write|disk-raw|fault|delete-file|logs
+# hyperv-lab.sh up|down|status|env|check|ps|ps-big|vm-state|guest-write|disk-raw|fault|delete-file|rct-info|rct-reset|logs
 #
 # An emulated Hyper-V host for the Hyper-V driver's tests: a private sshd (Debian's openssh-server,
 # not the system sshd or /etc/ssh) on 127.0.0.1 whose user gets a ForceCommand shim that behaves
 # like Windows OpenSSH + cmd.exe in front of the REAL PowerShell (pwsh 7.6.10, a .NET tool), SFTP
 # with Windows-style paths (/C:/Hyper-V/...) and a `Hyper-V` PowerShell module on the module path.
-# Files: test/lab/hyperv/ (shim.sh, sftp-chroot.sh, startup.ps1, modules/, host-seed.json); notes: LAB-NOTES.md.
+# Files: test/lab/hyperv/ (shim.sh, sftp-chroot.sh, startup.ps1, modules/, host-seed.json, virtdisk.c);
+# notes: LAB-NOTES.md, RCT-NOTES.md (recovery snapshots, reference points, Resilient Change Tracking).
 #
-#   up      Idempotent.  Installs what is missing (apt: openssh-server openssh-client qemu-utils jq;
+#   up      Idempotent.  Installs what is missing (apt: openssh-server openssh-client qemu-utils jq gcc;
 #           the pwsh .NET tool into the state dir), makes the lab user, keys, password, config,
 #           C: tree, the host model (<state>/host/vms.json from hyperv/host-seed.json, when missing)
-#           and its disk files (qemu-img), then starts sshd unless the recorded one is alive, ours, runs the current
+#           and its disk files (qemu-img), the VirtDisk.dll (gcc), then starts sshd unless the recorded one is alive, ours, runs the current
 #           config and shows our host key.  A dead (kill -9) or stale one is cleaned up and
 #           restarted.  Refuses a port held by another process.  Timings on stderr; last line on
 #           stdout: the path of hyperv.json.
@@ -21,18 +22,26 @@
 #           use: eval "$(test/lab/hyperv-lab.sh env)"
 #   check   End-to-end proof with the system's ssh/sftp clients (pinned host key, lab known_hosts,
 #           never ~/.ssh): -EncodedCommand, -File, the 8,191-character limit, a refused command,
-#           SFTP, password auth (sshpass).
+#           SFTP, password auth (sshpass), checkpoints, KVP, faults, the big host, and RCT (recovery
+#           snapshots via CIM, reference points, QueryChangesVirtualDisk through P/Invoke).
 #   ps SCRIPT  Runs SCRIPT (PowerShell text, or - for stdin) on the lab host the way a driver does:
 #           ssh + powershell.exe -NoProfile -NonInteractive -EncodedCommand; pwsh's stdout, stderr
-#           and exit code.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
+#           and exit code; a script over the 8,191-character command line is uploaded over SFTP and
+#           run with -File, like the driver's runner.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
 #   vm-state NAME STATE   Sets a VM's state in the host model from outside (an admin or a crash
 #           on the host): Running, Off, Saved, Paused, ...  Persisted in <state>/host/vms.json.
 #   guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]   The running guest writes LENGTH bytes (default
 #           4 KiB; a recognisable line, repeated) into its ACTIVE disk at OFFSET (default 3 MiB): the
-#           AVHDX/AVHD leaf when it has checkpoints (the lab's own writer); prints path, offset, length, line.
+#           AVHDX/AVHD leaf when it has checkpoints (the lab's own writer); RCT marks the blocks changed;
+#           prints path, offset, length, line.
 #   disk-raw WINPATH OUT   The guest-visible content of a disk (its differencing chain resolved) -> OUT.
-#   fault CMDLET [COUNT] [MESSAGE] [MATCH] | fault clear | fault list   The next COUNT calls of a Hyper-V cmdlet
-#           fail with a terminating VMMS-style error ("The operation failed." by default).
+#   fault CMDLET|METHOD [COUNT] [MESSAGE] [MATCH] | fault clear [NAME] | fault list   The next COUNT calls of a
+#           Hyper-V cmdlet fail with a terminating VMMS-style error ("The operation failed." by default); of a
+#           WMI method (CreateSnapshot, ConvertToReferencePoint, DestroySnapshot, DestroyReferencePoint):
+#           its job fails (JobState 10, ErrorDescription MESSAGE).
+#   rct-info NAME [DRIVE-INDEX]   JSON: the VM's change tracking (GUID, most recent point, granularity, kept
+#           points, changes), reference points and checkpoints (RCT-NOTES.md).
+#   rct-reset NAME [DRIVE-INDEX]  the host lost the disk's change tracking: a new GUID, no history.
 #   delete-file WINPATH   A file of the host's C: disappears (a missing VHD).
 #   ps-big SCRIPT   Like ps, on the big host HV-LAB02 (1,000 VMs; 127.0.0.1:52223).
 #   logs    Prints the sshd log's path and its last lines.
