@@ -668,9 +668,11 @@ cmd_check() {
   local rctlog; rctlog=$(mktemp)
   check_rct >"$rctlog" 2>&1 & local rctpid=$!
   check_more || true
-  wait "$rctpid" || true
+  local rrc=0; wait "$rctpid" || rrc=$?
   cat "$rctlog" >&2
-  fails=$((fails + $(grep -c '^hyperv-lab: FAIL' "$rctlog" || true))); rm -f "$rctlog"
+  local rfails; rfails=$(grep -c '^hyperv-lab: FAIL' "$rctlog" || true); rm -f "$rctlog"
+  fails=$((fails + rfails))
+  ((rrc == 0 || rfails > 0)) || bad "the RCT part ended early (exit $rrc) without saying why"
 
   t=$(now_ms)
   if ! command -v sshpass >/dev/null; then
