@@ -888,7 +888,8 @@ labtool() {
 }
 
 # guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]: the running guest writes LENGTH bytes (default
-# 4 KiB; whole 512-byte sectors) into its ACTIVE disk, the drive's current Path, resolved under the
+# 4 KiB; any offset and length: the sectors around them are read, changed and written, as a guest's
+# block layer does) into its ACTIVE disk, the drive's current Path, resolved under the
 # model's lock (a checkpoint cannot freeze it meanwhile): with checkpoints that is the .avhdx/.avhd
 # leaf, which the lab's own writer updates (a 2 MiB block allocated, PARTIALLY_PRESENT, sector bitmap
 # bits set; nothing copied from the parent); a plain VHDX/VHD is written through qemu-io.  The frozen
@@ -896,8 +897,9 @@ labtool() {
 # length, line.
 cmd_guest_write() {
   local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))} len=${4:-4096}
-  [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 0 && len % 512 == 0 && off % 512 == 0)) ||
-    die "usage: $0 guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]  (OFFSET and LENGTH in whole 512-byte sectors)"
+  # any OFFSET and LENGTH: like a guest's block layer, labtool writes the whole sectors around them
+  [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 0)) ||
+    die "usage: $0 guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]"
   local vm; vm=$(vm_json "$name")
   [[ $(jq -r .State <<<"$vm") == Running ]] || die "$name is not Running: a guest that is off writes nothing"
   local win; win=$(jq -er --argjson i "$idx" '.HardDrives[$i].Path' <<<"$vm") || die "$name has no drive $idx"

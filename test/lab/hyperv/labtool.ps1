@@ -2,7 +2,8 @@
 # through the sshd): what happens on the host without the driver.  Not visible to lab sessions.
 #   write FSPATH OFFSET SRCFILE     the lab's VHDX/VHD writer puts SRCFILE's bytes into the disk file at
 #                                   OFFSET (blocks, BAT, sector bitmaps); no change tracking
-#   guest-write VM IDX OFFSET SRCFILE   the running guest writes into drive IDX's ACTIVE disk (resolved
+#   guest-write VM IDX OFFSET SRCFILE   the running guest writes (any offset and length: whole sectors are
+#                                   read, changed and written) into drive IDX's ACTIVE disk (resolved
 #                                   under the model's lock, so a checkpoint cannot freeze it meanwhile):
 #                                   the lab's writer for an .avhdx/.avhd leaf, qemu-io for a plain
 #                                   VHDX/VHD; RCT marks the blocks changed.  Prints the Windows path.
@@ -30,6 +31,16 @@ $guestWrite = {
         if (-not $d) { throw "$VMName has no drive $Index" }
         $script:win = [string]$d.Path
         $fs = ConvertTo-LabFsPath $script:win
+        # the guest's block layer writes whole 512-byte sectors: a write of a few bytes is a
+        # read-modify-write of the sectors around them (what the disk and RCT see)
+        $a0 = [long][Math]::Floor($Offset / 512) * 512; $a1 = [long][Math]::Ceiling(($Offset + $Data.Length) / 512) * 512
+        if ($a0 -ne $Offset -or $a1 -ne $Offset + $Data.Length) {
+            $buf = [byte[]]::new($a1 - $a0)
+            $c = [GutsLab.Chain]::new($fs, $env:GUTS_LAB_HYPERV_CROOT, $false)
+            try { $c.Read($a0, $buf, 0, $buf.Length) } finally { $c.Dispose() }
+            [Array]::Copy($Data, 0, $buf, $Offset - $a0, $Data.Length)
+            $Offset = $a0; $Data = $buf
+        }
         $disk = [GutsLab.VDisk]::Open($fs, $true)
         try {
             if ($disk.IsDifferencing) { $disk.Write($Offset, $Data, 0, $Data.Length); $disk.Flush(); $fmt = $null }
