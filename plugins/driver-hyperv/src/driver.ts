@@ -160,7 +160,8 @@ export class HypervSource implements SourceDriver {
     if (!data.checkpoint.recovery) return endCheckpoint(session.vm, data.checkpoint, deps)
     const ok = outcome === 'succeeded'
     const release = ok ? [...this.sinceSet(data.checkpoint.id)] : Object.values(session.changeIds ?? {})
-    await endWarm(session.vm, data.checkpoint, { convert: ok && !data.checkpoint.finalSync, release }, deps)
+    const sealed = Object.values(session.changeIds ?? {})
+    await endWarm(session.vm, data.checkpoint, { convert: ok && !data.checkpoint.finalSync, release, sealed }, deps)
     this.syncedSince.delete(data.checkpoint.id)
   }
 

@@ -102,6 +102,8 @@ export interface EndWarmOptions {
   convert: boolean
   /** RCT ids whose reference points this sync no longer needs (the ones it started from). */
   release: readonly string[]
+  /** The ids the sync recorded at its start (Get-VHD's RctId of the frozen files), to check the reference point against. */
+  sealed?: readonly string[]
 }
 
 /** Converts or removes the sync's recovery snapshot, then destroys reference points holding `release`. */
@@ -117,8 +119,17 @@ export async function endWarm(
     args: { vmId: vm.id, checkpointId: checkpoint.id, convert: o.convert, release: [...o.release] },
   })
   const r = parseHostAnswer(EndAnswer, raw, d.host, 'rct-end')
-  if (r.ReferencePoint)
+  if (r.ReferencePoint) {
     d.log.info(`${vm.name}: recovery snapshot "${checkpoint.name}" kept as reference point ${r.ReferencePoint.InstanceID}`)
+    // The next delta asks changes since the ids recorded at the start; a host whose reference point
+    // holds others answers that query with a reset (a whole copy), never with wrong ranges. Say so.
+    const held = new Set(r.ReferencePoint.Rct)
+    const missing = (o.sealed ?? []).filter((id) => !held.has(id))
+    if (missing.length)
+      d.log.warn(
+        `${vm.name}: reference point ${r.ReferencePoint.InstanceID} holds ${r.ReferencePoint.Rct.join(', ')}, not ${missing.join(', ')} (the RctId Get-VHD gave): the next sync may copy those disks whole`,
+      )
+  }
   if (r.SnapshotsRemoved) d.log.info(`${vm.name}: recovery snapshot "${checkpoint.name}" removed`, { vm: vm.id })
   if (r.ReferencePointsDestroyed)
     d.log.info(`${vm.name}: ${r.ReferencePointsDestroyed} earlier reference point(s) destroyed`, { vm: vm.id })

@@ -97,7 +97,8 @@ try {
 
 /**
  * The ranges of a frozen file changed since a sealed id, walked in as many calls as the range
- * buffer needs (ProcessedLength says how far each call got). Answers the Win32 status instead of
+ * buffer needs (ProcessedLength says how far each call got). The disk is opened as a VHDX
+ * (VIRTUAL_STORAGE_TYPE_DEVICE_VHDX, 3): RCT tracks nothing else. Answers the Win32 status instead of
  * throwing, so that an id the disk no longer knows reads as a reset, not as a broken script.
  * Ranges come back flat: offset, length, offset, length, …
  */
@@ -121,15 +122,20 @@ public static class GutsVirtDisk {
 }
 '@
 }
+function Get-GutsStatus([uint32]$status, [string]$call) {
+  # A uint32 status above 2^31 does not fit [int]; Win32Exception takes the same bits as an Int32.
+  $message = (New-Object ComponentModel.Win32Exception([BitConverter]::ToInt32([BitConverter]::GetBytes($status), 0))).Message
+  [ordered]@{ Status = [int64]$status; Call = $call; Message = [string]$message; Ranges = @() }
+}
 $type = New-Object GutsVirtDisk+VIRTUAL_STORAGE_TYPE
-$type.DeviceId = 0
+$type.DeviceId = 3
 $type.VendorId = [guid]'ec984aec-a0f9-47e9-901f-71415a66345b'
 $open = New-Object GutsVirtDisk+OPEN_VIRTUAL_DISK_PARAMETERS
 $open.Version = 3
 $open.ReadOnly = 1
 $handle = $null
 $status = [GutsVirtDisk]::OpenVirtualDisk([ref]$type, [string]$GutsArgs.path, 0, 0, [ref]$open, [ref]$handle)
-if ($status -ne 0) { return [ordered]@{ Status = [int64]$status; Call = 'OpenVirtualDisk'; Message = (New-Object ComponentModel.Win32Exception([int]$status)).Message; Ranges = @() } }
+if ($status -ne 0) { return Get-GutsStatus $status 'OpenVirtualDisk' }
 try {
   $buffer = New-Object 'GutsVirtDisk+QUERY_CHANGES_VIRTUAL_DISK_RANGE[]' 4096
   $size = [uint64]$GutsArgs.size
@@ -139,7 +145,7 @@ try {
     $count = [uint32]$buffer.Length
     $processed = [uint64]0
     $status = [GutsVirtDisk]::QueryChangesVirtualDisk($handle, [string]$GutsArgs.since, $offset, $size - $offset, 0, $buffer, [ref]$count, [ref]$processed)
-    if ($status -ne 0) { return [ordered]@{ Status = [int64]$status; Call = 'QueryChangesVirtualDisk'; Message = (New-Object ComponentModel.Win32Exception([int]$status)).Message; Ranges = @() } }
+    if ($status -ne 0) { return Get-GutsStatus $status 'QueryChangesVirtualDisk' }
     for ($i = 0; $i -lt $count; $i++) { $flat.Add($buffer[$i].ByteOffset); $flat.Add($buffer[$i].ByteLength) }
     if ($processed -eq 0) { throw "QueryChangesVirtualDisk made no progress at offset $offset of $($GutsArgs.path)." }
     $offset += $processed
