@@ -1,4 +1,4 @@
-// Figures 9 and 10: the Hyper-V source against the emulated Hyper-V lab (test/lab/hyperv-lab.sh:
+// Figures 9, 10 and 11: the Hyper-V source against the emulated Hyper-V lab (test/lab/hyperv-lab.sh:
 // a private sshd in front of pwsh 7 with a Hyper-V module, SFTP through the real sftp-server).
 // Runs when GUTS_LAB_HYPERV names the lab's hyperv.json (`eval "$(test/lab/hyperv-lab.sh env)"`);
 // otherwise prints "skipped: no lab". Run alone with `node bench/hyperv.mjs` (after `npm run build`).
@@ -7,6 +7,8 @@
 //      VHDX, against OpenSSH's `sftp -R 64 -B 262144` fetching the same file to /dev/null.
 //  10. `guts vm list --source <plan> --json` of the big lab host's 1,000 VMs (absolute target),
 //      with what a bare `ssh … powershell.exe -EncodedCommand` costs on this lab for context.
+//  11. A warm migration's delta syncs through Resilient Change Tracking against the bytes the guest
+//      changed, and the cutover downtime (bench/hyperv-warm.mjs).
 // The bench disk is made once under the lab's C: tree (C:\bench\bench.vhdx, owned by the lab user
 // like the lab's other disks) and removed at the end unless BENCH_KEEP=1.
 import { spawnSync } from 'node:child_process'
@@ -15,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GiB, MiB, makeRaw, median, medianIndex, round, run } from './lib.mjs'
+import { hypervDeltaBench } from './hyperv-warm.mjs'
 
 const ROUNDS_READ = Number(process.env.BENCH_ROUNDS_HYPERV ?? 3)
 const ROUNDS_LIST = Number(process.env.BENCH_ROUNDS_HVLIST ?? 5)
@@ -28,18 +31,21 @@ const WIN_PATH = `${WIN_DIR}\\bench.vhdx`
 const SFTP_PATH = '/C:/bench/bench.vhdx'
 
 /**
- * Figures 9 and 10. `figure`, `log` and `section` are run.mjs's. Returns the raw measurements for
+ * Figures 9, 10 and 11. `figure`, `log` and `section` are run.mjs's. Returns the raw measurements for
  * results.json. A figure that breaks is reported and sets a non-zero exit status, but does not stop
  * the other figure or the summary table.
  */
 export async function hypervBench({ root, work, log, section, figure }) {
   const title9 = `9. Hyper-V VHDX read over SFTP: driver transport + reader vs sftp -R 64 -B 262144 (1 GiB dynamic VHDX, ${ROUNDS_READ} alternating rounds)`
   const title10 = `10. guts vm list of 1,000 VMs on the big Hyper-V lab host (median of ${ROUNDS_LIST} after 1 warm-up)`
+  const title11 = '11. Hyper-V warm migration (RCT): delta bytes moved vs bytes the guest changed, cutover downtime'
   section(title9)
   if (!process.env.GUTS_LAB_HYPERV) {
     log('  skipped: no lab (start it with test/lab/hyperv-lab.sh up, then eval "$(test/lab/hyperv-lab.sh env)")')
-    section(title10)
-    log('  skipped: no lab')
+    for (const t of [title10, title11]) {
+      section(t)
+      log('  skipped: no lab')
+    }
     return undefined
   }
   const lab = JSON.parse(readFileSync(process.env.GUTS_LAB_HYPERV, 'utf8'))
@@ -64,6 +70,8 @@ export async function hypervBench({ root, work, log, section, figure }) {
     details.read = await guarded(() => readThroughput({ dir, lab, log, figure }))
     section(title10)
     details.list = await guarded(() => vmList({ root, dir, lab, log, figure }))
+    section(title11)
+    details.warm = await guarded(() => hypervDeltaBench({ root, work: dir, log, figure, lab }))
   } finally {
     if (process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true })
   }
@@ -456,7 +464,7 @@ function sshOptions(lab) {
   ]
 }
 
-// Standalone: `node bench/hyperv.mjs` prints figures 9 and 10 only.
+// Standalone: `node bench/hyperv.mjs` prints figures 9, 10 and 11 only.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..')
   const work = join(root, 'bench', '.work', 'hyperv-alone')

@@ -363,7 +363,7 @@ details.glance = await glanceUpload({ work, log, figure })
 // ---- 6. vSphere cold export, 7. vm list of 1,000 VMs (only with the vcsim lab; bench/vmware.mjs) ----
 details.vmware = await vmwareBench({ root, work, log, section, figure })
 
-// ---- 9. Hyper-V VHDX read over SFTP, 10. vm list of 1,000 VMs (only with the Hyper-V lab; bench/hyperv.mjs) ----
+// ---- 9. Hyper-V VHDX read over SFTP, 10. vm list of 1,000 VMs, 11. warm delta (only with the Hyper-V lab; bench/hyperv.mjs) ----
 details.hyperv = await hypervBench({ root, work, log, section, figure })
 
 // ---- summary ----

@@ -30,7 +30,7 @@
 #           run with -File, like the driver's runner.  E.g.: test/lab/hyperv-lab.sh ps 'Get-VMHost | ConvertTo-Json'
 #   vm-state NAME STATE   Sets a VM's state in the host model from outside (an admin or a crash
 #           on the host): Running, Off, Saved, Paused, ...  Persisted in <state>/host/vms.json.
-#   guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH]   The running guest writes LENGTH bytes (default
+#   guest-write NAME [DRIVE-INDEX] [OFFSET] [LENGTH] [OFFSET LENGTH]...   The running guest writes LENGTH bytes (default
 #           4 KiB; a recognisable line, repeated) into its ACTIVE disk at OFFSET (default 3 MiB): the
 #           AVHDX/AVHD leaf when it has checkpoints (the lab's own writer); RCT marks the blocks changed;
 #           prints path, offset, length, line.
@@ -896,6 +896,7 @@ labtool() {
 # parents never change.  RCT marks the written blocks changed (HyperV.Rct.cs).  Prints path, offset,
 # length, line.
 cmd_guest_write() {
+  (($# > 4)) && { cmd_guest_writes "$@"; return; }
   local name=${1:-} idx=${2:-0} off=${3:-$((3 * 1024 * 1024))} len=${4:-4096}
   # any OFFSET and LENGTH: like a guest's block layer, labtool writes the whole sectors around them
   [[ -n $name && $idx =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 0)) ||
@@ -912,6 +913,22 @@ cmd_guest_write() {
   rm -f "$src"
   lab_owns
   echo "$win $off $len $line"
+}
+# guest-write NAME IDX OFF LEN OFF LEN ...: several writes of the running guest in one lab session
+# (a round of writes that must land between the same two syncs; one pwsh start, not one per write)
+cmd_guest_writes() {
+  local name=$1 idx=$2; shift 2
+  (($# % 2 == 0)) || die "usage: $0 guest-write NAME DRIVE-INDEX OFFSET LENGTH [OFFSET LENGTH]..."
+  local vm; vm=$(vm_json "$name")
+  [[ $(jq -r .State <<<"$vm") == Running ]] || die "$name is not Running: a guest that is off writes nothing"
+  local list; list=$(mktemp)
+  printf '%s\n' "$@" | jq -sc '[_nwise(2)]' >"$list"
+  jq -e 'all(.[]; (.[0] | type == "number") and .[1] > 0)' "$list" >/dev/null || { rm -f "$list"; die "OFFSET and LENGTH must be numbers (LENGTH > 0)"; }
+  chmod 644 "$list"
+  labtool guest-writes "$name" "$idx" "$list" >/dev/null || { rm -f "$list"; die "the guest writes into drive $idx of $name failed"; }
+  rm -f "$list"
+  lab_owns
+  echo "$name drive $idx: $(( $# / 2 )) writes"
 }
 # files the side doors (labtool, as root) wrote belong to the lab user, like the rest of the host
 lab_owns() { chown "$LUSER:" "$MODEL" "$HOSTDIR"/*.json 2>/dev/null; chown -R "$LUSER:" "$CROOT/Hyper-V" 2>/dev/null; return 0; }

@@ -68,6 +68,15 @@ switch ($Verb) {
         try { $d.Write([long]$Rest[1], $data, 0, $data.Length); $d.Flush() } finally { $d.Dispose() }
     }
     'guest-write' { & $hv $guestWrite $Rest[0] ([int]$Rest[1]) ([long]$Rest[2]) ([IO.File]::ReadAllBytes($Rest[3])) }
+    'guest-writes' {
+        # several writes in one session (one pwsh start): [[offset, length], ...] of a recognisable line
+        foreach ($w in @(Get-Content -Raw -LiteralPath $Rest[2] | ConvertFrom-Json)) {
+            $line = [Text.Encoding]::UTF8.GetBytes(('guts-lab guest-write {0} @{1}' -f $Rest[0], $w[0]) + "`n")
+            $data = [byte[]]::new([int]$w[1])
+            for ($i = 0; $i -lt $data.Length; $i += $line.Length) { [Array]::Copy($line, 0, $data, $i, [Math]::Min($line.Length, $data.Length - $i)) }
+            $null = & $hv $guestWrite $Rest[0] ([int]$Rest[1]) ([long]$w[0]) $data
+        }
+    }
     'raw' {
         $c = [GutsLab.Chain]::new($Rest[0], $croot, $false)
         try { $c.ExportRaw($Rest[1]) } finally { $c.Dispose() }
