@@ -4,10 +4,10 @@
 // bytesMoved is compared with the bytes the guest changed, counted in RCT blocks (the granularity
 // the host tracks at: `rct-info`), then with small 4 KiB writes (where RCT's granularity, not guts,
 // sets the floor). Then `guts migration cutover` and the downtime it reports. Called by bench/hyperv.mjs.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { MiB, round } from './lib.mjs'
+import { MiB, round, warmRounds } from './lib.mjs'
 
 const KiB = 1024
 export const BENCH_VM = 'bench-warm01'
@@ -49,43 +49,20 @@ export async function hypervDeltaBench({ root, work, log, figure, lab }) {
     [...Array.from({ length: 8 }, (_, i) => [Math.floor(((i + 1) * blocks) / 12) * g, g]), [Math.floor(blocks / 2) * g + g, 2 * g]],
     Array.from({ length: 8 }, (_, i) => [Math.floor(((i + 1) * blocks) / 10) * g + 8 * KiB, 4 * KiB]),
   ]
-  const syncs = []
-  let downtime
-  let phase = -1
+  let run
   try {
-    await new Promise((resolve, reject) => {
-      const child = spawn('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      let buf = ''
-      let err = ''
-      let id
-      let busy = false
-      const next = () => {
-        phase++
-        busy = true
-        // One lab call per round: its writes land between the same two syncs.
-        if (phase < rounds.length) labCmd('guest-write', BENCH_VM, '0', ...rounds[phase].flat().map(String))
-        else spawnSync('node', [join(root, 'bin', 'run.js'), 'migration', 'cutover', id], { env, encoding: 'utf8' })
-        busy = false
-      }
-      child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
-      child.stdout.setEncoding('utf8').on('data', (d) => {
-        buf += d
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const e = JSON.parse(buf.slice(0, nl))
-          buf = buf.slice(nl + 1)
-          if (e.type === 'migration.started') id = e.migrationId
-          if (e.type === 'vm.downtime') downtime = e
-          if (e.type !== 'vm.sync') continue
-          syncs.push({ ...e, phase })
-          // Next round once the previous round's writes were synced (or after the full sync).
-          if (!busy && (e.kind === 'full' || (e.kind === 'delta' && e.bytesChanged > 0))) next()
-        }
-      })
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`guts migrate exited ${code}: ${err.slice(-1500)}`))))
+    // One lab call per round: its writes land between the same two syncs.
+    run = await warmRounds({
+      root,
+      plan,
+      env,
+      rounds,
+      writeRound: async (writes) => labCmd('guest-write', BENCH_VM, '0', ...writes.flat().map(String)),
     })
   } finally {
     labCmd('vm-state', BENCH_VM, 'Running')
   }
+  const { syncs, downtime } = run
 
   const full = syncs.find((s) => s.kind === 'full')
   // A round's writes are one lab call, but a sync may start while it runs: sum the deltas per round.

@@ -235,3 +235,51 @@ export function transferSeconds(ndjson) {
   }
   return s
 }
+
+/**
+ * Runs a warm `guts migrate <plan> --json` and steps it: after the full sync, and after each delta
+ * sync that moved something, the next round of guest writes (`writeRound(writes)`), and after the
+ * last round `guts migration cutover`. Returns every vm.sync event tagged with the round it followed
+ * (`phase`), and the vm.downtime event.
+ */
+export async function warmRounds({ root, plan, env, rounds, writeRound }) {
+  const { spawn, spawnSync } = await import('node:child_process')
+  const { join } = await import('node:path')
+  const syncs = []
+  let downtime
+  let phase = -1
+  await new Promise((resolve, reject) => {
+    const child = spawn('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let buf = ''
+    let err = ''
+    let id
+    let busy = false
+    const next = async () => {
+      phase++
+      busy = true
+      try {
+        if (phase < rounds.length) await writeRound(rounds[phase])
+        else spawnSync('node', [join(root, 'bin', 'run.js'), 'migration', 'cutover', id], { env, encoding: 'utf8' })
+      } finally {
+        busy = false
+      }
+    }
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      buf += d
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const e = JSON.parse(buf.slice(0, nl))
+        buf = buf.slice(nl + 1)
+        if (e.error) err += JSON.stringify(e.error)
+        if (e.type === 'migration.started') id = e.migrationId
+        if (e.type === 'vm.downtime') downtime = e
+        if (e.type !== 'vm.sync') continue
+        syncs.push({ ...e, phase })
+        // Next round once the previous round's writes were synced (or after the full sync).
+        if (!busy && (e.kind === 'full' || (e.kind === 'delta' && e.bytesChanged > 0))) next().catch(reject)
+      }
+    })
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`guts migrate exited ${code}: ${err.slice(-1500)}`))))
+  })
+  return { syncs, downtime }
+}

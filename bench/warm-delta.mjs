@@ -4,12 +4,11 @@
 // the guest changed: whole 64 KiB blocks (the CBT granularity) and small 4 KiB writes (where CBT's
 // block size, not guts, sets the floor). Then `guts migration cutover` and the downtime it reports.
 // Needs `npm run build`; called by bench/vmware.mjs on its own vcsimx instance.
-import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
-import { MiB, round } from './lib.mjs'
+import { MiB, round, warmRounds } from './lib.mjs'
 
 const KiB = 1024
 const DISK_MIB = 256
@@ -92,37 +91,14 @@ export async function deltaSyncBench({ root, work, log, figure, lab }) {
       [...Array.from({ length: 24 }, (_, i) => [(i * 10 + 3) * MiB, BLOCK]), [200 * MiB, 2 * MiB]],
       Array.from({ length: 64 }, (_, i) => [(i * 4 + 1) * MiB + 8 * KiB, 4 * KiB]),
     ]
-    const syncs = []
-    let downtime
-    let phase = -1
-    await new Promise((resolve, reject) => {
-      const child = spawn('node', [join(root, 'bin', 'run.js'), 'migrate', plan, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      let buf = ''
-      let err = ''
-      let id
-      const next = async () => {
-        phase++
-        if (phase < rounds.length) {
-          for (const [offset, bytes] of rounds[phase]) await guestWrite(lab, name, offset, randomBytes(bytes))
-        } else {
-          spawnSync('node', [join(root, 'bin', 'run.js'), 'migration', 'cutover', id], { env, encoding: 'utf8' })
-        }
-      }
-      child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
-      child.stdout.setEncoding('utf8').on('data', (d) => {
-        buf += d
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const e = JSON.parse(buf.slice(0, nl))
-          buf = buf.slice(nl + 1)
-          if (e.type === 'migration.started') id = e.migrationId
-          if (e.type === 'vm.downtime') downtime = e
-          if (e.type !== 'vm.sync') continue
-          syncs.push({ ...e, phase })
-          // Next round once the previous round's writes were synced (or after the full sync).
-          if (e.kind === 'full' || (e.kind === 'delta' && e.bytesChanged > 0)) next().catch(reject)
-        }
-      })
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`guts migrate exited ${code}: ${err.slice(-1500)}`))))
+    const { syncs, downtime } = await warmRounds({
+      root,
+      plan,
+      env,
+      rounds,
+      writeRound: async (writes) => {
+        for (const [offset, bytes] of writes) await guestWrite(lab, name, offset, randomBytes(bytes))
+      },
     })
 
     const full = syncs.find((s) => s.kind === 'full')

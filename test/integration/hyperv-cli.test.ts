@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { VmSummary } from '@guts/sdk'
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
 import * as openstack from './openstack-lab.js'
-import { labAvailable, labCmd, labPassword, readLab } from './hyperv-lab.js'
+import { labAvailable, labCmd, labPassword, readLab, writeLabProfile } from './hyperv-lab.js'
 
 const TIMEOUT = 300_000
 
@@ -45,21 +45,7 @@ if (labAvailable()) {
 
   beforeAll(() => {
     dir = tempDir('guts-hyperv-cli-')
-    writeFileSync(
-      join(dir, 'guts.config.yaml'),
-      [
-        'profiles:',
-        '  sources:',
-        '    hv-lab:',
-        '      driver: hyperv',
-        `      host: ${lab.host}`,
-        `      port: ${lab.port}`,
-        `      username: ${lab.user}`,
-        '      password: ${env:GUTS_TEST_HV_PASSWORD}',
-        `      hostKey: ${JSON.stringify(lab.hostKeySha256)}`,
-        '',
-      ].join('\n'),
-    )
+    writeLabProfile(dir, lab)
   })
 
   describe('guts vm list / vm show with a hyperv profile', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DriverContext } from '@guts/sdk'
@@ -69,4 +69,26 @@ export function labFilePath(lab: HypervLab, windowsPath: string): string {
 
 export function ctx(signal: AbortSignal = new AbortController().signal): DriverContext {
   return createTestContext({ signal, workDir: tmpdir() })
+}
+
+/**
+ * A guts.config.yaml in `dir` with the source profile `hv-lab` for the lab host, as a user writes
+ * one: the password by ${env:GUTS_TEST_HV_PASSWORD} (see `labPassword`), the host key pinned.
+ */
+export function writeLabProfile(dir: string, lab: HypervLab): void {
+  writeFileSync(
+    join(dir, 'guts.config.yaml'),
+    [
+      'profiles:',
+      '  sources:',
+      '    hv-lab:',
+      '      driver: hyperv',
+      `      host: ${lab.host}`,
+      `      port: ${lab.port}`,
+      `      username: ${lab.user}`,
+      '      password: ${env:GUTS_TEST_HV_PASSWORD}',
+      `      hostKey: ${JSON.stringify(lab.hostKeySha256)}`,
+      '',
+    ].join('\n'),
+  )
 }

@@ -3,8 +3,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
+import { jsonLines } from '../helpers/json-lines.js'
 import * as openstack from './openstack-lab.js'
-import { labAvailable, labCmd, labPassword, readLab } from './hyperv-lab.js'
+import { labAvailable, labCmd, labPassword, readLab, writeLabProfile } from './hyperv-lab.js'
 import { WARM_VMS, rctInfo, type MigrateEvent } from './hyperv-warm-lab.js'
 
 const TIMEOUT = 400_000
@@ -48,41 +49,9 @@ if (labAvailable()) {
     )
     return `${name}.yaml`
   }
-  /** Parses --json lines as they come; `on` sees each event. */
-  const events = (on: (e: MigrateEvent, all: MigrateEvent[]) => void) => {
-    const all: MigrateEvent[] = []
-    let buffer = ''
-    const feed = (chunk: string) => {
-      buffer += chunk
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        if (!line.startsWith('{')) continue
-        const e = JSON.parse(line) as MigrateEvent
-        all.push(e)
-        on(e, all)
-      }
-    }
-    return { all, feed }
-  }
-
   beforeAll(() => {
     dir = tempDir('guts-hyperv-warm-')
-    writeFileSync(
-      join(dir, 'guts.config.yaml'),
-      [
-        'profiles:',
-        '  sources:',
-        '    hv-lab:',
-        '      driver: hyperv',
-        `      host: ${lab.host}`,
-        `      port: ${lab.port}`,
-        `      username: ${lab.user}`,
-        '      password: ${env:GUTS_TEST_HV_PASSWORD}',
-        `      hostKey: ${JSON.stringify(lab.hostKeySha256)}`,
-        '',
-      ].join('\n'),
-    )
+    writeLabProfile(dir, lab)
   })
 
   afterAll(() => {
@@ -99,7 +68,7 @@ if (labAvailable()) {
         expect(state(vm)).toBe('Running')
         let phase = 0
         const steps: Promise<unknown>[] = []
-        const ev = events((e, all) => {
+        const ev = jsonLines<MigrateEvent>((e, all) => {
           if (e.type !== 'vm.sync') return
           if (phase === 0 && e.kind === 'full') {
             phase = 1
@@ -153,7 +122,7 @@ if (labAvailable()) {
         const info = rctInfo(vm)
         const g0 = info.disks[0]!.granularity
         let done = false
-        const ev = events((e, all) => {
+        const ev = jsonLines<MigrateEvent>((e, all) => {
           if (e.type !== 'vm.sync' || e.kind !== 'full' || done) return
           done = true
           write(vm, 0, 2 * g0, g0)
@@ -191,7 +160,15 @@ if (labAvailable()) {
         let id = ''
         let snapshots = 0
         let wrote = false
-        let buffer = ''
+        const lines = jsonLines<MigrateEvent>((e) => {
+          id ||= e.migrationId ?? ''
+          if (!wrote && e.type === 'vm.sync' && e.kind === 'full') {
+            wrote = true
+            write(vm, 0, 4 * g, 3 * g)
+          }
+          // The second recovery snapshot is the first delta sync's: kill the run as it starts reading.
+          if (e.type === 'log' && /recovery snapshot "guts .*" taken/.test(e.message ?? '')) snapshots++
+        })
         const first = await runCli(
           [
             'migrate',
@@ -206,19 +183,8 @@ if (labAvailable()) {
             cwd: dir,
             env: env(),
             onStdout: (chunk, child) => {
-              buffer += chunk
-              for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-                const e = JSON.parse(buffer.slice(0, nl) || '{}') as MigrateEvent
-                buffer = buffer.slice(nl + 1)
-                id ||= e.migrationId ?? ''
-                if (!wrote && e.type === 'vm.sync' && e.kind === 'full') {
-                  wrote = true
-                  write(vm, 0, 4 * g, 3 * g)
-                }
-                // The second recovery snapshot is the first delta sync's: kill the run as it starts reading.
-                if (e.type === 'log' && /recovery snapshot "guts .*" taken/.test(e.message ?? '')) snapshots++
-                if (snapshots >= 2 && !child.killed) child.kill('SIGKILL')
-              }
+              lines.feed(chunk)
+              if (snapshots >= 2 && !child.killed) child.kill('SIGKILL')
             },
           },
         )
@@ -265,7 +231,7 @@ if (labAvailable()) {
           const client = openstack.labClient()
           let report: { id: string; vms: { instance: { id: string; data: { volumes: string[] } } }[] } | undefined
           let done = false
-          const ev = events((e, all) => {
+          const ev = jsonLines<MigrateEvent>((e, all) => {
             if (e.type !== 'vm.sync' || done) return
             done = true
             write(vm, 0, 5 * MiB, 64 * 1024)

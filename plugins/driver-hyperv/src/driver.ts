@@ -25,7 +25,7 @@ import { preflightFindings } from './preflight.js'
 import { beginCheckpoint, beginCold } from './export/begin.js'
 import { diskSource } from './export/disk.js'
 import { endCheckpoint, releaseCheckpoints } from './export/checkpoints.js'
-import { sessionData, sessionJson } from './export/session.js'
+import { sessionData, sessionDisk, sessionJson } from './export/session.js'
 import { beginWarm, endWarm, rctChanges, releaseReferencePoints } from './export/warm.js'
 import { allocatedExtents } from './export/allocated.js'
 import { PowerShellRunner } from './transport/powershell.js'
@@ -114,10 +114,7 @@ export class HypervSource implements SourceDriver {
   async openDisk(session: ExportSession, diskId: string, ctx: DriverContext): Promise<DiskSource> {
     throwIfAborted(ctx.signal)
     const t = this.transport(ctx)
-    const data = sessionData(session)
-    const disk = data.disks[diskId]
-    const what = `${session.vm.name} disk ${diskId}`
-    if (!disk) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: what })
+    const { data, disk, what } = sessionDisk(session, diskId)
     return diskSource(disk, what, {
       ssh: t.ssh,
       host: data.host,
@@ -134,10 +131,7 @@ export class HypervSource implements SourceDriver {
   async *changedExtents(session: ExportSession, diskId: string, since: string, ctx: DriverContext): AsyncIterable<Extent> {
     throwIfAborted(ctx.signal)
     const t = this.transport(ctx)
-    const data = sessionData(session)
-    const disk = data.disks[diskId]
-    const what = `${session.vm.name} disk ${diskId}`
-    if (!disk) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: what })
+    const { data, disk, what } = sessionDisk(session, diskId)
     if (since === '*') {
       yield* await allocatedExtents(disk, { ssh: t.ssh, host: data.host, signal: ctx.signal })
       return

@@ -33,3 +33,12 @@ export function sessionData(session: ExportSession): SessionData {
 export function sessionJson(data: SessionData): JsonObject {
   return data as unknown as JsonObject
 }
+
+/** One disk of a session, with the name messages use; a disk the export does not have is GUTS_NOT_FOUND. */
+export function sessionDisk(session: ExportSession, diskId: string): { data: SessionData; disk: SessionDisk; what: string } {
+  const data = sessionData(session)
+  const disk = data.disks[diskId]
+  const what = `${session.vm.name} disk ${diskId}`
+  if (!disk) throw new GutsError('GUTS_NOT_FOUND', `Disk ${diskId} of ${session.vm.name} is not in the export.`, { ref: what })
+  return { data, disk, what }
+}
