@@ -1,5 +1,4 @@
 import {
-  GutsError,
   sourceCapabilities,
   throwIfAborted,
   type DiskSource,
