@@ -289,7 +289,7 @@ export function createMigrations(deps: ServiceDeps, db: () => Promise<StateStore
     cleanup,
     listMigrationSummaries,
     listVms: async (id: string): Promise<VmRecord[]> => (await db()).listVms((await getMigration(id)).id),
-    events: async (id: string, afterSeq?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq),
+    events: async (id: string, afterSeq?: number, limit?: number) => (await db()).readEvents((await getMigration(id)).id, afterSeq, limit),
     workDirFor: (id: string) => join(deps.workRoot, id),
   }
 }
