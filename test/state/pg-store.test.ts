@@ -49,7 +49,7 @@ if (
         const tables = await sql<
           { table_name: string }[]
         >`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`
-        expect(tables.map((t) => t.table_name)).toEqual(['events', 'leases', 'migrations', 'schema_version', 'undo_log', 'vms'])
+        expect(tables.map((t) => t.table_name)).toEqual(['events', 'leases', 'migrations', 'schema_version', 'tokens', 'undo_log', 'vms'])
         const [v] = await sql.unsafe(`SELECT version FROM "${schema}".schema_version`)
         expect(v!.version).toBe(PG_SCHEMA_VERSION)
       } finally {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { StateStore } from '../../src/core/state/store.js'
+import { tokenStoreTests } from './token-store-tests.js'
 
 export interface StateStoreSuiteOptions {
   /**
@@ -254,6 +255,8 @@ export function stateStoreSuite(name: string, factory: () => Promise<StateStore>
       await expect(store.acquireLease('nope', 'a', 1000)).rejects.toMatchObject({ code: 'GUTS_NOT_FOUND' })
     })
 
+    tokenStoreTests(() => store)
+
     const { reopen } = options
     if (reopen) {
       it('keeps everything across a reopen', async () => {
@@ -278,6 +281,16 @@ export function stateStoreSuite(name: string, factory: () => Promise<StateStore>
         expect(await store.readEvents('m1')).toEqual(before.events)
         expect(await store.getLease('m1')).toEqual(before.lease)
         expect((await store.appendEvent('m1', { type: 'resumed' })).seq).toBe(2)
+      })
+
+      it('keeps API tokens across a reopen', async () => {
+        await store.createToken({ id: 't1', name: 'ci', role: 'operator', secretHash: 'ab'.repeat(32), prefix: 'abcdefgh' })
+        await store.touchToken('t1', '2030-01-01T00:00:00.000Z')
+        const before = await store.listTokens()
+        await store.close()
+        store = await reopen()
+        expect(await store.listTokens()).toEqual(before)
+        expect(await store.getTokenByHash('ab'.repeat(32))).toEqual(before[0])
       })
 
       it('two connections share seqs and leases', async () => {

@@ -65,6 +65,20 @@ const STEPS: readonly string[] = [
     expires_at   TEXT NOT NULL
   );
   `,
+  // 2: API tokens of `guts serve` (as SQLite's step 2). Only the secret's sha256 is kept.
+  `
+  CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT,
+    ord          BIGSERIAL
+  );
+  `,
 ]
 
 export const PG_SCHEMA_VERSION = STEPS.length

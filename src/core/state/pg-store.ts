@@ -2,6 +2,7 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { Sql, TransactionSql } from 'postgres'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { migratePgSchema } from './pg-schema.js'
+import * as tokens from './pg-tokens.js'
 import { migrationSummary } from './summary.js'
 import type {
   EventRecord,
@@ -11,7 +12,9 @@ import type {
   MigrationStatus,
   MigrationSummary,
   NewMigration,
+  NewToken,
   StateStore,
+  TokenRecord,
   UndoRecord,
   VmPatch,
   VmRecord,
@@ -196,6 +199,26 @@ export class PgStateStore implements StateStore {
   async getLease(migrationId: string): Promise<Lease | undefined> {
     const [row] = await this.sql<LeaseRow[]>`SELECT owner, expires_at FROM leases WHERE migration_id = ${migrationId}`
     return row && { owner: row.owner, expiresAt: row.expires_at }
+  }
+
+  async createToken(t: NewToken): Promise<TokenRecord> {
+    return tokens.insertToken(this.sql, t, now())
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return tokens.selectTokens(this.sql)
+  }
+
+  async getTokenByHash(secretHash: string): Promise<TokenRecord | undefined> {
+    return tokens.selectTokenByHash(this.sql, secretHash)
+  }
+
+  async revokeToken(id: string): Promise<TokenRecord> {
+    return tokens.revokeTokenRow(this.sql, id, now())
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    await tokens.touchTokenRow(this.sql, id, at)
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,20 @@ export const SCHEMA_STEPS: readonly string[] = [
     expires_at   TEXT NOT NULL
   );
   `,
+  // 2: API tokens of `guts serve`. Only the secret's sha256 is kept (looked up by it, hence UNIQUE).
+  // role has no CHECK: SQLite cannot change one without rebuilding the table; the service validates.
+  `
+  CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = SCHEMA_STEPS.length

@@ -2,6 +2,7 @@ import { GutsError, type JsonObject, type UndoEntry } from '@guts/sdk'
 import type { SqliteDatabase } from './sqlite-driver.js'
 import { mayTakeLease, patchedMigration, patchedVm } from './patch-rules.js'
 import { configureConnection, migrateSchema } from './sqlite-schema.js'
+import * as tokens from './sqlite-tokens.js'
 import {
   toEvent,
   toMigration,
@@ -23,7 +24,9 @@ import type {
   MigrationStatus,
   MigrationSummary,
   NewMigration,
+  NewToken,
   StateStore,
+  TokenRecord,
   UndoRecord,
   VmPatch,
   VmRecord,
@@ -236,6 +239,26 @@ export class SqliteStateStore implements StateStore {
 
   async getLease(migrationId: string): Promise<Lease | undefined> {
     return this.readLease(migrationId)
+  }
+
+  async createToken(t: NewToken): Promise<TokenRecord> {
+    return tokens.insertToken(this.db, t, now())
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return tokens.selectTokens(this.db)
+  }
+
+  async getTokenByHash(secretHash: string): Promise<TokenRecord | undefined> {
+    return tokens.selectTokenByHash(this.db, secretHash)
+  }
+
+  async revokeToken(id: string): Promise<TokenRecord> {
+    return tokens.revokeTokenRow(this.db, id, now())
+  }
+
+  async touchToken(id: string, at: string): Promise<void> {
+    tokens.touchTokenRow(this.db, id, at)
   }
 
   async close(): Promise<void> {

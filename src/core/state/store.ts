@@ -94,6 +94,26 @@ export interface Lease {
   expiresAt: string
 }
 
+/** What an API token may do: viewer reads, operator also runs and cancels migrations, admin everything. */
+export type TokenRole = 'viewer' | 'operator' | 'admin'
+export const TOKEN_ROLES: readonly TokenRole[] = ['viewer', 'operator', 'admin']
+
+/** An API token of `guts serve`. Only the secret's sha256 is kept: a leaked database leaks no usable token. */
+export interface TokenRecord {
+  id: string
+  name: string
+  role: TokenRole
+  /** sha256 of the secret, lower-case hex. */
+  secretHash: string
+  /** The first characters of the secret after `guts_`, so a list can tell tokens apart. */
+  prefix: string
+  createdAt: string
+  lastUsedAt?: string
+  revokedAt?: string
+}
+
+export type NewToken = Pick<TokenRecord, 'id' | 'name' | 'role' | 'secretHash' | 'prefix'>
+
 export interface StateStore {
   /** Creates the schema or upgrades it (versioned migrations). Idempotent. */
   init(): Promise<void>
@@ -126,6 +146,16 @@ export interface StateStore {
   acquireLease(migrationId: string, owner: string, ttlMs: number, canSteal?: (lease: Lease) => boolean): Promise<boolean>
   releaseLease(migrationId: string, owner: string): Promise<void>
   getLease(migrationId: string): Promise<Lease | undefined>
+
+  createToken(token: NewToken): Promise<TokenRecord>
+  /** Newest first, revoked ones included. */
+  listTokens(): Promise<TokenRecord[]>
+  /** Revoked ones too: the caller decides what a revoked token means. */
+  getTokenByHash(secretHash: string): Promise<TokenRecord | undefined>
+  /** Idempotent: revoking again keeps the first revocation time. An unknown id is GUTS_NOT_FOUND. */
+  revokeToken(id: string): Promise<TokenRecord>
+  /** Sets last_used_at (one UPDATE, no read); an unknown id is ignored. */
+  touchToken(id: string, at: string): Promise<void>
 
   close(): Promise<void>
 }
