@@ -1,7 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { isGutsError, type Extent, type ExportSession, type SourceDriver, type VmSummary } from '@guts/sdk'
 import hyperv from '@guts/driver-hyperv'
-import { ctx, labAvailable, labCmd, labOptions, readLab } from './hyperv-lab.js'
+import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import { runCli, tempDir } from '../helpers/cli.js'
+import { ctx, labAvailable, labCmd, labOptions, labPassword, readLab, writeLabProfile } from './hyperv-lab.js'
 import { rctInfo } from './hyperv-warm-lab.js'
 
 const TIMEOUT = 180_000
@@ -17,6 +20,8 @@ async function all(it: AsyncIterable<Extent>): Promise<Extent[]> {
  * The hyperv driver's change tracking through its own API, no core in between, on the lab VM it
  * alone uses: each sync's recovery snapshot and sealed ids, the exact ranges QueryChangesVirtualDisk
  * reports, a reset as `changeTrackingReset`, conversion to a reference point and its release.
+ * Then the same VM through the CLI: a warm migration killed while it waits between syncs, and
+ * `guts migration cleanup`, which hands the driver the last change ids: no reference point stays.
  */
 if (labAvailable()) {
   const lab = readLab()
@@ -74,6 +79,47 @@ if (labAvailable()) {
         expect(released).toBe(1)
         info = rctInfo(VM)
         expect({ checkpoints: info.checkpoints, referencePoints: info.referencePoints }).toEqual({ checkpoints: [], referencePoints: [] })
+      },
+      TIMEOUT,
+    )
+
+    it(
+      'a warm migration killed between syncs, then guts migration cleanup: its reference point is destroyed, nothing stays',
+      async () => {
+        const dir = tempDir('guts-hyperv-rct-cleanup-')
+        writeLabProfile(dir, lab)
+        writeFileSync(
+          join(dir, 'plan.yaml'),
+          [
+            'version: 1',
+            'name: rct-cleanup',
+            'source: { profile: hv-lab }',
+            'destination: { driver: local, directory: out, format: raw }',
+            'warm: { syncInterval: 1h }',
+            `vms: [{ name: ${VM}, mode: warm }]`,
+            '',
+          ].join('\n'),
+        )
+        const o = { dataDir: join(dir, 'data'), cwd: dir, env: { GUTS_TEST_HV_PASSWORD: labPassword(lab) } }
+        let id = ''
+        const run = await runCli(['migrate', 'plan.yaml', '--json'], {
+          ...o,
+          onStdout: (chunk, child) => {
+            id ||= /"migrationId":"([^"]+)"/.exec(chunk)?.[1] ?? ''
+            // Waiting for the next sync: the full sync's reference point is the only thing on the host.
+            if (chunk.includes('"state":"waiting"') && !child.killed) child.kill('SIGKILL')
+          },
+        })
+        expect(run.signal).toBe('SIGKILL')
+        expect(rctInfo(VM).referencePoints.length).toBe(1)
+        const cleanup = await runCli(['migration', 'cleanup', id.slice(0, 8)], o)
+        expect(cleanup.code, cleanup.stdout + cleanup.stderr).toBe(0)
+        const info = rctInfo(VM)
+        expect({ checkpoints: info.checkpoints, referencePoints: info.referencePoints, state: info.state }).toEqual({
+          checkpoints: [],
+          referencePoints: [],
+          state: 'Running',
+        })
       },
       TIMEOUT,
     )
