@@ -6,10 +6,12 @@ import type { DriverRow } from './service/drivers.js'
 import type { InventorySource, VmLookup } from './service/inventory.js'
 import { createMigrations, type ServiceDeps } from './service/migrations.js'
 import type { OptionQuestion } from './service/plan-drafting.js'
+import type { NewTokenInput, TokenCaller, Tokens, TokenView } from './service/tokens.js'
 import type { StateStore } from './state/store.js'
 
 export type { ServiceDeps, RunOptions, MigrationSummaryView } from './service/migrations.js'
 export type { DoctorCheck, DriverRow, InventorySource, OptionQuestion, PlanDraft, VmLookup }
+export type { NewTokenInput, TokenCaller, TokenView }
 
 /**
  * The one API of guts. The CLI, the REST server and the workers call this, never the pipeline, the
@@ -25,6 +27,9 @@ export function createMigrationService(deps: ServiceDeps) {
   const loaded = () => ({ config: deps.config ?? {}, ...(deps.configFile ? { filepath: deps.configFile } : {}) })
   const inventory = () => import('./service/inventory.js')
   const drafting = () => import('./service/plan-drafting.js')
+  let tokenApi: Promise<Tokens> | undefined
+  // One per service: it remembers when each token's last use was written.
+  const tokens = () => (tokenApi ??= import('./service/tokens.js').then((m) => m.createTokens(db)))
   return {
     ...migrations,
     /** The VMs of a source profile or of a plan's source (connects, read-only). */
@@ -68,6 +73,14 @@ export function createMigrationService(deps: ServiceDeps) {
     draftModes: async (driver: string): Promise<NonNullable<PlanDraft['mode']>[]> => (await drafting()).draftModes(deps.registry, driver),
     draftPlan: async (draft: PlanDraft, file = 'plan.yaml'): Promise<string> =>
       (await drafting()).draftPlan(deps.registry, draft, file, migrations.validatePlan),
+    /** A new API token for `guts serve`; its secret is in this result only (the store keeps its sha256). */
+    createToken: async (input: NewTokenInput): Promise<{ token: TokenView; secret: string }> => (await tokens()).createToken(input),
+    /** API tokens, newest first, revoked ones included; no secrets or hashes. */
+    listTokens: async (): Promise<TokenView[]> => (await tokens()).listTokens(),
+    /** Revokes a token by id or unique id prefix; idempotent. */
+    revokeToken: async (idOrPrefix: string): Promise<TokenView> => (await tokens()).revokeToken(idOrPrefix),
+    /** Who a presented secret belongs to; undefined when it is malformed, unknown or revoked. */
+    verifyToken: async (secret: string): Promise<TokenCaller | undefined> => (await tokens()).verifyToken(secret),
     /** The plan's JSON Schema, for editors and API clients. */
     planSchema: async (): Promise<Record<string, unknown>> => (await import('./plan/schema.js')).planJsonSchema(),
   }

@@ -57,6 +57,30 @@ if (
       }
     })
 
+    it('a version 1 schema (before API tokens) is upgraded in place, keeping its migrations', async () => {
+      const schema = `${prefix}_up`
+      schemas.push(schema)
+      const first = await openStateStore({ url: at(schema) })
+      await first.createMigration({ id: 'm1', name: 'old', planText: 'x: 1\n' })
+      await first.close()
+      const sql = postgres(url!, { onnotice: () => undefined })
+      try {
+        await sql.unsafe(`DROP TABLE "${schema}".tokens; UPDATE "${schema}".schema_version SET version = 1`)
+        const store = await openStateStore({ url: at(schema) })
+        try {
+          expect(await store.getMigration('m1')).toMatchObject({ name: 'old' })
+          await store.createToken({ id: 't1', name: 'ci', role: 'viewer', secretHash: 'cd'.repeat(32), prefix: 'abcdefgh' })
+          expect((await store.listTokens()).map((t) => t.id)).toEqual(['t1'])
+        } finally {
+          await store.close()
+        }
+        const [v] = await sql.unsafe(`SELECT version FROM "${schema}".schema_version`)
+        expect(v!.version).toBe(PG_SCHEMA_VERSION)
+      } finally {
+        await sql.end()
+      }
+    })
+
     it('a wrong password is a GUTS_STATE_ERROR that does not show the password', async () => {
       const bad = url!.replace(/:\/\/([^:]+):[^@]*@/, '://$1:wrong-secret-pw@')
       const error = await openStateStore({ url: at(`${prefix}_x`) && bad }).then(
