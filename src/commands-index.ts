@@ -23,6 +23,9 @@ import MigrationShow from './commands/migration/show.js'
 import PlanInit from './commands/plan/init.js'
 import PlanSchema from './commands/plan/schema.js'
 import PlanValidate from './commands/plan/validate.js'
+import TokenCreate from './commands/token/create.js'
+import TokenList from './commands/token/list.js'
+import TokenRevoke from './commands/token/revoke.js'
 import VmList from './commands/vm/list.js'
 import VmShow from './commands/vm/show.js'
 
@@ -43,6 +46,9 @@ export const COMMANDS: Record<string, Command.Class> = {
   'plan:init': PlanInit,
   'plan:schema': PlanSchema,
   'plan:validate': PlanValidate,
+  'token:create': TokenCreate,
+  'token:list': TokenList,
+  'token:revoke': TokenRevoke,
   'vm:list': VmList,
   'vm:show': VmShow,
 }

@@ -24,6 +24,9 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'plan:init': o.planInitOutput,
   'plan:schema': o.planSchemaOutput,
   'plan:validate': o.planValidateOutput,
+  'token:create': o.tokenCreateOutput,
+  'token:list': o.tokenListOutput,
+  'token:revoke': o.tokenRevokeOutput,
   'vm:list': o.vmListOutput,
   'vm:show': o.vmShowOutput,
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DISK_FORMATS, type DiskDescriptor, type DiskFormat, type NicDescriptor, type VmDescriptor } from '@guts/sdk'
+import type { TokenRole } from '../state/store.js'
 
 /**
  * The shapes guts shows the outside world: `--json` of every command (one JSON Schema each under
@@ -131,3 +132,22 @@ export const planValidateOutput = z.looseObject({
 export const planInitOutput = z.looseObject({ file: z.string(), vms: z.array(z.string()), source: z.string(), destination: z.string() })
 export const planSchemaOutput = z.record(z.string(), z.unknown()).describe('The JSON Schema of plans')
 export const configOutput = z.record(z.string(), z.unknown()).describe('User settings, key → value')
+
+/** An API token as `token list` and the API show it: never its secret or the secret's hash. */
+export const tokenView = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(['viewer', 'operator', 'admin']),
+  prefix: z.string().describe('The first characters of the secret after guts_, to tell tokens apart'),
+  createdAt: iso,
+  lastUsedAt: iso.optional().describe('Last accepted request, to the minute'),
+  revokedAt: iso.optional(),
+})
+type _TokenRoleCoversStore = Covers<z.output<typeof tokenView>['role'], TokenRole>
+
+export const tokenCreateOutput = z.looseObject({
+  token: tokenView,
+  secret: z.string().describe('The token itself (guts_…): in this output only, it is not stored and cannot be shown again'),
+})
+export const tokenListOutput = z.array(tokenView)
+export const tokenRevokeOutput = tokenView
