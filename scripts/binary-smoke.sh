@@ -170,5 +170,18 @@ elif [ -n "${CI:-}" ]; then
   ko "GUTS_LAB_POSTGRES is not set in CI: the PostgreSQL store inside the binary was not checked"
 fi
 
+# guts serve inside the binary (fastify under bun): health, the OpenAPI document, a clean SIGTERM.
+# (node's fetch, not curl: a fresh machine may have no curl.)
+get() { node -e 'fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1) }, () => process.exit(1))' "$1"; }
+SERVE_PORT=$((17000 + $$ % 1000))
+GUTS_DATA_DIR="$T/serve-data" "$GUTS" serve --no-auth --port "$SERVE_PORT" >"$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 50); do get "http://127.0.0.1:$SERVE_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+if get "http://127.0.0.1:$SERVE_PORT/healthz" | grep -q '"ok"' && get "http://127.0.0.1:$SERVE_PORT/openapi.json" | grep -q '"openapi":"3.1.0"'; then
+  kill -TERM "$SERVE_PID"; wait "$SERVE_PID" && ok "guts serve: /healthz, /openapi.json, SIGTERM exit 0" || { ko "guts serve did not exit 0 on SIGTERM"; show "$T/serve.log"; }
+else
+  kill -KILL "$SERVE_PID" 2>/dev/null; ko "guts serve did not answer /healthz and /openapi.json"; show "$T/serve.log"
+fi
+
 echo "binary smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -23,6 +23,7 @@ import MigrationShow from './commands/migration/show.js'
 import PlanInit from './commands/plan/init.js'
 import PlanSchema from './commands/plan/schema.js'
 import PlanValidate from './commands/plan/validate.js'
+import Serve from './commands/serve.js'
 import TokenCreate from './commands/token/create.js'
 import TokenList from './commands/token/list.js'
 import TokenRevoke from './commands/token/revoke.js'
@@ -46,6 +47,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'plan:init': PlanInit,
   'plan:schema': PlanSchema,
   'plan:validate': PlanValidate,
+  serve: Serve,
   'token:create': TokenCreate,
   'token:list': TokenList,
   'token:revoke': TokenRevoke,

@@ -40,7 +40,8 @@ export function roleCheck(auth: AuthMode): (role: Role) => preHandlerAsyncHookHa
         suggestions: ['Send `Authorization: Bearer <token>`; an admin makes one with `guts token create --role viewer|operator|admin`.'],
       })
     }
-    if (RANK[caller.role] < RANK[role]) {
+    // A role this server does not know grants nothing (RANK[unknown] < n would be false).
+    if (!(caller.role in RANK) || RANK[caller.role] < RANK[role]) {
       throw new GutsError('GUTS_AUTH_FAILED', `This needs the ${role} role; the token "${caller.name}" has ${caller.role}.`, {
         details: { forbidden: true, needs: role, has: caller.role },
       })

@@ -1,0 +1,183 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { makeSampleOva } from '../fixtures/make-sample-ova.js'
+import { runCli, tempDir } from '../helpers/cli.js'
+
+const PLAN = `version: 1
+name: served
+source: { driver: files, path: sample.ova }
+destination: { driver: local, directory: out }
+vms:
+  - name: sample
+`
+
+/** Reads an SSE response to its `end` event; returns the events' ids and types in order. */
+async function followEvents(url: string, headers: Record<string, string> = {}): Promise<{ id: number; type: string }[]> {
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers } })
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+  const out: { id: number; type: string }[] = []
+  let text = ''
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    text += Buffer.from(chunk).toString('utf8')
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+      const block = text.slice(0, end)
+      text = text.slice(end + 2)
+      const type = /^event: (.+)$/m.exec(block)?.[1]
+      if (type === 'end') return out
+      const id = /^id: (\d+)$/m.exec(block)?.[1]
+      if (type && id) out.push({ id: Number(id), type })
+    }
+  }
+  return out
+}
+
+/**
+ * `guts serve` as a real process (files → local, the offline drivers): a plan POSTed over HTTP runs
+ * in the server, its events stream over SSE to the end, the report says succeeded, and SIGTERM
+ * stops the server cleanly. `--no-auth` off loopback is refused before anything listens.
+ */
+describe('guts serve', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = tempDir('guts-serve-')
+    await makeSampleOva(dir, { name: 'sample', disks: [{ sizeMiB: 8 }] })
+  })
+
+  it('runs a migration posted over HTTP, streams its events, and stops on SIGTERM', async () => {
+    let work: Promise<void> | undefined
+    const r = await runCli(['serve', '--no-auth', '--port', '0'], {
+      dataDir: join(dir, 'data'),
+      cwd: dir,
+      onStdout: (chunk, child) => {
+        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+        if (!url || work) return
+        work = (async () => {
+          const created = await fetch(`${url}/v1/migrations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ plan: PLAN }),
+          })
+          expect(created.status).toBe(201)
+          const { id } = (await created.json()) as { id: string }
+          const events = await followEvents(`${url}/v1/migrations/${id}/events`)
+          expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['migration.started', 'vm.succeeded', 'migration.finished']))
+          const show = (await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }
+          expect(show.status).toBe('succeeded')
+        })().finally(() => child.kill('SIGTERM'))
+      },
+    })
+    await work
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('SIGTERM: stopping') })
+  })
+
+  it('with tokens: none is 401, a viewer may read but not create (403), an operator creates', async () => {
+    const dataDir = join(dir, 'data-auth')
+    const token = async (role: string) =>
+      (
+        JSON.parse(
+          (await runCli(['token', 'create', '--name', `e2e-${role}`, '--role', role, '--json'], { dataDir, cwd: dir })).stdout,
+        ) as { secret: string }
+      ).secret
+    const viewer = await token('viewer')
+    const operator = await token('operator')
+    let work: Promise<void> | undefined
+    const r = await runCli(['serve', '--port', '0'], {
+      dataDir,
+      cwd: dir,
+      onStdout: (chunk, child) => {
+        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+        if (!url || work) return
+        work = (async () => {
+          const post = (secret?: string) =>
+            fetch(`${url}/v1/migrations`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+              body: JSON.stringify({ plan: PLAN.replace('directory: out', 'directory: out-auth'), start: false }),
+            })
+          expect((await post()).status).toBe(401)
+          expect((await post(viewer)).status).toBe(403)
+          expect((await fetch(`${url}/v1/migrations`, { headers: { authorization: `Bearer ${viewer}` } })).status).toBe(200)
+          expect((await post(operator)).status).toBe(201)
+        })().finally(() => child.kill('SIGTERM'))
+      },
+    })
+    await work
+    expect(r.code).toBe(0)
+    // The secret is nowhere in what the server printed.
+    expect(r.stdout + r.stderr).not.toContain(operator)
+  })
+
+  it('kill -9 mid-run, then a new guts serve resumes the migration to the end: every VM once at the destination', async () => {
+    const dataDir = join(dir, 'data-kill')
+    const names = Array.from({ length: 8 }, (_, i) => `vm${i + 1}`)
+    for (const name of names) await makeSampleOva(join(dir, 'fleet'), { name, disks: [{ sizeMiB: 4 }] })
+    const plan = [
+      'version: 1',
+      'name: fleet',
+      'source: { driver: files, path: fleet }',
+      'destination: { driver: local, directory: out-kill }',
+      'policy: { concurrency: 1 }',
+      'vms:',
+      ...names.map((n) => `  - name: ${n}`),
+      '',
+    ].join('\n')
+    let id = ''
+    let work: Promise<void> | undefined
+    const first = await runCli(['serve', '--no-auth', '--port', '0'], {
+      dataDir,
+      cwd: dir,
+      onStdout: (chunk, child) => {
+        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+        if (!url || work) return
+        work = (async () => {
+          const created = await fetch(`${url}/v1/migrations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/yaml' },
+            body: plan,
+          })
+          id = ((await created.json()) as { id: string }).id
+          // Kill the server once the first VM is through, with the others still to go.
+          const res = await fetch(`${url}/v1/migrations/${id}/events`, { headers: { accept: 'text/event-stream' } })
+          let text = ''
+          for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+            text += Buffer.from(c).toString('utf8')
+            if (/event: vm\.succeeded/.test(text)) break
+          }
+          child.kill('SIGKILL')
+        })()
+      },
+    })
+    await work
+    expect(first.signal).toBe('SIGKILL')
+    let done: Promise<string[]> | undefined
+    const second = await runCli(['serve', '--no-auth', '--port', '0'], {
+      dataDir,
+      cwd: dir,
+      onStdout: (chunk, child) => {
+        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+        if (!url || done) return
+        done = followEvents(`${url}/v1/migrations/${id}/events`)
+          .then(async (events) => {
+            expect(((await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }).status).toBe('succeeded')
+            return events.map((e) => e.type)
+          })
+          .finally(() => child.kill('SIGTERM'))
+      },
+    })
+    const types = await done!
+    expect(second.code).toBe(0)
+    expect(second.stderr).toMatch(/resuming 1 interrupted migration/)
+    // The log holds both runs: two starts, and every VM succeeded exactly once.
+    expect(types.filter((t) => t === 'migration.started').length).toBe(2)
+    expect(types.filter((t) => t === 'vm.succeeded').length).toBe(names.length)
+    expect(readdirSync(join(dir, 'out-kill')).sort()).toEqual(names)
+  })
+
+  it('refuses --no-auth on an address other than loopback, with exit code 2', async () => {
+    const r = await runCli(['serve', '--no-auth', '--host', '0.0.0.0', '--port', '0'], { dataDir: join(dir, 'data2'), cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--no-auth is allowed on a loopback address only/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})
