@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { makeSampleOva } from '../fixtures/make-sample-ova.js'
-import { runCli, tempDir } from '../helpers/cli.js'
+import type { ChildProcess } from 'node:child_process'
+import { runCli, tempDir, type CliResult } from '../helpers/cli.js'
 
 const PLAN = `version: 1
 name: served
@@ -33,6 +34,30 @@ async function followEvents(url: string, headers: Record<string, string> = {}): 
 }
 
 /**
+ * Runs `guts serve ARGS` until `fn(url, child)` is done with it: `fn` runs once the server says
+ * where it listens; then the server gets SIGTERM (unless `fn` killed it). Returns the CLI result
+ * and what `fn` returned.
+ */
+async function withServer<T>(
+  args: string[],
+  o: { dataDir: string; cwd: string },
+  fn: (url: string, child: ChildProcess) => Promise<T>,
+): Promise<{ run: CliResult; value: T }> {
+  let work: Promise<T> | undefined
+  const run = await runCli(['serve', ...args, '--port', '0'], {
+    ...o,
+    onStdout: (chunk, child) => {
+      const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+      if (!url || work) return
+      work = fn(url, child).finally(() => {
+        if (!child.killed) child.kill('SIGTERM')
+      })
+    },
+  })
+  return { run, value: await work! }
+}
+
+/**
  * `guts serve` as a real process (files → local, the offline drivers): a plan POSTed over HTTP runs
  * in the server, its events stream over SSE to the end, the report says succeeded, and SIGTERM
  * stops the server cleanly. `--no-auth` off loopback is refused before anything listens.
@@ -45,30 +70,19 @@ describe('guts serve', () => {
   })
 
   it('runs a migration posted over HTTP, streams its events, and stops on SIGTERM', async () => {
-    let work: Promise<void> | undefined
-    const r = await runCli(['serve', '--no-auth', '--port', '0'], {
-      dataDir: join(dir, 'data'),
-      cwd: dir,
-      onStdout: (chunk, child) => {
-        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
-        if (!url || work) return
-        work = (async () => {
-          const created = await fetch(`${url}/v1/migrations`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ plan: PLAN }),
-          })
-          expect(created.status).toBe(201)
-          const { id } = (await created.json()) as { id: string }
-          const events = await followEvents(`${url}/v1/migrations/${id}/events`)
-          expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['migration.started', 'vm.succeeded', 'migration.finished']))
-          const show = (await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }
-          expect(show.status).toBe('succeeded')
-        })().finally(() => child.kill('SIGTERM'))
-      },
+    const { run } = await withServer(['--no-auth'], { dataDir: join(dir, 'data'), cwd: dir }, async (url) => {
+      const created = await fetch(`${url}/v1/migrations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ plan: PLAN }),
+      })
+      expect(created.status).toBe(201)
+      const { id } = (await created.json()) as { id: string }
+      const events = await followEvents(`${url}/v1/migrations/${id}/events`)
+      expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['migration.started', 'vm.succeeded', 'migration.finished']))
+      expect(((await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }).status).toBe('succeeded')
     })
-    await work
-    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('SIGTERM: stopping') })
+    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('SIGTERM: stopping') })
   })
 
   it('with tokens: none is 401, a viewer may read but not create (403), an operator creates', async () => {
@@ -81,35 +95,25 @@ describe('guts serve', () => {
       ).secret
     const viewer = await token('viewer')
     const operator = await token('operator')
-    let work: Promise<void> | undefined
-    const r = await runCli(['serve', '--port', '0'], {
-      dataDir,
-      cwd: dir,
-      onStdout: (chunk, child) => {
-        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
-        if (!url || work) return
-        work = (async () => {
-          const post = (secret?: string) =>
-            fetch(`${url}/v1/migrations`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
-              body: JSON.stringify({ plan: PLAN.replace('directory: out', 'directory: out-auth'), start: false }),
-            })
-          expect((await post()).status).toBe(401)
-          expect((await post(viewer)).status).toBe(403)
-          expect((await fetch(`${url}/v1/migrations`, { headers: { authorization: `Bearer ${viewer}` } })).status).toBe(200)
-          expect((await post(operator)).status).toBe(201)
-        })().finally(() => child.kill('SIGTERM'))
-      },
+    const { run } = await withServer([], { dataDir, cwd: dir }, async (url) => {
+      const post = (secret?: string) =>
+        fetch(`${url}/v1/migrations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+          body: JSON.stringify({ plan: PLAN.replace('directory: out', 'directory: out-auth'), start: false }),
+        })
+      expect((await post()).status).toBe(401)
+      expect((await post(viewer)).status).toBe(403)
+      expect((await fetch(`${url}/v1/migrations`, { headers: { authorization: `Bearer ${viewer}` } })).status).toBe(200)
+      expect((await post(operator)).status).toBe(201)
     })
-    await work
-    expect(r.code).toBe(0)
+    expect(run.code).toBe(0)
     // The secret is nowhere in what the server printed.
-    expect(r.stdout + r.stderr).not.toContain(operator)
+    expect(run.stdout + run.stderr).not.toContain(operator)
   })
 
   it('kill -9 mid-run, then a new guts serve resumes the migration to the end: every VM once at the destination', async () => {
-    const dataDir = join(dir, 'data-kill')
+    const o = { dataDir: join(dir, 'data-kill'), cwd: dir }
     const names = Array.from({ length: 8 }, (_, i) => `vm${i + 1}`)
     for (const name of names) await makeSampleOva(join(dir, 'fleet'), { name, disks: [{ sizeMiB: 4 }] })
     const plan = [
@@ -122,55 +126,31 @@ describe('guts serve', () => {
       ...names.map((n) => `  - name: ${n}`),
       '',
     ].join('\n')
-    let id = ''
-    let work: Promise<void> | undefined
-    const first = await runCli(['serve', '--no-auth', '--port', '0'], {
-      dataDir,
-      cwd: dir,
-      onStdout: (chunk, child) => {
-        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
-        if (!url || work) return
-        work = (async () => {
-          const created = await fetch(`${url}/v1/migrations`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/yaml' },
-            body: plan,
-          })
-          id = ((await created.json()) as { id: string }).id
-          // Kill the server once the first VM is through, with the others still to go.
-          const res = await fetch(`${url}/v1/migrations/${id}/events`, { headers: { accept: 'text/event-stream' } })
-          let text = ''
-          for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-            text += Buffer.from(c).toString('utf8')
-            if (/event: vm\.succeeded/.test(text)) break
-          }
-          child.kill('SIGKILL')
-        })()
-      },
+    const first = await withServer(['--no-auth'], o, async (url, child) => {
+      const created = await fetch(`${url}/v1/migrations`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: plan })
+      const { id } = (await created.json()) as { id: string }
+      // Kill the server once the first VM is through, with the others still to go.
+      const res = await fetch(`${url}/v1/migrations/${id}/events`, { headers: { accept: 'text/event-stream' } })
+      let text = ''
+      for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+        text += Buffer.from(c).toString('utf8')
+        if (/event: vm\.succeeded/.test(text)) break
+      }
+      child.kill('SIGKILL')
+      return id
     })
-    await work
-    expect(first.signal).toBe('SIGKILL')
-    let done: Promise<string[]> | undefined
-    const second = await runCli(['serve', '--no-auth', '--port', '0'], {
-      dataDir,
-      cwd: dir,
-      onStdout: (chunk, child) => {
-        const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
-        if (!url || done) return
-        done = followEvents(`${url}/v1/migrations/${id}/events`)
-          .then(async (events) => {
-            expect(((await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }).status).toBe('succeeded')
-            return events.map((e) => e.type)
-          })
-          .finally(() => child.kill('SIGTERM'))
-      },
+    expect(first.run.signal).toBe('SIGKILL')
+    const id = first.value
+    const second = await withServer(['--no-auth'], o, async (url) => {
+      const events = await followEvents(`${url}/v1/migrations/${id}/events`)
+      expect(((await (await fetch(`${url}/v1/migrations/${id}`)).json()) as { status: string }).status).toBe('succeeded')
+      return events.map((e) => e.type)
     })
-    const types = await done!
-    expect(second.code).toBe(0)
-    expect(second.stderr).toMatch(/resuming 1 interrupted migration/)
+    expect(second.run.code).toBe(0)
+    expect(second.run.stderr).toMatch(/resuming 1 interrupted migration/)
     // The log holds both runs: two starts, and every VM succeeded exactly once.
-    expect(types.filter((t) => t === 'migration.started').length).toBe(2)
-    expect(types.filter((t) => t === 'vm.succeeded').length).toBe(names.length)
+    expect(second.value.filter((t) => t === 'migration.started').length).toBe(2)
+    expect(second.value.filter((t) => t === 'vm.succeeded').length).toBe(names.length)
     expect(readdirSync(join(dir, 'out-kill')).sort()).toEqual(names)
   })
 

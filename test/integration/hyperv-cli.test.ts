@@ -167,8 +167,6 @@ if (labAvailable()) {
        * content equals the source disk's (the lab's Cinder keeps each volume as a sparse raw file,
        * GiB-rounded: compare reads the tail as the zeros it is), then deletes what the migration made.
        */
-      const volumeFile = (id: string) =>
-        join(process.env.GUTS_LAB_STATE ?? '/var/tmp/guts-lab/openstack', 'lib/cinder/volumes', `volume-${id}`)
       const toOpenStack = async (vm: string, mode: 'cold' | 'snapshot', network: string) => {
         const client = openstack.labClient()
         let report: { id: string; vms: { instance: { id: string; data: { volumes: string[] } } }[] } | undefined
@@ -187,17 +185,9 @@ if (labAvailable()) {
           const instance = report.vms[0]!.instance
           expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
           expect(instance.data.volumes.length).toBe(1)
-          sameAsSource(vm, volumeFile(instance.data.volumes[0]!), 'raw')
+          sameAsSource(vm, openstack.volumeFile(instance.data.volumes[0]!), 'raw')
         } finally {
-          if (report) {
-            const server = report.vms[0]?.instance.id
-            if (server) await client.nova.deleteAndWait(server, 120_000)
-            const tag = `guts:${report.id}`.slice(0, 60)
-            for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
-            for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
-              await client.cinder.deleteAndWait(v.id, 120_000)
-            for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
-          }
+          if (report) await openstack.deleteMigrationResources(client, report.id, report.vms[0]?.instance.id)
           await client.close()
         }
       }

@@ -264,24 +264,12 @@ if (labAvailable()) {
             report = (ev.all.find((e) => e.type === 'report') as unknown as { report: NonNullable<typeof report> }).report
             const instance = report.vms[0]!.instance
             expect((await client.nova.server(instance.id))?.status).toBe('ACTIVE')
-            const volume = join(
-              process.env.GUTS_LAB_STATE ?? '/var/tmp/guts-lab/openstack',
-              'lib/cinder/volumes',
-              `volume-${instance.data.volumes[0]}`,
-            )
+            const volume = openstack.volumeFile(instance.data.volumes[0]!)
             sameAsSource(vm, 0, volume)
             expect(ev.all.some((e) => e.type === 'vm.downtime')).toBe(true)
             nothingLeft(vm)
           } finally {
-            if (report) {
-              const server = report.vms[0]?.instance.id
-              if (server) await client.nova.deleteAndWait(server, 120_000)
-              const tag = `guts:${report.id}`.slice(0, 60)
-              for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
-              for (const v of await client.cinder.findByMetadata({ 'guts-migration': report.id }))
-                await client.cinder.deleteAndWait(v.id, 120_000)
-              for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
-            }
+            if (report) await openstack.deleteMigrationResources(client, report.id, report.vms[0]?.instance.id)
             await client.close()
           }
         },

@@ -77,3 +77,20 @@ export async function leftovers(client: OpenStackClient, mark: string, serverNam
     ...servers.map((s) => `server ${s.name}`),
   ]
 }
+
+/**
+ * Deletes what a migration made in the lab (its server, then the ports, volumes and images carrying
+ * its marks), waiting for each, so a test leaves the cloud as it found it.
+ */
+export async function deleteMigrationResources(client: OpenStackClient, migrationId: string, serverId?: string): Promise<void> {
+  if (serverId) await client.nova.deleteAndWait(serverId, 120_000)
+  const tag = `guts:${migrationId}`.slice(0, 60)
+  for (const p of await client.neutron.findPortsByTag(tag)) await client.neutron.deletePort(p.id)
+  for (const v of await client.cinder.findByMetadata({ 'guts-migration': migrationId })) await client.cinder.deleteAndWait(v.id, 120_000)
+  for (const i of await client.glance.findByTag(tag)) await client.glance.delete(i.id)
+}
+
+/** Where the lab's Cinder keeps a volume: a sparse raw file (GiB-rounded). */
+export function volumeFile(id: string): string {
+  return join(process.env.GUTS_LAB_STATE ?? '/var/tmp/guts-lab/openstack', 'lib/cinder/volumes', `volume-${id}`)
+}
