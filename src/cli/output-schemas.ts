@@ -24,6 +24,7 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'plan:init': o.planInitOutput,
   'plan:schema': o.planSchemaOutput,
   'plan:validate': o.planValidateOutput,
+  serve: o.serveOutput,
   'token:create': o.tokenCreateOutput,
   'token:list': o.tokenListOutput,
   'token:revoke': o.tokenRevokeOutput,

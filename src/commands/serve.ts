@@ -23,7 +23,7 @@ export default class Serve extends BaseCommand<typeof Serve> {
     }),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<{ url: string; stoppedBy: string }> {
     const f = this.flags
     if (f['no-auth'] && !LOOPBACK.has(f.host)) {
       throw new GutsError(
@@ -47,7 +47,9 @@ export default class Serve extends BaseCommand<typeof Serve> {
       ...(https ? { https } : {}),
       log: (line) => this.logToStderr(line),
     })
-    this.log(`guts serve: listening on ${server.url} (API at ${server.url}/openapi.json)`)
-    await server.stopped
+    // Also under --json (a JSON line then): callers wait for this line to know where to connect.
+    if (this.jsonEnabled()) this.writeLine(JSON.stringify({ type: 'listening', url: server.url }))
+    else this.log(`guts serve: listening on ${server.url} (API at ${server.url}/openapi.json)`)
+    return { url: server.url, stoppedBy: await server.stopped }
   }
 }

@@ -19,7 +19,7 @@ export interface StartOptions {
  * a clean stop on SIGTERM/SIGINT (no new requests, running migrations aborted at a checkpoint,
  * their leases released so the next start resumes them).
  */
-export async function startServer(o: StartOptions): Promise<{ url: string; stopped: Promise<void> }> {
+export async function startServer(o: StartOptions): Promise<{ url: string; stopped: Promise<string> }> {
   const runner = new MigrationRunner(o.service, { info: o.log, warn: o.log }, o.maxMigrations)
   const auth: AuthMode = o.noAuth ? { mode: 'none' } : { mode: 'tokens', verify: (secret) => o.service.verifyToken(secret) }
   const app = await buildApi({
@@ -39,8 +39,8 @@ export async function startServer(o: StartOptions): Promise<{ url: string; stopp
       await app.close()
       await runner.stop()
     })())
-  const stopped = new Promise<void>((resolve) => {
-    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => void stop(s).then(resolve))
+  const stopped = new Promise<string>((resolve) => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => void stop(s).then(() => resolve(s)))
   })
   return { url: address.replace('[::1]', 'localhost'), stopped }
 }

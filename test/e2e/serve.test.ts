@@ -47,7 +47,8 @@ async function withServer<T>(
   const run = await runCli(['serve', ...args, '--port', '0'], {
     ...o,
     onStdout: (chunk, child) => {
-      const url = /listening on (http:\/\/\S+) /.exec(chunk)?.[1]
+      const m = /listening on (http:\/\/\S+) |"type":"listening","url":"(http[^"]+)"/.exec(chunk)
+      const url = m?.[1] ?? m?.[2]
       if (!url || work) return
       work = fn(url, child).finally(() => {
         if (!child.killed) child.kill('SIGTERM')
@@ -152,6 +153,17 @@ describe('guts serve', () => {
     expect(second.value.filter((t) => t === 'migration.started').length).toBe(2)
     expect(second.value.filter((t) => t === 'vm.succeeded').length).toBe(names.length)
     expect(readdirSync(join(dir, 'out-kill')).sort()).toEqual(names)
+  })
+
+  it('--json: a listening line first, where it listened and what stopped it last', async () => {
+    const { run } = await withServer(['--no-auth', '--json'], { dataDir: join(dir, 'data-json'), cwd: dir }, async (url) => {
+      expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    })
+    expect(run.code).toBe(0)
+    // Fastify's own log lines are JSON too; the first guts line is the listening one.
+    const lines = run.stdout.split('\n').filter((l) => l.startsWith('{"type"'))
+    expect(lines[0]).toMatch(/^\{"type":"listening","url":"http:\/\/127\.0\.0\.1:\d+"\}$/)
+    expect(JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('\n{')))).toMatchObject({ stoppedBy: 'SIGTERM' })
   })
 
   it('refuses --no-auth on an address other than loopback, with exit code 2', async () => {

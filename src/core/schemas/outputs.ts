@@ -151,3 +151,7 @@ export const tokenCreateOutput = z.looseObject({
 })
 export const tokenListOutput = z.array(tokenView)
 export const tokenRevokeOutput = tokenView
+
+export const serveOutput = z
+  .looseObject({ url: z.string(), stoppedBy: z.string() })
+  .describe('guts serve, once stopped: where it listened and the signal that stopped it')
