@@ -152,8 +152,8 @@ export class HypervSource implements SourceDriver {
     const deps = { ps: t.ps, host: data.host, log: ctx.log }
     if (!data.checkpoint.recovery) return endCheckpoint(session.vm, data.checkpoint, deps)
     const ok = outcome === 'succeeded'
-    const release = ok ? [...this.sinceSet(data.checkpoint.id)] : Object.values(session.changeIds ?? {})
     const sealed = Object.values(session.changeIds ?? {})
+    const release = ok ? [...(this.syncedSince.get(data.checkpoint.id) ?? [])] : sealed
     await endWarm(session.vm, data.checkpoint, { convert: ok && !data.checkpoint.finalSync, release, sealed }, deps)
     this.syncedSince.delete(data.checkpoint.id)
   }
